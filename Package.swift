@@ -1,0 +1,55 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "LeafLens",
+    products: [
+        .library(
+            name: "LeafLens",
+            targets: ["LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging"]),
+        .executable(name: "leaflens", targets: ["leaflens"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // System libraries (Debian: libopenblas-dev, libpng-dev, libjpeg62-turbo-dev).
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(
+            name: "CJPEG", pkgConfig: "libjpeg",
+            providers: [.apt(["libjpeg62-turbo-dev"])]),
+        // Small C shims: OpenBLAS kernel selection at load time, and image codecs whose error
+        // handling needs setjmp/longjmp (which Swift cannot call).
+        .target(name: "CLeafLensSupport", dependencies: ["CBLAS", "CPNG", "CJPEG"]),
+
+        // math ← model ← attribution ← imaging ← CLI
+        .target(name: "LeafLensMath", dependencies: ["CBLAS", "CLeafLensSupport"]),
+        .target(name: "LeafLensModel", dependencies: ["LeafLensMath"]),
+        .target(name: "LeafLensAttribution", dependencies: ["LeafLensMath", "LeafLensModel"]),
+        .target(name: "LeafLensImaging", dependencies: ["LeafLensMath", "CLeafLensSupport"]),
+        .executableTarget(
+            name: "leaflens",
+            dependencies: [
+                "LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // Shared test helpers: the approximate-equality rule and fixture locations.
+        .target(name: "LeafLensTestSupport", dependencies: ["LeafLensMath"], path: "Tests/LeafLensTestSupport"),
+        .testTarget(name: "LeafLensMathTests", dependencies: ["LeafLensMath", "LeafLensTestSupport"]),
+        .testTarget(
+            name: "LeafLensModelTests", dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensTestSupport"]),
+        .testTarget(
+            name: "LeafLensAttributionTests",
+            dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensTestSupport"]),
+        .testTarget(
+            name: "LeafLensImagingTests", dependencies: ["LeafLensMath", "LeafLensImaging", "LeafLensTestSupport"]),
+        .testTarget(name: "LeafLensCLITests", dependencies: ["leaflens", "LeafLensTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

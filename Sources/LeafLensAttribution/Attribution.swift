@@ -1,0 +1,1 @@
+// Attribution methods (Integrated Gradients, Grad-CAM, Occlusion, Saliency, InputXGradient).

@@ -1,0 +1,2 @@
+// Image decoding, preprocessing and rendering.
+import LeafLensMath

@@ -1,0 +1,99 @@
+import CBLAS
+import CLeafLensSupport
+
+/// The OpenBLAS runtime as LeafLens configures it.
+///
+/// At load time a C constructor in `CLeafLensSupport` makes OpenBLAS use the best kernels this CPU
+/// supports (Debian's 0.3.21 misdetects recent Intel CPUs as "Prescott"). LeafLens then runs OpenBLAS
+/// single-threaded and parallelises itself (`Parallel`), which measured faster for convolution batches
+/// and avoids oversubscription when several GEMMs run at once.
+public enum BLASRuntime {
+    /// The kernel set OpenBLAS runs, e.g. "SkylakeX".
+    public static var coreName: String { String(cString: leaflens_blas_core_name()) }
+
+    /// The kernel set OpenBLAS chose by itself before LeafLens's check.
+    public static var originalCoreName: String { String(cString: leaflens_blas_original_core_name()) }
+
+    /// What the load-time check did, in words.
+    public static var selection: String {
+        switch leaflens_blas_core_action() {
+        case 1: "upgraded from \(originalCoreName)"
+        case 2: "OPENBLAS_CORETYPE set by the user"
+        case 3: "OpenBLAS runtime hooks unavailable"
+        default: "kept OpenBLAS's choice"
+        }
+    }
+
+    /// SIMD class from CPUID + XGETBV: "avx512", "avx2", "avx" or "baseline".
+    public static var cpuSIMD: String {
+        switch leaflens_cpu_simd_class() {
+        case 3: "avx512"
+        case 2: "avx2"
+        case 1: "avx"
+        default: "baseline"
+        }
+    }
+
+    /// Whether a kernel name is one of OpenBLAS's AVX-512 cores.
+    public static func isAVX512Core(_ name: String) -> Bool {
+        ["skylakex", "cooperlake", "sapphirerapids"].contains(name.lowercased())
+    }
+
+    /// OpenBLAS's own thread count (LeafLens sets 1 on first use).
+    public static var threads: Int {
+        configure()
+        return Int(openblas_get_num_threads())
+    }
+
+    private static let configured: Bool = {
+        openblas_set_num_threads(1)
+        return true
+    }()
+
+    /// Sets OpenBLAS to one thread, once. Called by every GEMM entry point.
+    @inline(__always)
+    public static func configure() { _ = configured }
+}
+
+/// Row-major GEMM helpers over `TensorScalar`.
+public enum GEMM {
+    /// C = alpha·op(A)·op(B) + beta·C, split over column blocks of C on all cores when the
+    /// problem is large enough. Call only from outside other parallel regions.
+    public static func parallel<T: TensorScalar>(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: T, a: UnsafePointer<T>, lda: Int,
+        b: UnsafePointer<T>, ldb: Int,
+        beta: T, c: UnsafeMutablePointer<T>, ldc: Int
+    ) {
+        BLASRuntime.configure()
+        let flops = m * n * k
+        let blocks = flops < 2_000_000 ? [0..<n] : Parallel.chunks(n, minimum: 16)
+        if blocks.count == 1 {
+            T.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                   b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        let pa = UnsafeSendable(a), pb = UnsafeSendable(b), pc = UnsafeSendable(c)
+        Parallel.forEach(blocks.count) { i in
+            let cols = blocks[i]
+            // Column block j0..<j1 of op(B): columns of B, or rows of B when transposed.
+            let bOffset = transB ? cols.lowerBound * ldb : cols.lowerBound
+            T.gemm(transA: transA, transB: transB, m: m, n: cols.count, k: k, alpha: alpha,
+                   a: pa.value, lda: lda, b: pb.value + bOffset, ldb: ldb, beta: beta,
+                   c: pc.value + cols.lowerBound, ldc: ldc)
+        }
+    }
+
+    /// Single-threaded GEMM, for use inside parallel regions.
+    @inline(__always)
+    public static func serial<T: TensorScalar>(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: T, a: UnsafePointer<T>, lda: Int,
+        b: UnsafePointer<T>, ldb: Int,
+        beta: T, c: UnsafeMutablePointer<T>, ldc: Int
+    ) {
+        BLASRuntime.configure()
+        T.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+               b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import LeafLensMath
+import Testing
+
+@Suite struct BLASRuntimeTests {
+    /// On an AVX-512 CPU, OpenBLAS must run an AVX-512 kernel set without the user doing anything.
+    /// A user-set OPENBLAS_CORETYPE is respected instead (some machines set one on purpose).
+    @Test func kernelMatchesCPU() {
+        let core = BLASRuntime.coreName
+        if let forced = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] {
+            #expect(core.lowercased() == forced.lowercased(), "user-set OPENBLAS_CORETYPE=\(forced) not respected")
+        } else if BLASRuntime.cpuSIMD == "avx512" {
+            #expect(BLASRuntime.isAVX512Core(core), "AVX-512 CPU but OpenBLAS runs \(core)")
+        } else {
+            #expect(!BLASRuntime.isAVX512Core(core), "no AVX-512 but OpenBLAS runs \(core)")
+        }
+    }
+
+    @Test func openBLASRunsSingleThreaded() {
+        #expect(BLASRuntime.threads == 1)
+    }
+
+    @Test func gemmSplitMatchesSerial() {
+        var rng = SeededRandom(seed: 7)
+        let m = 67, n = 401, k = 97  // above the 2 MFLOP split threshold
+        let a: [Double] = rng.uniformArray(m * k, -1, 1)
+        let b: [Double] = rng.uniformArray(k * n, -1, 1)
+        var serial = [Double](repeating: 0, count: m * n)
+        var split = serial
+        for transB in [false, true] {
+            let ldb = transB ? k : n
+            GEMM.serial(transA: false, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: k,
+                        b: b, ldb: ldb, beta: 0, c: &serial, ldc: n)
+            GEMM.parallel(transA: false, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: k,
+                          b: b, ldb: ldb, beta: 0, c: &split, ldc: n)
+            #expect(serial == split)
+        }
+    }
+}
