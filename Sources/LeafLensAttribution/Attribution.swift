@@ -1,1 +1,0 @@
-// Attribution methods (Integrated Gradients, Grad-CAM, Occlusion, Saliency, InputXGradient).
