@@ -1,0 +1,150 @@
+import LeafLensMath
+
+/// Occlusion (Zeiler & Fergus 2014), as Captum 0.9's `Occlusion`: slide a window over each example
+/// (shape `input.shape[1...]`, e.g. `[C, H, W]`), replace it by the baseline, and credit every covered
+/// position with the output drop F(x) − F(x with the window replaced), averaged over all windows
+/// that cover it.
+///
+/// Windows, per per-example axis d with size D, window W and stride s:
+/// * count_d = ⌈(D − W)/s⌉ + 1; window index i_d starts at i_d·s;
+/// * the last window is **clipped** at the border when the stride does not tile D (D=5, W=2, s=2
+///   gives {0,1}, {2,3}, {4}), not shifted back inside;
+/// * windows are numbered with the **first** axis varying fastest.
+/// Validation: 1 ≤ W ≤ D, and 1 ≤ s ≤ W unless W = D.
+///
+/// `perturbationsPerEval` = k stacks k occluded copies of the whole batch into one forward, rows
+/// ordered [window j: ex 0..N−1, window j+1: ex 0..N−1, …]; results do not depend on k.
+/// The result is always Float (Captum returns float32 even for float64 models).
+/// `progress` is called after each forward: (forwards done, 1 + ⌈windows/k⌉ forwards in total).
+public enum Occlusion {
+    public static func attribute<Model: AttributionModel>(
+        model: Model, input: Tensor<Model.Scalar>, targets: [Int], window: [Int],
+        strides: [Int]? = nil, baseline: Baseline<Model.Scalar> = .zero,
+        perturbationsPerEval: Int = 1, progress: AttributionProgress? = nil
+    ) throws -> Tensor<Float> {
+        typealias Scalar = Model.Scalar
+        try validateBatch(input, targets: targets, classCount: model.classCount)
+        guard perturbationsPerEval >= 1 else {
+            throw AttributionError.invalidOption("perturbationsPerEval must be ≥ 1, got \(perturbationsPerEval)")
+        }
+        let grid = try OcclusionGrid(
+            shape: Array(input.shape.dropFirst()), window: window, strides: strides ?? window.map { _ in 1 })
+        let fill = try baseline.resolved(for: input)
+        let batch = input.shape[0]
+        let size = input.count / batch  // per-example element count
+        let evaluations = 1 + (grid.windowCount + perturbationsPerEval - 1) / perturbationsPerEval
+
+        let initial = try targetOutputs(model, input, targets: targets)
+        progress?(1, evaluations)
+
+        var total = [Scalar](repeating: 0, count: input.count)
+        var coverage = [Int](repeating: 0, count: size)
+        var first = 0
+        var done = 1
+        while first < grid.windowCount {
+            let chunk = first..<min(grid.windowCount, first + perturbationsPerEval)
+            var occluded = [Scalar](repeating: 0, count: chunk.count * input.count)
+            for (copy, index) in chunk.enumerated() {
+                let offset = copy * input.count
+                occluded.replaceSubrange(offset..<offset + input.count, with: input.storage)
+                grid.forEachRun(window: index) { start, length in
+                    for n in 0..<batch {
+                        let at = n * size + start
+                        occluded.replaceSubrange(
+                            offset + at..<offset + at + length, with: fill.storage[at..<at + length])
+                    }
+                }
+            }
+            var shape = input.shape
+            shape[0] *= chunk.count
+            let outputs = try targetOutputs(
+                model, try checkedTensor(shape: shape, storage: occluded),
+                targets: Array([[Int]](repeating: targets, count: chunk.count).joined()))
+            for (copy, index) in chunk.enumerated() {
+                grid.forEachRun(window: index) { start, length in
+                    for n in 0..<batch {
+                        let drop = initial[n] - outputs[copy * batch + n]
+                        let at = n * size + start
+                        for j in at..<at + length { total[j] += drop }
+                    }
+                    for j in start..<start + length { coverage[j] += 1 }
+                }
+            }
+            first = chunk.upperBound
+            done += 1
+            progress?(done, evaluations)
+        }
+
+        var result = [Float](repeating: 0, count: input.count)
+        for i in result.indices { result[i] = Float(total[i]) / Float(coverage[i % size]) }
+        return try checkedTensor(shape: input.shape, storage: result)
+    }
+}
+
+/// The sliding-window layout over one example's shape: counts per axis, first axis fastest, last
+/// window clipped at the border.
+struct OcclusionGrid: Sendable {
+    let shape: [Int]
+    let window: [Int]
+    let strides: [Int]
+    let counts: [Int]
+    var windowCount: Int { counts.reduce(1, *) }
+
+    init(shape: [Int], window: [Int], strides: [Int]) throws(AttributionError) {
+        guard window.count == shape.count else {
+            throw .shapeMismatch("window \(window) needs one size per example axis of \(shape)")
+        }
+        guard strides.count == shape.count else {
+            throw .shapeMismatch("strides \(strides) need one value per example axis of \(shape)")
+        }
+        for d in shape.indices {
+            guard window[d] >= 1, window[d] <= shape[d] else {
+                throw .invalidOption("window size \(window[d]) on axis \(d) must be in 1...\(shape[d])")
+            }
+            guard strides[d] >= 1, strides[d] <= window[d] || window[d] == shape[d] else {
+                throw .invalidOption(
+                    "stride \(strides[d]) on axis \(d) must be in 1...\(window[d]) (the window size)")
+            }
+        }
+        self.shape = shape
+        self.window = window
+        self.strides = strides
+        counts = shape.indices.map { d in
+            (shape[d] - window[d] + strides[d] - 1) / strides[d] + 1
+        }
+    }
+
+    /// The window's extent per axis: start i_d·s_d, clipped to the example's size.
+    func bounds(window index: Int) -> [Range<Int>] {
+        var rest = index
+        return shape.indices.map { d in
+            let i = rest % counts[d]
+            rest /= counts[d]
+            let start = i * strides[d]
+            return start..<min(shape[d], start + window[d])
+        }
+    }
+
+    /// Calls `body(offset, length)` for each contiguous run of the window along the last axis, with
+    /// offsets into one example's row-major storage.
+    func forEachRun(window index: Int, _ body: (Int, Int) -> Void) {
+        let ranges = bounds(window: index)
+        guard let last = ranges.last else { return body(0, 1) }
+        let outer = Array(ranges.dropLast())
+        var position = outer.map(\.lowerBound)
+        if outer.contains(where: \.isEmpty) { return }
+        while true {
+            var offset = 0
+            for d in outer.indices { offset = offset * shape[d] + position[d] }
+            body(offset * shape[shape.count - 1] + last.lowerBound, last.count)
+            var d = outer.count - 1
+            while d >= 0 {
+                position[d] += 1
+                if position[d] < outer[d].upperBound { break }
+                position[d] = outer[d].lowerBound
+                d -= 1
+            }
+            if d < 0 { return }
+        }
+    }
+}
