@@ -29,9 +29,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
         self.storage = storage
     }
 
-    /// Internal fast path for shapes computed by the library itself.
-    @usableFromInline
-    init(uncheckedShape shape: [Int], storage: [Scalar]) {
+    /// Fast path for shapes computed by LeafLens itself (the count is the caller's guarantee).
+    package init(uncheckedShape shape: [Int], storage: [Scalar]) {
         self.shape = shape
         self.storage = storage
     }

@@ -1,0 +1,266 @@
+import LeafLensMath
+
+/// 2-D convolution (cross-correlation, as PyTorch's Conv2d), NCHW.
+///
+///     y[n, o, i, j] = b[o] + Σ_{c, p, q} w[o, c, p, q] · x[n, c, i·sh − ph + p, j·sw − pw + q]
+///
+/// with zero padding. `weight` is `[O, C, KH, KW]`, `bias` `[O]` or nil. Output size per axis:
+/// ⌊(H + 2·ph − KH) / sh⌋ + 1. The production path is im2col + GEMM; `forwardReference` is the
+/// direct six-loop definition kept beside it for tests.
+public struct Conv2d<T: TensorScalar>: Sendable {
+    public var weight: Tensor<T>
+    public var bias: Tensor<T>?
+    public let stride: (h: Int, w: Int)
+    public let padding: (h: Int, w: Int)
+
+    public init(weight: Tensor<T>, bias: Tensor<T>? = nil, stride: Int = 1, padding: Int = 0) throws(TensorError) {
+        try self.init(weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding))
+    }
+
+    public init(
+        weight: Tensor<T>, bias: Tensor<T>?, stride: (h: Int, w: Int), padding: (h: Int, w: Int)
+    ) throws(TensorError) {
+        guard weight.rank == 4, weight.shape.allSatisfy({ $0 > 0 }) else { throw .invalidShape(weight.shape) }
+        if let bias, bias.shape != [weight.shape[0]] {
+            throw .shapeMismatch(operation: "conv2d bias", expected: [weight.shape[0]], found: bias.shape)
+        }
+        guard stride.h > 0, stride.w > 0, padding.h >= 0, padding.w >= 0 else {
+            throw .invalidShape([stride.h, stride.w, padding.h, padding.w])
+        }
+        self.weight = weight
+        self.bias = bias
+        self.stride = stride
+        self.padding = padding
+    }
+
+    public var outChannels: Int { weight.shape[0] }
+    public var inChannels: Int { weight.shape[1] }
+    public var kernel: (h: Int, w: Int) { (weight.shape[2], weight.shape[3]) }
+
+    /// Output shape for an `[N, C, H, W]` input; throws if the channels differ or the window does not fit.
+    public func outputShape(for shape: [Int]) throws(TensorError) -> [Int] {
+        guard shape.count == 4, shape[1] == inChannels else {
+            throw .shapeMismatch(
+                operation: "conv2d input", expected: [-1, inChannels, -1, -1], found: shape)
+        }
+        let oh = (shape[2] + 2 * padding.h - kernel.h) / stride.h + 1
+        let ow = (shape[3] + 2 * padding.w - kernel.w) / stride.w + 1
+        guard shape[2] + 2 * padding.h >= kernel.h, shape[3] + 2 * padding.w >= kernel.w else {
+            throw .invalidShape(shape)
+        }
+        return [shape[0], outChannels, oh, ow]
+    }
+
+    var geometry: ConvGeometry {
+        ConvGeometry(
+            channels: inChannels, kernelH: kernel.h, kernelW: kernel.w,
+            strideH: stride.h, strideW: stride.w, padH: padding.h, padW: padding.w)
+    }
+
+    // MARK: forward
+
+    /// y = conv(x): `[N, C, H, W]` → `[N, O, OH, OW]`.
+    public func forward(_ x: Tensor<T>) throws(TensorError) -> Tensor<T> {
+        let outShape = try outputShape(for: x.shape)
+        let (n, oh, ow) = (x.shape[0], outShape[2], outShape[3])
+        var geometry = self.geometry
+        geometry.inputH = x.shape[2]
+        geometry.inputW = x.shape[3]
+        geometry.outputH = oh
+        geometry.outputW = ow
+        let g = geometry
+        let (o, k, p) = (outChannels, g.columnRows, oh * ow)
+        let inSize = x.shape[1] * x.shape[2] * x.shape[3]
+        var y = Tensor<T>(zeros: outShape)
+        x.storage.withUnsafeBufferPointer { xs in
+            weight.storage.withUnsafeBufferPointer { ws in
+                y.storage.withUnsafeMutableBufferPointer { ys in
+                    let xp = UnsafeSendable(xs.baseAddress!), wp = UnsafeSendable(ws.baseAddress!)
+                    let yp = UnsafeSendable(ys.baseAddress!)
+                    if n == 1 {
+                        // One image: im2col split over channels, GEMM split over columns.
+                        g.withColumns(xp.value, parallel: true) { col in
+                            GEMM.parallel(
+                                transA: false, transB: false, m: o, n: p, k: k, alpha: 1, a: wp.value,
+                                lda: k, b: col, ldb: p, beta: 0, c: yp.value, ldc: p)
+                        }
+                    } else {
+                        Parallel.forEach(n) { i in
+                            g.withColumns(xp.value + i &* inSize, parallel: false) { col in
+                                GEMM.serial(
+                                    transA: false, transB: false, m: o, n: p, k: k, alpha: 1,
+                                    a: wp.value, lda: k, b: col, ldb: p, beta: 0,
+                                    c: yp.value + i &* o &* p, ldc: p)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let bias { y.addChannelBias(bias) }
+        return y
+    }
+
+    /// The direct definition, for tests: six nested loops, no GEMM.
+    public func forwardReference(_ x: Tensor<T>) throws(TensorError) -> Tensor<T> {
+        let outShape = try outputShape(for: x.shape)
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (o, oh, ow) = (outShape[1], outShape[2], outShape[3])
+        var y = Tensor<T>(zeros: outShape)
+        for b in 0..<n {
+            for oc in 0..<o {
+                for i in 0..<oh {
+                    for j in 0..<ow {
+                        var sum: T = bias?.storage[oc] ?? 0
+                        for ic in 0..<c {
+                            for p in 0..<kernel.h {
+                                let ih = i * stride.h - padding.h + p
+                                if ih < 0 || ih >= h { continue }
+                                for q in 0..<kernel.w {
+                                    let iw = j * stride.w - padding.w + q
+                                    if iw < 0 || iw >= w { continue }
+                                    sum += weight.storage[((oc * c + ic) * kernel.h + p) * kernel.w + q]
+                                        * x.storage[((b * c + ic) * h + ih) * w + iw]
+                                }
+                            }
+                        }
+                        y.storage[((b * o + oc) * oh + i) * ow + j] = sum
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    // MARK: backward
+
+    /// Vector–Jacobian product. Returns ∂L/∂x given `gradOutput` = ∂L/∂y and the forward `input`.
+    /// When `parameterGradients` is non-nil, ACCUMULATES ∂L/∂w and ∂L/∂b into it (adds, never overwrites):
+    ///
+    ///     ∂L/∂x = col2im(Wᵀ · dY),   ∂L/∂W += dY · colᵀ,   ∂L/∂b += Σ_{n,i,j} dY
+    ///
+    /// `input` is needed only for the weight gradient (its columns are rebuilt, not cached).
+    public func backward(
+        gradOutput dy: Tensor<T>, inputShape: [Int], input: Tensor<T>?,
+        parameterGradients: inout ConvGradients<T>?
+    ) throws(TensorError) -> Tensor<T> {
+        let outShape = try outputShape(for: inputShape)
+        guard dy.shape == outShape else {
+            throw .shapeMismatch(operation: "conv2d backward", expected: outShape, found: dy.shape)
+        }
+        var g = geometry
+        g.inputH = inputShape[2]
+        g.inputW = inputShape[3]
+        g.outputH = outShape[2]
+        g.outputW = outShape[3]
+        let geometry = g
+        let n = inputShape[0]
+        let (o, k, p) = (outChannels, g.columnRows, g.outputH * g.outputW)
+        let inSize = inputShape[1] * inputShape[2] * inputShape[3]
+        var dx = Tensor<T>(zeros: inputShape)
+        let wantsWeights = parameterGradients != nil
+        if wantsWeights, input?.shape != inputShape {
+            throw .shapeMismatch(operation: "conv2d backward input", expected: inputShape, found: input?.shape ?? [])
+        }
+        // Per-image partial weight gradients, summed after the parallel loop.
+        let partialCount = wantsWeights ? (n == 1 ? 1 : min(n, Parallel.workers)) : 0
+        var partials = [T](repeating: 0, count: partialCount * o * k)
+        let xStorage = input?.storage ?? []
+        dy.storage.withUnsafeBufferPointer { dys in
+            weight.storage.withUnsafeBufferPointer { ws in
+                dx.storage.withUnsafeMutableBufferPointer { dxs in
+                    xStorage.withUnsafeBufferPointer { xs in
+                        partials.withUnsafeMutableBufferPointer { parts in
+                            let dyp = UnsafeSendable(dys.baseAddress!), wp = UnsafeSendable(ws.baseAddress!)
+                            let dxp = UnsafeSendable(dxs.baseAddress!), xp = UnsafeSendable(xs.baseAddress)
+                            let pp = UnsafeSendable(parts.baseAddress)
+                            let column = UnsafeMutablePointer<T>.allocate(capacity: n == 1 ? k * p : 0)
+                            defer { column.deallocate() }
+                            if n == 1 {
+                                // dcol = Wᵀ·dY, then scatter-add into dx.
+                                GEMM.parallel(
+                                    transA: true, transB: false, m: k, n: p, k: o, alpha: 1, a: wp.value,
+                                    lda: k, b: dyp.value, ldb: p, beta: 0, c: column, ldc: p)
+                                geometry.columnsToImage(column, into: dxp.value, parallel: true)
+                                if wantsWeights, let x = xp.value, let part = pp.value {
+                                    geometry.withColumns(x, parallel: true) { col in
+                                        GEMM.parallel(
+                                            transA: false, transB: true, m: o, n: k, k: p, alpha: 1,
+                                            a: dyp.value, lda: p, b: col, ldb: p, beta: 0, c: part, ldc: k)
+                                    }
+                                }
+                                return
+                            }
+                            let groups = Parallel.chunks(n)
+                            Parallel.forEach(groups.count) { gi in
+                                let dcol = UnsafeMutablePointer<T>.allocate(capacity: k * p)
+                                defer { dcol.deallocate() }
+                                for i in groups[gi] {
+                                    GEMM.serial(
+                                        transA: true, transB: false, m: k, n: p, k: o, alpha: 1, a: wp.value,
+                                        lda: k, b: dyp.value + i &* o &* p, ldb: p, beta: 0, c: dcol, ldc: p)
+                                    geometry.columnsToImage(dcol, into: dxp.value + i &* inSize, parallel: false)
+                                    if wantsWeights, let x = xp.value, let part = pp.value {
+                                        geometry.withColumns(x + i &* inSize, parallel: false) { col in
+                                            GEMM.serial(
+                                                transA: false, transB: true, m: o, n: k, k: p, alpha: 1,
+                                                a: dyp.value + i &* o &* p, lda: p, b: col, ldb: p, beta: 1,
+                                                c: part + gi &* o &* k, ldc: k)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if wantsWeights {
+            var grads = parameterGradients ?? ConvGradients(weightShape: weight.shape, hasBias: bias != nil)
+            let size = o * k
+            for part in 0..<partialCount {
+                for j in 0..<size { grads.weight.storage[j] += partials[part * size + j] }
+            }
+            if var biasGradient = grads.bias {
+                for b in 0..<n {
+                    for oc in 0..<o {
+                        var s: T = 0
+                        let base = (b * o + oc) * p
+                        for j in 0..<p { s += dy.storage[base + j] }
+                        biasGradient.storage[oc] += s
+                    }
+                }
+                grads.bias = biasGradient
+            }
+            parameterGradients = grads
+        }
+        return dx
+    }
+}
+
+/// Parameter gradients of one convolution (accumulated by `Conv2d.backward`).
+public struct ConvGradients<T: TensorScalar>: Sendable {
+    public var weight: Tensor<T>
+    public var bias: Tensor<T>?
+    public init(weightShape: [Int], hasBias: Bool) {
+        weight = Tensor(zeros: weightShape)
+        bias = hasBias ? Tensor(zeros: [weightShape[0]]) : nil
+    }
+}
+
+extension Tensor {
+    /// Adds `bias[c]` to every element of channel c of an `[N, C, ...]` tensor.
+    mutating func addChannelBias(_ bias: Tensor<Scalar>) {
+        let n = shape[0], c = shape[1]
+        let plane = count / max(1, n * c)
+        storage.withUnsafeMutableBufferPointer { ys in
+            for b in 0..<n {
+                for ch in 0..<c {
+                    let v = bias.storage[ch]
+                    let base = (b &* c &+ ch) &* plane
+                    for j in 0..<plane { ys[base &+ j] += v }
+                }
+            }
+        }
+    }
+}

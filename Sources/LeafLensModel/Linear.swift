@@ -1,0 +1,77 @@
+import LeafLensMath
+
+/// Fully connected layer y = x·Wᵀ + b, `[N, in]` → `[N, out]`; `weight` is `[out, in]` as in PyTorch.
+public struct Linear<T: TensorScalar>: Sendable {
+    public var weight: Tensor<T>
+    public var bias: Tensor<T>?
+
+    public init(weight: Tensor<T>, bias: Tensor<T>?) throws(TensorError) {
+        guard weight.rank == 2 else { throw .invalidShape(weight.shape) }
+        if let bias, bias.shape != [weight.shape[0]] {
+            throw .shapeMismatch(operation: "linear bias", expected: [weight.shape[0]], found: bias.shape)
+        }
+        self.weight = weight
+        self.bias = bias
+    }
+
+    public var inFeatures: Int { weight.shape[1] }
+    public var outFeatures: Int { weight.shape[0] }
+
+    public func forward(_ x: Tensor<T>) throws(TensorError) -> Tensor<T> {
+        guard x.rank == 2, x.shape[1] == inFeatures else {
+            throw .shapeMismatch(operation: "linear input", expected: [-1, inFeatures], found: x.shape)
+        }
+        let n = x.shape[0]
+        var y = Tensor<T>(zeros: [n, outFeatures])
+        if let bias {
+            for i in 0..<n { for o in 0..<outFeatures { y.storage[i * outFeatures + o] = bias.storage[o] } }
+        }
+        GEMM.serial(
+            transA: false, transB: true, m: n, n: outFeatures, k: inFeatures, alpha: 1,
+            a: x.storage, lda: inFeatures, b: weight.storage, ldb: inFeatures, beta: 1,
+            c: &y.storage, ldc: outFeatures)
+        return y
+    }
+
+    /// ∂L/∂x = dy·W. ACCUMULATES ∂L/∂W += dyᵀ·x and ∂L/∂b += Σ_n dy when `parameterGradients` is non-nil
+    /// (then `input` is required).
+    public func backward(
+        gradOutput dy: Tensor<T>, input: Tensor<T>?, parameterGradients: inout LinearGradients<T>?
+    ) throws(TensorError) -> Tensor<T> {
+        let n = dy.shape[0]
+        guard dy.shape == [n, outFeatures] else {
+            throw .shapeMismatch(operation: "linear backward", expected: [n, outFeatures], found: dy.shape)
+        }
+        var dx = Tensor<T>(zeros: [n, inFeatures])
+        GEMM.serial(
+            transA: false, transB: false, m: n, n: inFeatures, k: outFeatures, alpha: 1,
+            a: dy.storage, lda: outFeatures, b: weight.storage, ldb: inFeatures, beta: 0,
+            c: &dx.storage, ldc: inFeatures)
+        if parameterGradients != nil {
+            guard let x = input, x.shape == [n, inFeatures] else {
+                throw .shapeMismatch(operation: "linear backward input", expected: [n, inFeatures], found: input?.shape ?? [])
+            }
+            var grads = parameterGradients ?? LinearGradients(weightShape: weight.shape, hasBias: bias != nil)
+            GEMM.serial(
+                transA: true, transB: false, m: outFeatures, n: inFeatures, k: n, alpha: 1,
+                a: dy.storage, lda: outFeatures, b: x.storage, ldb: inFeatures, beta: 1,
+                c: &grads.weight.storage, ldc: inFeatures)
+            if var b = grads.bias {
+                for i in 0..<n { for o in 0..<outFeatures { b.storage[o] += dy.storage[i * outFeatures + o] } }
+                grads.bias = b
+            }
+            parameterGradients = grads
+        }
+        return dx
+    }
+}
+
+/// Parameter gradients of one Linear layer (accumulated).
+public struct LinearGradients<T: TensorScalar>: Sendable {
+    public var weight: Tensor<T>
+    public var bias: Tensor<T>?
+    public init(weightShape: [Int], hasBias: Bool) {
+        weight = Tensor(zeros: weightShape)
+        bias = hasBias ? Tensor(zeros: [weightShape[0]]) : nil
+    }
+}

@@ -1,0 +1,73 @@
+import LeafLensMath
+
+/// Max pooling over k×k windows with stride s and padding p (padding never wins: it is −∞), NCHW.
+/// ResNet18 uses k = 3, s = 2, p = 1. Ties: the FIRST maximum in row-major window order wins, as in
+/// PyTorch's CPU kernel (a later element replaces the current one only if strictly greater, or NaN).
+public struct MaxPool2d: Sendable {
+    public let kernel: Int, stride: Int, padding: Int
+
+    public init(kernel: Int = 3, stride: Int = 2, padding: Int = 1) throws(TensorError) {
+        guard kernel > 0, stride > 0, padding >= 0, padding * 2 <= kernel else {
+            throw .invalidShape([kernel, stride, padding])
+        }
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+    }
+
+    public func outputShape(for shape: [Int]) throws(TensorError) -> [Int] {
+        guard shape.count == 4, shape[2] + 2 * padding >= kernel, shape[3] + 2 * padding >= kernel else {
+            throw .invalidShape(shape)
+        }
+        return [shape[0], shape[1], (shape[2] + 2 * padding - kernel) / stride + 1,
+                (shape[3] + 2 * padding - kernel) / stride + 1]
+    }
+
+    /// Returns the pooled tensor and, per output element, the flat index (within its H·W plane) of the
+    /// input element chosen; the backward pass routes gradients there.
+    public func forward<T: TensorScalar>(_ x: Tensor<T>) throws(TensorError) -> (output: Tensor<T>, argmax: [Int32]) {
+        let outShape = try outputShape(for: x.shape)
+        let (h, w, oh, ow) = (x.shape[2], x.shape[3], outShape[2], outShape[3])
+        let planes = x.shape[0] * x.shape[1]
+        var y = Tensor<T>(zeros: outShape)
+        var argmax = [Int32](repeating: 0, count: y.count)
+        for pl in 0..<planes {
+            let inBase = pl * h * w, outBase = pl * oh * ow
+            for i in 0..<oh {
+                let h0 = max(i * stride - padding, 0), h1 = min(i * stride - padding + kernel, h)
+                for j in 0..<ow {
+                    let w0 = max(j * stride - padding, 0), w1 = min(j * stride - padding + kernel, w)
+                    var best = -T.infinity
+                    var bestIndex = h0 * w + w0
+                    for r in h0..<h1 {
+                        for c in w0..<w1 {
+                            let v = x.storage[inBase + r * w + c]
+                            if v > best || v.isNaN {
+                                best = v
+                                bestIndex = r * w + c
+                            }
+                        }
+                    }
+                    y.storage[outBase + i * ow + j] = best
+                    argmax[outBase + i * ow + j] = Int32(bestIndex)
+                }
+            }
+        }
+        return (y, argmax)
+    }
+
+    /// ∂L/∂x: each output gradient is added to the input element that won its window.
+    public func backward<T: TensorScalar>(gradOutput dy: Tensor<T>, argmax: [Int32], inputShape: [Int]) -> Tensor<T> {
+        var dx = Tensor<T>(zeros: inputShape)
+        let planes = inputShape[0] * inputShape[1]
+        let inPlane = inputShape[2] * inputShape[3]
+        let outPlane = dy.count / max(1, planes)
+        for pl in 0..<planes {
+            for j in 0..<outPlane {
+                let k = pl * outPlane + j
+                dx.storage[pl * inPlane + Int(argmax[k])] += dy.storage[k]
+            }
+        }
+        return dx
+    }
+}
