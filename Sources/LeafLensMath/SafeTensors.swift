@@ -373,8 +373,10 @@ enum StoredFloat: Sendable {
         }
         switch self {
         case .f64:
+            if Self.hostIsLittleEndian { return converted(copied(raw, offset: offset, count: count, as: Double.self)) }
             return converted((0..<count).map { Double(bitPattern: load($0, UInt64.self)) })
         case .f32:
+            if Self.hostIsLittleEndian { return converted(copied(raw, offset: offset, count: count, as: Float.self)) }
             return converted((0..<count).map { Float(bitPattern: load($0, UInt32.self)) })
         case .f16:
             return converted((0..<count).map { halfToFloat(load($0, UInt16.self)) })
@@ -385,6 +387,11 @@ enum StoredFloat: Sendable {
 
     /// Appends `values` in this encoding.
     func append<T: TensorScalar>(_ values: [T], to data: inout Data) {
+        // Fast path: the stored layout is the host's own (Float as F32, Double as F64).
+        if Self.hostIsLittleEndian, (self == .f32 && T.self == Float.self) || (self == .f64 && T.self == Double.self) {
+            values.withUnsafeBytes { data.append(contentsOf: $0) }
+            return
+        }
         var bytes = [UInt8](repeating: 0, count: values.count * byteSize)
         bytes.withUnsafeMutableBytes { raw in
             for (i, value) in values.enumerated() {
@@ -399,6 +406,17 @@ enum StoredFloat: Sendable {
             }
         }
         data.append(contentsOf: bytes)
+    }
+
+    static var hostIsLittleEndian: Bool { 1.littleEndian == 1 }
+
+    /// A bitwise copy of `count` elements; only valid when the stored layout is the host's.
+    private func copied<U>(_ raw: UnsafeRawBufferPointer, offset: Int, count: Int, as _: U.Type) -> [U] {
+        [U](unsafeUninitializedCapacity: count) { buffer, initialized in
+            let bytes = UnsafeRawBufferPointer(rebasing: raw[offset..<offset + count * MemoryLayout<U>.stride])
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: bytes)
+            initialized = count
+        }
     }
 
     private func converted<U: TensorScalar, T: TensorScalar>(_ values: [U]) -> [T] {

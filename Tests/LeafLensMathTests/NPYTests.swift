@@ -89,6 +89,18 @@ struct MalformedNPY: Sendable, CustomTestStringConvertible {
                 .contains("'shape': (1, 3, 224, 224)"))
     }
 
+    /// `np.save` output from NumPy 2.4 for `np.array(3.5, dtype='<f4')` and
+    /// `np.array([[0.5, -1.25, 2]], dtype='<f8')`; LeafLens must write the same bytes.
+    @Test func encodeMatchesNumPyByteForByte() throws {
+        let header = "934e554d5059010076007b276465736372273a20273c66"
+        let scalar = header + "34272c2027666f727472616e5f6f72646572273a2046616c73652c20277368617065273a2028292c207d"
+            + String(repeating: "20", count: 62) + "0a00006040"
+        #expect(NPY.encode(try tensor([], [Float(3.5)])) == Data(hex(scalar)))
+        let matrix = header + "38272c2027666f727472616e5f6f72646572273a2046616c73652c20277368617065273a2028312c2033292c207d"
+            + String(repeating: "20", count: 58) + "0a000000000000e03f000000000000f4bf0000000000000040"
+        #expect(NPY.encode(try tensor([1, 3], [0.5, -1.25, 2])) == Data(hex(matrix)))
+    }
+
     @Test func convertsBetweenScalarTypes() throws {
         let doubles = try tensor([3], [0.1, -2.5, 1e-3])
         let asFloat = try NPY.decode(NPY.encode(doubles), as: Float.self)
