@@ -7,10 +7,11 @@
 /// `unit()` = (z ≫ 40)·2⁻²⁴, exactly representable in Float32, in [0, 1).
 /// `uniform(a, b)` = a + (b − a)·unit(), evaluated in Double and then rounded to the scalar type.
 public struct SeededRandom: Sendable {
-    public private(set) var state: UInt64
+    public var state: UInt64
 
     public init(seed: UInt64) { state = seed }
 
+    @inlinable
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
@@ -20,16 +21,19 @@ public struct SeededRandom: Sendable {
     }
 
     /// A value in [0, 1) with 24 random bits.
+    @inlinable
     public mutating func unit() -> Double {
         Double(next() >> 40) * 0x1p-24
     }
 
     /// A value in [low, high).
+    @inlinable
     public mutating func uniform(_ low: Double, _ high: Double) -> Double {
         low + (high - low) * unit()
     }
 
     /// `count` values in [low, high), converted to `T`.
+    @inlinable
     public mutating func uniformArray<T: TensorScalar>(
         _ count: Int, _ low: Double, _ high: Double, as _: T.Type = T.self
     ) -> [T] {

@@ -3,22 +3,25 @@
 /// Storage is a Swift array, so copies are cheap until written (copy-on-write). The element
 /// count always equals the product of `shape`; initialisers that take user data check it and throw.
 public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
-    public private(set) var shape: [Int]
+    public let shape: [Int]
     public var storage: [Scalar]
 
     /// A tensor of zeros.
+    @inlinable
     public init(zeros shape: [Int]) {
         self.shape = shape
         self.storage = Array(repeating: 0, count: shape.reduce(1, *))
     }
 
     /// A tensor filled with one value.
+    @inlinable
     public init(repeating value: Scalar, shape: [Int]) {
         self.shape = shape
         self.storage = Array(repeating: value, count: shape.reduce(1, *))
     }
 
     /// Wraps existing values; throws if the count does not match the shape.
+    @inlinable
     public init(shape: [Int], storage: [Scalar]) throws(TensorError) {
         guard shape.allSatisfy({ $0 >= 0 }) else { throw .invalidShape(shape) }
         let count = shape.reduce(1, *)
@@ -30,25 +33,31 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     }
 
     /// Fast path for shapes computed by LeafLens itself (the count is the caller's guarantee).
+    @inlinable
     package init(uncheckedShape shape: [Int], storage: [Scalar]) {
         self.shape = shape
         self.storage = storage
     }
 
+    @inlinable
     public var count: Int { storage.count }
+    @inlinable
     public var rank: Int { shape.count }
 
     /// Same values, another shape with the same element count.
+    @inlinable
     public func reshaped(_ newShape: [Int]) throws(TensorError) -> Tensor {
         try Tensor(shape: newShape, storage: storage)
     }
 
     /// Element-wise conversion to another scalar type.
+    @inlinable
     public func converted<Other: TensorScalar>(to _: Other.Type = Other.self) -> Tensor<Other> {
         Tensor<Other>(uncheckedShape: shape, storage: storage.map { Other($0) })
     }
 
     /// The `index`-th item along the first axis, e.g. one image `[C, H, W]` of a batch `[N, C, H, W]`.
+    @inlinable
     public func item(_ index: Int) -> Tensor {
         let inner = Array(shape.dropFirst())
         let size = inner.reduce(1, *)
@@ -56,6 +65,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     }
 
     /// Stacks equally shaped tensors along a new first axis.
+    @inlinable
     public static func stack(_ items: [Tensor]) throws(TensorError) -> Tensor {
         guard let first = items.first else { throw .invalidShape([0]) }
         var values: [Scalar] = []
@@ -70,6 +80,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     }
 
     /// Concatenates along the first axis (shapes must agree after it).
+    @inlinable
     public static func concatenate(_ items: [Tensor]) throws(TensorError) -> Tensor {
         guard let first = items.first else { throw .invalidShape([0]) }
         let inner = Array(first.shape.dropFirst())
@@ -86,6 +97,7 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     }
 
     /// Rows `range` along the first axis.
+    @inlinable
     public func slice(_ range: Range<Int>) -> Tensor {
         let inner = Array(shape.dropFirst())
         let size = inner.reduce(1, *)

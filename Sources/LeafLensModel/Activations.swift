@@ -3,20 +3,36 @@ import LeafLensMath
 /// ReLU: y = max(x, 0). Gradient mask is x > 0, so ReLU'(0) = 0 exactly as in PyTorch
 /// (Captum's known answers depend on it). NaN propagates in the forward pass.
 public enum ReLU {
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func forward<T: TensorScalar>(_ x: Tensor<T>) -> Tensor<T> {
         var y = x
-        y.storage.withUnsafeMutableBufferPointer { v in
-            for i in 0..<v.count where !(v[i] > 0) && !v[i].isNaN { v[i] = 0 }
-        }
+        apply(&y)
         return y
     }
 
+    /// In place: x ← max(x, 0). Used by the network on values nothing else reads.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func apply<T: TensorScalar>(_ x: inout Tensor<T>) {
+        // A select, not a branch: activations are ~half negative, so a branch mispredicts constantly.
+        // `x < 0` is false for NaN, which therefore propagates.
+        x.storage.withUnsafeMutableBufferPointer { v in
+            for i in 0..<v.count {
+                let value = v[i]
+                v[i] = value < 0 ? 0 : value
+            }
+        }
+    }
+
     /// ∂L/∂x = dy·[y > 0]; uses the forward OUTPUT y (y > 0 ⇔ x > 0).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func backward<T: TensorScalar>(gradOutput dy: Tensor<T>, output y: Tensor<T>) -> Tensor<T> {
         var dx = dy
         dx.storage.withUnsafeMutableBufferPointer { d in
             y.storage.withUnsafeBufferPointer { o in
-                for i in 0..<d.count where !(o[i] > 0) { d[i] = 0 }
+                for i in 0..<d.count { d[i] = o[i] > 0 ? d[i] : 0 }
             }
         }
         return dx
@@ -25,6 +41,20 @@ public enum ReLU {
 
 /// Residual addition y = a + b (shapes equal). Backward passes dy to both inputs unchanged.
 public enum ResidualAdd {
+    /// In place: a ← a + b.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func add<T: TensorScalar>(_ b: Tensor<T>, into a: inout Tensor<T>) throws(TensorError) {
+        guard a.shape == b.shape else { throw .shapeMismatch(operation: "residual add", expected: a.shape, found: b.shape) }
+        a.storage.withUnsafeMutableBufferPointer { v in
+            b.storage.withUnsafeBufferPointer { w in
+                for i in 0..<v.count { v[i] += w[i] }
+            }
+        }
+    }
+
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func forward<T: TensorScalar>(_ a: Tensor<T>, _ b: Tensor<T>) throws(TensorError) -> Tensor<T> {
         guard a.shape == b.shape else { throw .shapeMismatch(operation: "residual add", expected: a.shape, found: b.shape) }
         var y = a
@@ -39,6 +69,8 @@ public enum ResidualAdd {
 
 /// Global average pooling `[N, C, H, W]` → `[N, C]` (torchvision's AdaptiveAvgPool2d((1,1)) + flatten).
 public enum GlobalAveragePool {
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func forward<T: TensorScalar>(_ x: Tensor<T>) throws(TensorError) -> Tensor<T> {
         guard x.rank == 4, x.shape[2] * x.shape[3] > 0 else { throw .invalidShape(x.shape) }
         let (n, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
@@ -52,6 +84,8 @@ public enum GlobalAveragePool {
     }
 
     /// ∂L/∂x[n,c,h,w] = dy[n,c] / (H·W).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func backward<T: TensorScalar>(gradOutput dy: Tensor<T>, inputShape: [Int]) -> Tensor<T> {
         let plane = inputShape[2] * inputShape[3]
         var dx = Tensor<T>(zeros: inputShape)

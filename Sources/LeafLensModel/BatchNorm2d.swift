@@ -50,23 +50,27 @@ public struct BatchNorm2d<T: TensorScalar>: Sendable {
     // MARK: eval mode
 
     /// y = x·scale + shift per channel.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward(_ x: Tensor<T>) throws(TensorError) -> Tensor<T> {
         try checkInput(x.shape)
         let (scale, shift) = scaleAndShift
         var y = x
-        y.applyPerChannel { c, v in v * scale[c] + shift[c] }
+        y.applyChannelAffine(scale: scale, shift: shift)
         return y
     }
 
     /// Eval-mode VJP: ∂L/∂x = dy·scale. ACCUMULATES ∂L/∂γ += Σ dy·x̂ and ∂L/∂β += Σ dy (x̂ from running
     /// statistics) when `parameterGradients` is non-nil; then `input` is required.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backward(
         gradOutput dy: Tensor<T>, input: Tensor<T>?, parameterGradients: inout BatchNormGradients<T>?
     ) throws(TensorError) -> Tensor<T> {
         try checkInput(dy.shape)
         let (scale, _) = scaleAndShift
         var dx = dy
-        dx.applyPerChannel { c, v in v * scale[c] }
+        dx.applyChannelAffine(scale: scale, shift: nil)
         if parameterGradients != nil {
             guard let x = input, x.shape == dy.shape else {
                 throw .shapeMismatch(operation: "batchnorm backward input", expected: dy.shape, found: input?.shape ?? [])
@@ -85,6 +89,8 @@ public struct BatchNorm2d<T: TensorScalar>: Sendable {
 
     /// Training-mode forward: normalises with batch statistics, updates the running statistics, and returns
     /// what the backward pass needs.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public mutating func forwardTraining(_ x: Tensor<T>) throws(TensorError) -> (output: Tensor<T>, cache: BatchNormCache<T>) {
         try checkInput(x.shape)
         let (mean, variance) = x.channelMeanAndVariance()
@@ -96,9 +102,14 @@ public struct BatchNorm2d<T: TensorScalar>: Sendable {
             runningMean.storage[c] = (1 - momentum) * runningMean.storage[c] + momentum * mean[c]
             runningVar.storage[c] = (1 - momentum) * runningVar.storage[c] + momentum * unbiased
         }
+        // (v − μ)·invStd·γ + β as one affine map per channel.
+        var scale = [T](repeating: 0, count: channels), shift = scale
+        for c in 0..<channels {
+            scale[c] = invStd[c] * weight.storage[c]
+            shift[c] = bias.storage[c] - mean[c] * scale[c]
+        }
         var y = x
-        let g = weight.storage, b = bias.storage
-        y.applyPerChannel { c, v in (v - mean[c]) * invStd[c] * g[c] + b[c] }
+        y.applyChannelAffine(scale: scale, shift: shift)
         return (y, BatchNormCache(mean: mean, invStd: invStd))
     }
 
@@ -107,6 +118,8 @@ public struct BatchNorm2d<T: TensorScalar>: Sendable {
     ///     ∂L/∂x = γ·invStd/M · (M·dy − Σdy − x̂·Σ(dy·x̂))
     ///
     /// ACCUMULATES ∂L/∂γ += Σ dy·x̂ and ∂L/∂β += Σ dy when `parameterGradients` is non-nil.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backwardTraining(
         gradOutput dy: Tensor<T>, input x: Tensor<T>, cache: BatchNormCache<T>,
         parameterGradients: inout BatchNormGradients<T>?
@@ -156,6 +169,8 @@ public struct BatchNorm2d<T: TensorScalar>: Sendable {
         return dx
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private func accumulateAffineGradients(
         dy: Tensor<T>, x: Tensor<T>, mean: [T], invStd: [T], into gradients: inout BatchNormGradients<T>?
     ) {
@@ -179,6 +194,8 @@ public struct BatchNorm2d<T: TensorScalar>: Sendable {
 
     /// Folds eval-mode BatchNorm into the convolution before it: w'[o] = w[o]·scale[o],
     /// b'[o] = b[o]·scale[o] + shift[o]. The folded convolution gives the BN output directly.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func folded(into conv: Conv2d<T>) throws(TensorError) -> Conv2d<T> {
         guard conv.outChannels == channels else {
             throw .shapeMismatch(operation: "fold batchnorm", expected: [channels], found: [conv.outChannels])
@@ -212,16 +229,18 @@ public struct BatchNormGradients<T: TensorScalar>: Sendable {
 }
 
 extension Tensor {
-    /// Applies `f(channel, value)` to every element of an `[N, C, ...]` tensor in place.
-    @inlinable
-    mutating func applyPerChannel(_ f: (Int, Scalar) -> Scalar) {
+    /// In place, per channel c of an `[N, C, ...]` tensor: v ← v·scale[c] + shift[c].
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
+    mutating func applyChannelAffine(scale: [Scalar], shift: [Scalar]?) {
         let n = shape[0], c = shape[1]
         let plane = count / Swift.max(1, n * c)
         storage.withUnsafeMutableBufferPointer { ys in
             for b in 0..<n {
                 for ch in 0..<c {
                     let base = (b &* c &+ ch) &* plane
-                    for j in 0..<plane { ys[base &+ j] = f(ch, ys[base &+ j]) }
+                    let k = scale[ch], d = shift?[ch] ?? 0
+                    for j in 0..<plane { ys[base &+ j] = ys[base &+ j] * k + d }
                 }
             }
         }
@@ -229,6 +248,8 @@ extension Tensor {
 
     /// Per-channel mean and biased variance over N and the spatial axes of `[N, C, H, W]`
     /// (two-pass, accumulated in Double).
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     func channelMeanAndVariance() -> ([Scalar], [Scalar]) {
         let n = shape[0], c = shape[1]
         let plane = count / Swift.max(1, n * c)

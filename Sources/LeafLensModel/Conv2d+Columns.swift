@@ -22,6 +22,8 @@ struct ConvGeometry: Sendable {
     }
 
     /// Calls `body` with the column matrix of the image at `image` (`[C, H, W]`).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func withColumns<T: TensorScalar>(
         _ image: UnsafePointer<T>, parallel: Bool, _ body: (UnsafePointer<T>) -> Void
     ) {
@@ -36,6 +38,8 @@ struct ConvGeometry: Sendable {
     }
 
     /// im2col. Rows for different channels are independent, so channels are split across workers.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func imageToColumns<T: TensorScalar>(
         _ image: UnsafePointer<T>, into col: UnsafeMutablePointer<T>, parallel: Bool
     ) {
@@ -52,6 +56,8 @@ struct ConvGeometry: Sendable {
     }
 
     @inline(__always)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private func channelToColumns<T: TensorScalar>(
         _ c: Int, _ image: UnsafePointer<T>, _ col: UnsafeMutablePointer<T>
     ) {
@@ -88,6 +94,8 @@ struct ConvGeometry: Sendable {
 
     /// col2im: scatter-adds a column matrix back into an image `[C, H, W]` that was zeroed by the caller.
     /// Each channel's rows touch only that channel's plane, so channels are split across workers.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     func columnsToImage<T: TensorScalar>(
         _ col: UnsafePointer<T>, into image: UnsafeMutablePointer<T>, parallel: Bool
     ) {
@@ -109,6 +117,8 @@ struct ConvGeometry: Sendable {
     }
 
     @inline(__always)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private func columnsToChannel<T: TensorScalar>(
         _ c: Int, _ col: UnsafePointer<T>, _ image: UnsafeMutablePointer<T>
     ) {

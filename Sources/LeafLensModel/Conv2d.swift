@@ -60,6 +60,8 @@ public struct Conv2d<T: TensorScalar>: Sendable {
     // MARK: forward
 
     /// y = conv(x): `[N, C, H, W]` → `[N, O, OH, OW]`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward(_ x: Tensor<T>) throws(TensorError) -> Tensor<T> {
         let outShape = try outputShape(for: x.shape)
         let (n, oh, ow) = (x.shape[0], outShape[2], outShape[3])
@@ -140,6 +142,8 @@ public struct Conv2d<T: TensorScalar>: Sendable {
     ///     ∂L/∂x = col2im(Wᵀ · dY),   ∂L/∂W += dY · colᵀ,   ∂L/∂b += Σ_{n,i,j} dY
     ///
     /// `input` is needed only for the weight gradient (its columns are rebuilt, not cached).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backward(
         gradOutput dy: Tensor<T>, inputShape: [Int], input: Tensor<T>?,
         parameterGradients: inout ConvGradients<T>?
@@ -250,6 +254,8 @@ public struct ConvGradients<T: TensorScalar>: Sendable {
 
 extension Tensor {
     /// Adds `bias[c]` to every element of channel c of an `[N, C, ...]` tensor.
+    @_specialize(where Scalar == Float)
+    @_specialize(where Scalar == Double)
     mutating func addChannelBias(_ bias: Tensor<Scalar>) {
         let n = shape[0], c = shape[1]
         let plane = count / max(1, n * c)

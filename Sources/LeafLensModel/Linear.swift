@@ -17,6 +17,8 @@ public struct Linear<T: TensorScalar>: Sendable {
     public var inFeatures: Int { weight.shape[1] }
     public var outFeatures: Int { weight.shape[0] }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward(_ x: Tensor<T>) throws(TensorError) -> Tensor<T> {
         guard x.rank == 2, x.shape[1] == inFeatures else {
             throw .shapeMismatch(operation: "linear input", expected: [-1, inFeatures], found: x.shape)
@@ -35,6 +37,8 @@ public struct Linear<T: TensorScalar>: Sendable {
 
     /// ∂L/∂x = dy·W. ACCUMULATES ∂L/∂W += dyᵀ·x and ∂L/∂b += Σ_n dy when `parameterGradients` is non-nil
     /// (then `input` is required).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backward(
         gradOutput dy: Tensor<T>, input: Tensor<T>?, parameterGradients: inout LinearGradients<T>?
     ) throws(TensorError) -> Tensor<T> {

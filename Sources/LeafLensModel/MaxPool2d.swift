@@ -25,31 +25,46 @@ public struct MaxPool2d: Sendable {
 
     /// Returns the pooled tensor and, per output element, the flat index (within its H·W plane) of the
     /// input element chosen; the backward pass routes gradients there.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward<T: TensorScalar>(_ x: Tensor<T>) throws(TensorError) -> (output: Tensor<T>, argmax: [Int32]) {
         let outShape = try outputShape(for: x.shape)
         let (h, w, oh, ow) = (x.shape[2], x.shape[3], outShape[2], outShape[3])
         let planes = x.shape[0] * x.shape[1]
         var y = Tensor<T>(zeros: outShape)
         var argmax = [Int32](repeating: 0, count: y.count)
-        for pl in 0..<planes {
-            let inBase = pl * h * w, outBase = pl * oh * ow
-            for i in 0..<oh {
-                let h0 = max(i * stride - padding, 0), h1 = min(i * stride - padding + kernel, h)
-                for j in 0..<ow {
-                    let w0 = max(j * stride - padding, 0), w1 = min(j * stride - padding + kernel, w)
-                    var best = -T.infinity
-                    var bestIndex = h0 * w + w0
-                    for r in h0..<h1 {
-                        for c in w0..<w1 {
-                            let v = x.storage[inBase + r * w + c]
-                            if v > best || v.isNaN {
-                                best = v
-                                bestIndex = r * w + c
+        let (k, s, p) = (kernel, stride, padding)
+        x.storage.withUnsafeBufferPointer { xs in
+            y.storage.withUnsafeMutableBufferPointer { ys in
+                argmax.withUnsafeMutableBufferPointer { am in
+                    let xp = UnsafeSendable(xs.baseAddress!), yp = UnsafeSendable(ys.baseAddress!)
+                    let ap = UnsafeSendable(am.baseAddress!)
+                    // Planes (n, c) are independent: split them across workers.
+                    let ranges = Parallel.chunks(planes, minimum: 8)
+                    Parallel.forEach(ranges.count) { part in
+                        let (xs, ys, am) = (xp.value, yp.value, ap.value)
+                        for pl in ranges[part] {
+                            let inBase = pl &* h &* w, outBase = pl &* oh &* ow
+                            for i in 0..<oh {
+                                let h0 = max(i &* s &- p, 0), h1 = min(i &* s &- p &+ k, h)
+                                for j in 0..<ow {
+                                    let w0 = max(j &* s &- p, 0), w1 = min(j &* s &- p &+ k, w)
+                                    var best = -T.infinity
+                                    var bestIndex = h0 &* w &+ w0
+                                    for r in h0..<h1 {
+                                        for c in w0..<w1 {
+                                            let v = xs[inBase &+ r &* w &+ c]
+                                            let better = v > best || v != v  // strictly greater, or NaN
+                                            best = better ? v : best
+                                            bestIndex = better ? r &* w &+ c : bestIndex
+                                        }
+                                    }
+                                    ys[outBase &+ i &* ow &+ j] = best
+                                    am[outBase &+ i &* ow &+ j] = Int32(truncatingIfNeeded: bestIndex)
+                                }
                             }
                         }
                     }
-                    y.storage[outBase + i * ow + j] = best
-                    argmax[outBase + i * ow + j] = Int32(bestIndex)
                 }
             }
         }
@@ -57,6 +72,8 @@ public struct MaxPool2d: Sendable {
     }
 
     /// ∂L/∂x: each output gradient is added to the input element that won its window.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backward<T: TensorScalar>(gradOutput dy: Tensor<T>, argmax: [Int32], inputShape: [Int]) -> Tensor<T> {
         var dx = Tensor<T>(zeros: inputShape)
         let planes = inputShape[0] * inputShape[1]

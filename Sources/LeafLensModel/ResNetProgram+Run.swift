@@ -13,6 +13,8 @@ extension ResNetProgram {
 
     /// Runs the network on `[N, 3, H, W]`. `taps` names layers whose activations to return. With a
     /// `backward` plan, keeps what `backward(_:)` needs; without one, frees each value after its last use.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func forward(
         _ input: Tensor<T>, taps: Set<String> = [], backward plan: BackwardPlan? = nil
     ) throws(ModelError) -> ForwardRecord<T> {
@@ -31,8 +33,28 @@ extension ResNetProgram {
         shapes[0] = input.shape
         do {
             for (i, step) in steps.enumerated() {
+                // A value read for the last time and not kept can be updated in place (ReLU, add):
+                // taking it out of `values` leaves it uniquely referenced, so no copy is made.
+                let first = step.inputs[0]
+                let consumable = lastUse[first] == i && !keep.contains(first)
+                    && step.inputs.dropFirst().allSatisfy { $0 != first }
+                if consumable, case .relu = step.operation, var x = values[first] {
+                    values[first] = nil
+                    ReLU.apply(&x)
+                    shapes[step.output] = x.shape
+                    values[step.output] = x
+                    continue
+                }
+                if consumable, case .add = step.operation, var x = values[first], let b = values[step.inputs[1]] {
+                    values[first] = nil
+                    try ResidualAdd.add(b, into: &x)
+                    shapes[step.output] = x.shape
+                    values[step.output] = x
+                    for v in step.inputs where lastUse[v] == i && !keep.contains(v) { values[v] = nil }
+                    continue
+                }
                 // safe: every step reads values produced by earlier steps, kept until their last use.
-                let x = values[step.inputs[0]]!
+                let x = values[first]!
                 let y: Tensor<T>
                 switch step.operation {
                 case .convolution(let conv, _):
@@ -97,6 +119,8 @@ extension ResNetProgram {
     /// Reverse pass. `gradOutput` is ∂L/∂outputs (`[N, K]`, e.g. one-hot rows for per-image targets).
     /// Returns ∂L/∂input if `input` is true, ∂L/∂(layer) for each name in `layers`, and parameter gradients
     /// if the forward plan asked for them. Stops as soon as nothing further down is needed.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func backward(
         _ record: ForwardRecord<T>, gradOutput: Tensor<T>, input wantInput: Bool = true, layers names: Set<String> = []
     ) throws(ModelError) -> BackwardResult<T> {
@@ -178,6 +202,8 @@ extension ResNetProgram {
         return BackwardResult(input: wantInput ? grads[0] : nil, layers: layerGrads, parameters: parameterGradients)
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     private func accumulate(_ grads: inout [Tensor<T>?], _ id: Int, _ g: Tensor<T>) {
         if var existing = grads[id] {
             grads[id] = nil  // keep the storage uniquely referenced while adding
