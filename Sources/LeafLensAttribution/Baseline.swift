@@ -70,8 +70,8 @@ public enum BlurBorder: String, CaseIterable, Sendable {
 public func gaussianBlurred<Scalar: TensorScalar>(
     _ input: Tensor<Scalar>, sigma: Double, border: BlurBorder = .reflect
 ) throws(AttributionError) -> Tensor<Scalar> {
-    guard sigma.isFinite, sigma > 0 else {
-        throw .invalidOption("blur sigma must be a positive number, got \(sigma)")
+    guard sigma.isFinite, sigma > 0, sigma <= 10_000 else {
+        throw .invalidOption("blur sigma must be in (0, 10000] pixels, got \(sigma)")
     }
     guard input.rank >= 3 else {
         throw .shapeMismatch("blur needs an input [N, ..., H, W] of rank ≥ 3, got \(input.shape)")

@@ -35,7 +35,8 @@ import Testing
     @Test(arguments: tables)
     func referenceTable(_ c: TableCase) throws {
         let q = try c.rule.quadrature(steps: c.steps)
-        expectClose(q.alphas, c.alphas, atol: 1e-9, rtol: 0, "alphas")
+        // Riemann nodes are float32 values (0.6666667 for 2/3), GL nodes are Double.
+        expectClose(q.alphas, c.alphas, atol: c.rule == .gaussLegendre ? 1e-9 : 6e-8, rtol: 0, "alphas")
         expectClose(q.weights, c.weights, atol: 1e-7, rtol: 0, "weights")
     }
 
