@@ -1,2 +1,0 @@
-// Image decoding, preprocessing and rendering.
-import LeafLensMath

@@ -1,0 +1,102 @@
+/// An 8-bit RGB image, rows top to bottom, pixels interleaved: `pixels[(y·width + x)·3 + c]` (HWC).
+public struct RGBImage: Sendable, Equatable {
+    public let width: Int
+    public let height: Int
+    public private(set) var pixels: [UInt8]
+
+    /// Throws if `pixels.count != width·height·3` or a side is negative.
+    public init(width: Int, height: Int, pixels: [UInt8]) throws(ImageError) {
+        guard width >= 0, height >= 0, width.multipliedReportingOverflow(by: height).overflow == false,
+            pixels.count == width * height * 3
+        else {
+            throw ImageError(
+                source: "<memory>",
+                problem: .invalidArgument(
+                    "an RGB image of \(width)x\(height) needs \(width * height * 3) bytes, got \(pixels.count)"))
+        }
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
+    /// For sizes computed by this module itself.
+    init(uncheckedWidth width: Int, height: Int, pixels: [UInt8]) {
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
+    /// The pixel at column `x`, row `y`.
+    public subscript(x: Int, y: Int) -> (r: UInt8, g: UInt8, b: UInt8) {
+        let i = (y * width + x) * 3
+        return (pixels[i], pixels[i + 1], pixels[i + 2])
+    }
+}
+
+/// An 8-bit RGBA image (straight, not premultiplied alpha), HWC like `RGBImage`.
+public struct RGBAImage: Sendable, Equatable {
+    public let width: Int
+    public let height: Int
+    public private(set) var pixels: [UInt8]
+
+    public init(width: Int, height: Int, pixels: [UInt8]) throws(ImageError) {
+        guard width >= 0, height >= 0, width.multipliedReportingOverflow(by: height).overflow == false,
+            pixels.count == width * height * 4
+        else {
+            throw ImageError(
+                source: "<memory>",
+                problem: .invalidArgument(
+                    "an RGBA image of \(width)x\(height) needs \(width * height * 4) bytes, got \(pixels.count)"))
+        }
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
+    init(uncheckedWidth width: Int, height: Int, pixels: [UInt8]) {
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+}
+
+/// Something went wrong reading, writing or processing an image; `source` names the file (or a label
+/// such as `"<memory>"`), `problem` says what.
+public struct ImageError: Error, CustomStringConvertible, Equatable, Sendable {
+    public enum Problem: Equatable, Sendable {
+        /// The bytes are not a PNG or JPEG (the magic bytes are described).
+        case notAnImage(String)
+        /// A recognised but unsupported format or variant (GIF, WebP, an odd JPEG colour space, …).
+        case unsupportedFormat(String)
+        /// The header announces more pixels than allowed; refused before decoding.
+        case tooManyPixels(width: Int, height: Int, limit: Int)
+        /// Truncated or damaged data; the decoder's own words.
+        case corrupt(String)
+        case outOfMemory(String)
+        /// The file could not be read or written.
+        case io(String)
+        /// A caller-side mistake (sizes that do not fit, an impossible option).
+        case invalidArgument(String)
+    }
+
+    public var source: String
+    public var problem: Problem
+
+    public init(source: String, problem: Problem) {
+        self.source = source
+        self.problem = problem
+    }
+
+    public var description: String {
+        switch problem {
+        case .notAnImage(let what): "\(source): not a PNG or JPEG image (\(what))"
+        case .unsupportedFormat(let what): "\(source): unsupported image format: \(what)"
+        case .tooManyPixels(let w, let h, let limit):
+            "\(source): image is \(w)x\(h) = \(w * h) pixels, more than the limit of \(limit) pixels"
+        case .corrupt(let what): "\(source): corrupt or truncated image: \(what)"
+        case .outOfMemory(let what): "\(source): \(what)"
+        case .io(let what): "\(source): \(what)"
+        case .invalidArgument(let what): "\(source): \(what)"
+        }
+    }
+}
