@@ -62,7 +62,9 @@ public struct AttributionMap: Sendable, Equatable {
         throws(ImageError)
     {
         func bad(_ text: String) -> ImageError { ImageError(source: "<attributions>", problem: .invalidArgument(text)) }
-        guard height > 0, width > 0, reduced.count == height * width else {
+        guard height > 0, width > 0, !height.multipliedReportingOverflow(by: width).overflow,
+            reduced.count == height * width
+        else {
             throw bad("a \(height)x\(width) map needs \(height * width) values, got \(reduced.count)")
         }
         guard outlierPercent >= 0, outlierPercent <= 100 else {

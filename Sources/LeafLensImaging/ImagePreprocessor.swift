@@ -120,7 +120,9 @@ public struct ImagePreprocessor: Sendable, Equatable {
         let short = min(width, height), long = max(width, height)
         guard short > 0 else { return (width, height) }
         // Python: int(side * long / short); true division of exact integers, then truncation.
-        let newLong = Int(Double(side * long) / Double(short))
+        // (Exact for side·long < 2⁵³, i.e. every real image.)
+        let ratio = (Double(side) * Double(long) / Double(short)).rounded(.towardZero)
+        let newLong = ratio < Double(Int.max) ? Int(ratio) : Int.max  // absurd sizes are refused later
         return width <= height ? (side, newLong) : (newLong, side)
     }
 
@@ -141,7 +143,10 @@ extension RGBImage {
     /// torchvision's `CenterCrop((height, width))` on a PIL image: zero-pad if the crop is larger, then
     /// crop at `top = round((H − height) / 2)`, `left = round((W − width) / 2)` (half to even).
     public func centerCropped(height cropHeight: Int, width cropWidth: Int) throws(ImageError) -> RGBImage {
-        guard cropHeight > 0, cropWidth > 0 else {
+        guard cropHeight > 0, cropWidth > 0,
+            !cropWidth.multipliedReportingOverflow(by: cropHeight).overflow,
+            cropWidth * cropHeight <= RGBImage.maxComputedPixels
+        else {
             throw ImageError(
                 source: "<memory>", problem: .invalidArgument("crop size must be positive, got \(cropHeight)x\(cropWidth)"))
         }

@@ -17,7 +17,10 @@
 extension RGBImage {
     /// This image resized to `width`×`height` as PIL's bilinear `resize` does (antialiased when shrinking).
     public func resizedBilinear(width newWidth: Int, height newHeight: Int) throws(ImageError) -> RGBImage {
-        guard newWidth > 0, newHeight > 0, width > 0, height > 0 else {
+        guard newWidth > 0, newHeight > 0, width > 0, height > 0,
+            newWidth.multipliedReportingOverflow(by: newHeight).partialValue <= RGBImage.maxComputedPixels,
+            !newWidth.multipliedReportingOverflow(by: newHeight).overflow
+        else {
             throw ImageError(
                 source: "<memory>",
                 problem: .invalidArgument("cannot resize \(width)x\(height) to \(newWidth)x\(newHeight)"))

@@ -19,6 +19,10 @@ public struct RGBImage: Sendable, Equatable {
         self.pixels = pixels
     }
 
+    /// The largest image resizing or cropping will produce (a guard against absurd sizes, not a
+    /// decoding limit): 200 megapixels.
+    public static let maxComputedPixels = 200_000_000
+
     /// For sizes computed by this module itself.
     init(uncheckedWidth width: Int, height: Int, pixels: [UInt8]) {
         self.width = width

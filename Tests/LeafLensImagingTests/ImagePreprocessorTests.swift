@@ -90,3 +90,13 @@ import Testing
         #expect(throws: ImageError.self) { try image.resizedBilinear(width: 0, height: 3) }
     }
 }
+
+extension ImagePreprocessorTests {
+    /// Absurd sizes throw instead of trapping or allocating.
+    @Test func refusesAbsurdSizes() throws {
+        let image = try RGBImage(width: 3, height: 2, pixels: [UInt8](repeating: 9, count: 18))
+        #expect(throws: ImageError.self) { try ImagePreprocessor(resizeShorterSide: Int.max / 2, cropSize: nil)(image) }
+        #expect(throws: ImageError.self) { try image.centerCropped(height: Int.max, width: 3) }
+        #expect(throws: ImageError.self) { try image.resizedBilinear(width: 1 << 20, height: 1 << 20) }
+    }
+}
