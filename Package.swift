@@ -37,7 +37,8 @@ let package = Package(
             dependencies: [
                 "LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ],
+            resources: [.copy("Resources/default.safetensors")]),
 
         // Shared test helpers: the approximate-equality rule and fixture locations.
         .target(name: "LeafLensTestSupport", dependencies: ["LeafLensMath"], path: "Tests/LeafLensTestSupport"),

@@ -35,7 +35,8 @@ public struct BatchNorm2d<T: TensorScalar>: Sendable {
     public var scaleAndShift: (scale: [T], shift: [T]) {
         var scale = [T](repeating: 0, count: channels), shift = scale
         for c in 0..<channels {
-            scale[c] = weight.storage[c] / (runningVar.storage[c] + eps).squareRoot()
+            // Rounded as PyTorch's CPU kernel does: (1/√(σ²+ε))·γ, then β − μ·scale.
+            scale[c] = (1 / (runningVar.storage[c] + eps).squareRoot()) * weight.storage[c]
             shift[c] = bias.storage[c] - runningMean.storage[c] * scale[c]
         }
         return (scale, shift)

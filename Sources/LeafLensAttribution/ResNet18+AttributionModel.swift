@@ -1,0 +1,65 @@
+import LeafLensMath
+import LeafLensModel
+
+/// A ResNet18 as attribution methods see it.
+///
+/// Forward passes and input gradients run the BatchNorm-folded program (faster, same function up to
+/// rounding — implementation invariance is tested). Taps at pre-BN convolution outputs (`conv1`,
+/// `layer3.0.conv2`, …), which do not exist once BN is folded, run the unfolded program.
+public struct ResNetClassifier<T: TensorScalar>: AttributionModel {
+    public typealias Scalar = T
+    public let model: ResNet18<T>
+    public let folded: ResNetProgram<T>
+    public let unfolded: ResNetProgram<T>
+
+    public init(_ model: ResNet18<T>) throws(ModelError) {
+        self.model = model
+        folded = try model.program(foldingBatchNorm: true)
+        unfolded = try model.program(foldingBatchNorm: false)
+    }
+
+    public var classCount: Int { model.configuration.classCount }
+    public var labels: [String] { model.labels }
+
+    /// Layer names a tap can use, in forward order.
+    public var layerNames: [String] { unfolded.availableLayers }
+
+    public func outputs(_ input: Tensor<T>) throws -> Tensor<T> {
+        try folded.forward(input).outputs
+    }
+
+    public func inputGradient(_ input: Tensor<T>, targets: [Int]) throws -> (outputs: Tensor<T>, gradient: Tensor<T>) {
+        try checkTargets(targets, batch: input.shape.first ?? 0)
+        let record = try folded.forward(input, backward: .inputOnly)
+        let seed = try ResNetProgram<T>.oneHot(targets: targets, classCount: classCount)
+        let result = try folded.backward(record, gradOutput: seed, input: true)
+        guard let gradient = result.input else { throw ModelError.invalidInput("no input gradient was produced") }
+        return (record.outputs, gradient)
+    }
+
+    public func layerGradient(_ input: Tensor<T>, layer: String, targets: [Int]) throws
+        -> (outputs: Tensor<T>, activation: Tensor<T>, gradient: Tensor<T>)
+    {
+        try checkTargets(targets, batch: input.shape.first ?? 0)
+        let program = folded.layers[layer] != nil ? folded : unfolded
+        guard program.layers[layer] != nil else {
+            throw AttributionError.unknownLayer(layer, available: layerNames)
+        }
+        let record = try program.forward(input, taps: [layer], backward: .inputOnly)
+        let seed = try ResNetProgram<T>.oneHot(targets: targets, classCount: classCount)
+        let result = try program.backward(record, gradOutput: seed, input: false, layers: [layer])
+        guard let activation = record.layerActivations[layer], let gradient = result.layers[layer] else {
+            throw ModelError.invalidInput("layer '\(layer)' produced no gradient")
+        }
+        return (record.outputs, activation, gradient)
+    }
+
+    private func checkTargets(_ targets: [Int], batch: Int) throws {
+        guard targets.count == batch else {
+            throw AttributionError.shapeMismatch("\(targets.count) targets for a batch of \(batch)")
+        }
+        for t in targets where t < 0 || t >= classCount {
+            throw AttributionError.targetOutOfRange(target: t, classCount: classCount)
+        }
+    }
+}

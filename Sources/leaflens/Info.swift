@@ -1,0 +1,16 @@
+import ArgumentParser
+import LeafLensMath
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print runtime facts as `key: value` lines (BLAS kernels, threads, CPU).")
+
+    func run() {
+        print("blas-core: \(BLASRuntime.coreName)")
+        print("blas-core-selection: \(BLASRuntime.selection)")
+        print("blas-threads: \(BLASRuntime.threads)")
+        print("cpu-simd: \(BLASRuntime.cpuSIMD)")
+        print("workers: \(Parallel.workers)")
+        print("default-model: \(DefaultModel.location?.path ?? "not found")")
+    }
+}
