@@ -6,7 +6,7 @@ let package = Package(
     products: [
         .library(
             name: "LeafLens",
-            targets: ["LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging"]),
+            targets: ["LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging", "LeafLensTraining"]),
         .executable(name: "leaflens", targets: ["leaflens"]),
     ],
     dependencies: [
@@ -32,10 +32,11 @@ let package = Package(
         .target(name: "LeafLensModel", dependencies: ["LeafLensMath"]),
         .target(name: "LeafLensAttribution", dependencies: ["LeafLensMath", "LeafLensModel"]),
         .target(name: "LeafLensImaging", dependencies: ["LeafLensMath", "CLeafLensSupport"]),
+        .target(name: "LeafLensTraining", dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensImaging"]),
         .executableTarget(
             name: "leaflens",
             dependencies: [
-                "LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging",
+                "LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging", "LeafLensTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/default.safetensors")]),
@@ -50,6 +51,9 @@ let package = Package(
             dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensTestSupport"]),
         .testTarget(
             name: "LeafLensImagingTests", dependencies: ["LeafLensMath", "LeafLensImaging", "LeafLensTestSupport"]),
+        .testTarget(
+            name: "LeafLensTrainingTests",
+            dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensImaging", "LeafLensTraining", "LeafLensTestSupport"]),
         .testTarget(name: "LeafLensCLITests", dependencies: ["leaflens", "LeafLensTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -8,7 +8,10 @@ import LeafLensModel
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the forward pass and gradients (median over iterations, after warm-up).",
-        subcommands: [BenchForward.self, BenchInputGradient.self])
+        subcommands: [
+            BenchForward.self, BenchInputGradient.self, BenchIntegratedGradients.self, BenchGradCAM.self,
+            BenchOcclusion.self,
+        ])
 }
 
 struct BenchOptions: ParsableArguments {

@@ -11,7 +11,10 @@ struct LeafLensCommand: ParsableCommand {
             Without --weights the bundled default model is used (see README: a deterministic \
             demonstration model, not a trained PlantVillage model).
             """,
-        subcommands: [Classify.self, Explain.self, Bench.self, Info.self, MakeSeededModel.self])
+        subcommands: [
+            Classify.self, Explain.self, Train.self, Evaluate.self, Synth.self, Bench.self, Info.self,
+            MakeSeededModel.self,
+        ])
 
     static func main() {
         do {

@@ -1,0 +1,2 @@
+// Datasets, synthetic leaves, optimisers and the training loop.
+import LeafLensMath
