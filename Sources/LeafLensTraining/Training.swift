@@ -1,2 +1,0 @@
-// Datasets, synthetic leaves, optimisers and the training loop.
-import LeafLensMath
