@@ -6,9 +6,13 @@ import LeafLensModel
 struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Classify inputs and print the top predictions.",
-        discussion: "INPUT is a .npy holding a preprocessed float tensor [3, H, W] or [1, 3, H, W].")
+        discussion: """
+            INPUT is a .png, .jpg or .jpeg image (decoded, resized, center-cropped and ImageNet-normalized) \
+            or a .npy holding a preprocessed float tensor [3, H, W] or [1, 3, H, W].
+            """)
 
-    @OptionGroup var model: ModelOptions
+    @OptionGroup(title: "Model") var model: ModelOptions
+    @OptionGroup(title: "Preprocessing") var preprocessing: PreprocessOptions
 
     @Option(name: .long, help: "How many of the most probable classes to show (1 to the class count).")
     var top: Int = 5
@@ -16,7 +20,7 @@ struct Classify: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object per input, one per line, with top-K predictions and all logits.")
     var json = false
 
-    @Argument(help: "Inputs to classify.")
+    @Argument(help: ArgumentHelp("Images (.png, .jpg, .jpeg) or preprocessed tensors (.npy).", valueName: "input"))
     var inputs: [String]
 
     func validate() throws {
@@ -33,7 +37,9 @@ struct Classify: ParsableCommand {
         var failures = 0
         for input in inputs {
             do {
-                let x = try InputLoader.load(input)
+                let x = try InputLoader.load(
+                    input, preprocessor: preprocessing.preprocessor, maxPixels: preprocessing.maxPixels
+                ).tensor
                 let logits = try program.forward(x).outputs.storage
                 let result = Prediction.rank(logits: logits, labels: network.labels, top: top)
                 if json {
@@ -53,7 +59,7 @@ struct Classify: ParsableCommand {
                 failures += 1
             }
         }
-        if failures > 0 { throw ExitCode(1) }
+        if failures > 0 { throw RuntimeError("\(failures) of \(inputs.count) inputs failed") }
     }
 }
 

@@ -11,6 +11,9 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Class labels, one per line; overrides the labels stored in the weights file.")
     var labels: String?
 
+    /// The weights file for messages and records: its path, or "bundled default".
+    var weightsDescription: String { weights ?? "bundled default" }
+
     /// Loads the model named by the options, or the bundled default.
     func loadModel() throws -> ResNet18<Float> {
         var labelList: [String]? = nil
