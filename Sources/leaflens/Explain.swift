@@ -113,6 +113,7 @@ struct Explain: ParsableCommand {
         let stem = InputLoader.stem(path)
         let showProgress = ProgressBar.enabled(quiet: quiet)
         var files = PendingFiles()
+        var summaries: [ExplanationSummary.Method] = []
         for method in method.methods {
             let progress = ProgressBar.callback(label: "\(stem) \(method.rawValue)", enabled: showProgress)
             let outcome = try runner.run(method, input: input, target: targetIndex, progress: progress)
@@ -149,16 +150,33 @@ struct Explain: ParsableCommand {
                     blank: rendering.map.isDegenerate),
                 files: .init(attributions: "\(base).npy", heatMap: "\(base).png", overlay: "\(base).overlay.png"))
             do {
+                let heatMapPNG = try PNGWriter.encode(rendering.heatMap)
+                let overlayPNG = try PNGWriter.encode(rendering.overlay)
                 files.add("\(base).npy", NPY.encode(outcome.attributions))
                 files.add("\(base).json", try ExplanationJSON.encode(record))
-                files.add("\(base).png", try PNGWriter.encode(rendering.heatMap))
-                files.add("\(base).overlay.png", try PNGWriter.encode(rendering.overlay))
+                files.add("\(base).png", heatMapPNG)
+                files.add("\(base).overlay.png", overlayPNG)
+                summaries.append(
+                    ExplanationSummary.Method(
+                        outcome: outcome, sign: sign, overlay: rendering.overlay, heatMapPNG: heatMapPNG,
+                        overlayPNG: overlayPNG, blank: rendering.map.isDegenerate))
             } catch {
                 throw RuntimeError("\(path): \(method.rawValue): cannot encode the outputs (\(error))")
             }
         }
-        let summary = String(
-            format: "predicted %d %@ (%.2f%%), target %d", best.index, best.label, best.probability * 100, targetIndex)
+        if summaries.count > 1 {
+            let summary = ExplanationSummary(
+                input: input, predicted: best, target: targetScore, ranking: ranking,
+                weights: model.weightsDescription, methods: summaries)
+            do {
+                files.add("\(stem).panel.png", try summary.panelPNG())
+                files.add("\(stem).report.html", Data(try summary.report().render().utf8))
+            } catch {
+                throw RuntimeError("\(path): cannot draw the panel or report (\(error))")
+            }
+        }
+        let summary =
+            "predicted \(best.index) \(best.label) (\(ExplanationSummary.percent(best.probability))), target \(targetIndex)"
         return (files, summary)
     }
 

@@ -34,7 +34,7 @@ enum ExplainMethod: String, CaseIterable, ExpressibleByArgument, Codable {
         case .gradCAM: "Grad-CAM"
         case .occlusion: "Occlusion"
         case .saliency: "Saliency"
-        case .inputXGradient: "Input × Gradient"
+        case .inputXGradient: "Input x Gradient"
         }
     }
 
