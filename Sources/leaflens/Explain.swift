@@ -15,7 +15,14 @@ struct Explain: ParsableCommand {
             For each input and method, DIR receives <stem>.<method>.npy (float32 attributions: [3, H, W], or \
             [h, w] for grad-cam), <stem>.<method>.json (prediction, target, parameters, convergence delta, \
             wall time), <stem>.<method>.png (the heat map) and <stem>.<method>.overlay.png (the heat map over \
-            the preprocessed image). Every file is written atomically; an input that fails leaves nothing.
+            the preprocessed image). With several methods, also <stem>.panel.png (the input and each method's \
+            overlay side by side) and <stem>.report.html (a self-contained page with the top-5 predictions, \
+            pictures, parameters, convergence delta and timings). Every file is written atomically; an input \
+            that fails leaves nothing.
+
+            Grad-CAM applies a ReLU by default (the paper's Grad-CAM) and is drawn with sign positive; \
+            --no-relu gives Captum's numbers and draws with sign all. The other methods are drawn with \
+            absolute_value, Captum's default. A progress bar appears on standard error when it is a terminal.
             """)
 
     @OptionGroup(title: "Model") var model: ModelOptions
@@ -70,11 +77,10 @@ struct Explain: ParsableCommand {
             throw RuntimeError("\(model.weightsDescription): \(error.description)")
         }
         if let target, target >= classifier.classCount {
-            throw ValidationError(
-                "--target \(target) is outside the model's classes 0...\(classifier.classCount - 1)")
+            throw usageError("--target \(target) is outside the model's classes 0...\(classifier.classCount - 1)")
         }
         if method.methods.contains(.gradCAM), !classifier.layerNames.contains(gradCAM.layer) {
-            throw ValidationError(
+            throw usageError(
                 "--layer \(gradCAM.layer) is not a layer of the model; available: \(classifier.layerNames.joined(separator: ", "))")
         }
         let runner = MethodRunner(
@@ -178,6 +184,15 @@ struct Explain: ParsableCommand {
         let summary =
             "predicted \(best.index) \(best.label) (\(ExplanationSummary.percent(best.probability))), target \(targetIndex)"
         return (files, summary)
+    }
+
+    /// A usage error found only once the model is loaded (it knows the classes and layers): printed with
+    /// this command's usage line, exit code 2. (A ValidationError thrown from `run()` would be shown
+    /// with the root command's usage.)
+    private func usageError(_ message: String) -> ExitCode {
+        let usage = LeafLensCommand.usageString(for: Self.self)
+        warn("Error: \(message)\n\(usage)\n  See 'leaflens explain --help' for more information.")
+        return .validationFailure
     }
 
     /// The `--baseline FILE.npy` tensor as `[1, 3, H, W]`, or nil for the other baselines.
