@@ -57,8 +57,9 @@ public enum BLASRuntime {
 
 /// Row-major GEMM helpers over `TensorScalar`.
 public enum GEMM {
-    /// C = alpha·op(A)·op(B) + beta·C, split over column blocks of C on all cores when the
-    /// problem is large enough. Call only from outside other parallel regions.
+    /// C = alpha·op(A)·op(B) + beta·C on all cores when the problem is large enough: split over column
+    /// blocks of C, or over row blocks when C has few columns (late ResNet stages: 7×7 = 49 columns).
+    /// Call only from outside other parallel regions.
     public static func parallel<T: TensorScalar>(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         alpha: T, a: UnsafePointer<T>, lda: Int,
@@ -66,8 +67,9 @@ public enum GEMM {
         beta: T, c: UnsafeMutablePointer<T>, ldc: Int
     ) {
         BLASRuntime.configure()
-        let flops = m * n * k
-        let blocks = flops < 2_000_000 ? [0..<n] : Parallel.chunks(n, minimum: 16)
+        let small = m * n * k < 2_000_000 || Parallel.workers == 1
+        let splitRows = n < 4 * m && m >= 32
+        let blocks = small ? [0..<(splitRows ? m : n)] : Parallel.chunks(splitRows ? m : n, minimum: 16)
         if blocks.count == 1 {
             T.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                    b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
@@ -75,12 +77,20 @@ public enum GEMM {
         }
         let pa = UnsafeSendable(a), pb = UnsafeSendable(b), pc = UnsafeSendable(c)
         Parallel.forEach(blocks.count) { i in
-            let cols = blocks[i]
-            // Column block j0..<j1 of op(B): columns of B, or rows of B when transposed.
-            let bOffset = transB ? cols.lowerBound * ldb : cols.lowerBound
-            T.gemm(transA: transA, transB: transB, m: m, n: cols.count, k: k, alpha: alpha,
-                   a: pa.value, lda: lda, b: pb.value + bOffset, ldb: ldb, beta: beta,
-                   c: pc.value + cols.lowerBound, ldc: ldc)
+            let part = blocks[i]
+            if splitRows {
+                // Rows i0..<i1 of op(A): rows of A, or columns of A when transposed.
+                let aOffset = transA ? part.lowerBound : part.lowerBound * lda
+                T.gemm(transA: transA, transB: transB, m: part.count, n: n, k: k, alpha: alpha,
+                       a: pa.value + aOffset, lda: lda, b: pb.value, ldb: ldb, beta: beta,
+                       c: pc.value + part.lowerBound * ldc, ldc: ldc)
+            } else {
+                // Columns j0..<j1 of op(B): columns of B, or rows of B when transposed.
+                let bOffset = transB ? part.lowerBound * ldb : part.lowerBound
+                T.gemm(transA: transA, transB: transB, m: m, n: part.count, k: k, alpha: alpha,
+                       a: pa.value, lda: lda, b: pb.value + bOffset, ldb: ldb, beta: beta,
+                       c: pc.value + part.lowerBound, ldc: ldc)
+            }
         }
     }
 

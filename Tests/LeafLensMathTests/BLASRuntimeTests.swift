@@ -20,20 +20,24 @@ import Testing
         #expect(BLASRuntime.threads == 1)
     }
 
-    @Test func gemmSplitMatchesSerial() {
+    /// The parallel GEMM splits columns (wide C) or rows (tall C); both must equal the serial result,
+    /// for every combination of transposes.
+    @Test(arguments: [(67, 401, 97), (512, 49, 101)])
+    func gemmSplitMatchesSerial(m: Int, n: Int, k: Int) {
         var rng = SeededRandom(seed: 7)
-        let m = 67, n = 401, k = 97  // above the 2 MFLOP split threshold
         let a: [Double] = rng.uniformArray(m * k, -1, 1)
         let b: [Double] = rng.uniformArray(k * n, -1, 1)
-        var serial = [Double](repeating: 0, count: m * n)
-        var split = serial
-        for transB in [false, true] {
-            let ldb = transB ? k : n
-            GEMM.serial(transA: false, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: k,
-                        b: b, ldb: ldb, beta: 0, c: &serial, ldc: n)
-            GEMM.parallel(transA: false, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: k,
-                          b: b, ldb: ldb, beta: 0, c: &split, ldc: n)
-            #expect(serial == split)
+        for transA in [false, true] {
+            for transB in [false, true] {
+                var serial = [Double](repeating: 0, count: m * n)
+                var split = serial
+                let (lda, ldb) = (transA ? m : k, transB ? k : n)
+                GEMM.serial(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda,
+                            b: b, ldb: ldb, beta: 0, c: &serial, ldc: n)
+                GEMM.parallel(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda,
+                              b: b, ldb: ldb, beta: 0, c: &split, ldc: n)
+                #expect(serial == split, "transA \(transA) transB \(transB)")
+            }
         }
     }
 }
