@@ -106,8 +106,7 @@ public struct ResNet18<T: TensorScalar>: Sendable {
 
     /// The model in another scalar type (e.g. Double for gradient checks).
     public func converted<U: TensorScalar>(to _: U.Type = U.self) -> ResNet18<U> {
-        // safe: same names and shapes as self, which was validated.
-        try! ResNet18<U>(
+        try! ResNet18<U>(  // safe: same names and shapes as self, which was validated.
             configuration: configuration, parameters: parameters.mapValues { $0.converted(to: U.self) },
             labels: labels)
     }
