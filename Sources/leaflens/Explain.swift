@@ -191,7 +191,7 @@ struct Explain: ParsableCommand {
     /// with the root command's usage.)
     private func usageError(_ message: String) -> ExitCode {
         let usage = LeafLensCommand.usageString(for: Self.self)
-        warn("Error: \(message)\n\(usage)\n  See 'leaflens explain --help' for more information.")
+        warn("Error: \(message)\nUsage: \(usage)\n  See 'leaflens explain --help' for more information.")
         return .validationFailure
     }
 
