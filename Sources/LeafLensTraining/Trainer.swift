@@ -163,14 +163,9 @@ public final class Trainer {
             loader.startEpoch(epoch, shuffle: true)
             for b in 0..<loader.batchCount {
                 let batch = try loader.batch(b)
-                let program = try model.program(foldingBatchNorm: false)
-                let record = try program.forward(batch.inputs, backward: BackwardPlan(parameterGradients: true, training: true))
-                let ce = try CrossEntropy.evaluate(logits: record.outputs, targets: batch.labels)
-                let grads = try program.backward(record, gradOutput: ce.gradient, input: false)
-                var parameters = model.parameters
-                try optimizer.step(parameters: &parameters, gradients: grads.parameters.filter { trained.contains($0.key) }, learningRate: lr)
-                for (name, value) in record.updatedStatistics { parameters[name] = value }
-                model = try ResNet18(configuration: model.configuration, parameters: parameters, labels: model.labels)
+                let ce = try TrainingStep.full(
+                    model: &model, optimizer: &optimizer, inputs: batch.inputs, labels: batch.labels, trained: trained,
+                    learningRate: lr)
                 meter.add(loss: ce.loss, predictions: ce.predictions, labels: batch.labels)
                 progress(TrainingProgress(
                     phase: .training, epoch: epoch + 1, epochs: options.epochs, done: b + 1, total: loader.batchCount,
@@ -301,6 +296,28 @@ public final class Trainer {
         if state.isEmpty { state["step_count"] = Tensor(repeating: Float(optimizer.stepCount), shape: [1]) }
         try SafeTensorsFile.write(state, metadata: stateMetadata, to: Self.stateURL(for: checkpoint))
         try model.save(to: directory.appendingPathComponent("model.safetensors"), metadata: metadata)
+    }
+}
+
+/// One optimisation step of the whole network, as a PyTorch loop body in `model.train()` mode:
+/// forward with BatchNorm on batch statistics → mean cross-entropy → backward → optimizer step on the
+/// `trained` parameters → BatchNorm running statistics replaced by the forward pass's updates
+/// (momentum 0.1, unbiased variance; all BN layers, frozen or not, as `model.train()` does).
+/// Returns the loss (before the update) and the batch's predictions.
+public enum TrainingStep {
+    public static func full(
+        model: inout ResNet18<Float>, optimizer: inout Optimizer, inputs: Tensor<Float>, labels: [Int],
+        trained: Set<String>, learningRate: Double
+    ) throws -> CrossEntropy.Result<Float> {
+        let program = try model.program(foldingBatchNorm: false)
+        let record = try program.forward(inputs, backward: BackwardPlan(parameterGradients: true, training: true))
+        let ce = try CrossEntropy.evaluate(logits: record.outputs, targets: labels)
+        let grads = try program.backward(record, gradOutput: ce.gradient, input: false)
+        var parameters = model.parameters
+        try optimizer.step(parameters: &parameters, gradients: grads.parameters.filter { trained.contains($0.key) }, learningRate: learningRate)
+        for (name, value) in record.updatedStatistics { parameters[name] = value }
+        model = try ResNet18(configuration: model.configuration, parameters: parameters, labels: model.labels)
+        return ce
     }
 }
 
