@@ -212,7 +212,7 @@ public struct HTMLReport: Sendable {
         figcaption { font-size: 13px; color: #555; margin-top: 4px; }
         table { border-collapse: collapse; font-size: 14px; margin-top: 10px; }
         th, td { text-align: left; padding: 3px 10px 3px 0; vertical-align: middle; }
-        table.predictions td.label { font-family: monospace; word-break: break-all; max-width: 360px; }
+        table.predictions td.label { font-family: monospace; overflow-wrap: anywhere; max-width: 360px; }
         table.predictions td.rank { color: #777; }
         .bar { display: inline-block; width: 180px; height: 12px; background: #eee; vertical-align: middle; }
         .fill { height: 100%; background: #3a8f3a; }
