@@ -12,9 +12,10 @@
 ///     │ margin                                       │
 ///     └──────────────────────────────────────────────┘
 ///
-/// Every column is `max(widest image, minimumColumnWidth)` wide; images smaller than the cell are
-/// centred in it. Text is centred over its column and never wider than it: titles shrink to the largest
-/// scale at which all of them fit (at least 1), then are truncated with "…".
+/// Every column is `max(widest image, minimumColumnWidth, widest title at scale 1)` wide (the last capped
+/// by `widestColumnForTitles`); images smaller than the cell are centred in it. Text is centred over its
+/// column and never wider than it: titles shrink to the largest scale at which all of them fit (at
+/// least 1), then are truncated with "…"; subtitles wrap, then are truncated.
 public enum Panel {
     public struct Column: Sendable, Equatable {
         public var title: String
@@ -38,6 +39,9 @@ public enum Panel {
         public var subtitleScale = 1
         public var subtitleLines = 2
         public var minimumColumnWidth = 96
+        /// Columns narrower than a title at scale 1 widen to fit it, up to this width; longer titles
+        /// are truncated.
+        public var widestColumnForTitles = 320
         public var background = RGBColor.white
         public var titleColor = RGBColor.black
         public var subtitleColor = RGBColor(r: 70, g: 70, b: 70)
@@ -79,12 +83,17 @@ public enum Panel {
     public static func layout(columns: [Column], style: Style = .standard) throws(ImageError) -> Layout {
         guard !columns.isEmpty else { throw invalid("a panel needs at least one column") }
         guard style.margin >= 0, style.gap >= 0, style.minimumColumnWidth >= 0, style.subtitleLines >= 0,
-            style.margin <= 10_000, style.gap <= 10_000, style.minimumColumnWidth <= 100_000
+            style.margin <= 10_000, style.gap <= 10_000, style.minimumColumnWidth <= 100_000,
+            style.widestColumnForTitles >= 0, style.widestColumnForTitles <= 100_000
         else {
             throw invalid("panel margin, gap, column width and subtitle lines must be non-negative and sensible")
         }
         let limit = RGBImage.maxComputedPixels
-        let columnWidth = max(columns.map(\.image.width).max() ?? 0, style.minimumColumnWidth)
+        // Columns widen (up to `widestColumnForTitles`) so every title fits at least at scale 1.
+        let widestTitle = columns.map { BitmapFont.measure($0.title, scale: 1).width }.max() ?? 0
+        let columnWidth = max(
+            columns.map(\.image.width).max() ?? 0, style.minimumColumnWidth,
+            min(widestTitle, style.widestColumnForTitles))
         let cellHeight = columns.map(\.image.height).max() ?? 0
         guard columnWidth <= limit, cellHeight <= limit, columns.count <= limit else {
             throw invalid("panel images are too large (\(columnWidth)x\(cellHeight))")

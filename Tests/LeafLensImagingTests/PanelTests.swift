@@ -121,6 +121,20 @@ import Testing
         }
     }
 
+    /// A column narrower than its title widens to fit it at scale 1, up to `widestColumnForTitles`.
+    @Test func columnsWidenForTitles() throws {
+        let image = try Self.gradient(112, 112)
+        let title = "Integrated Gradients"  // 20 glyphs: 119 pixels at scale 1
+        let layout = try Panel.layout(columns: [Panel.Column(title: title, image: image)])
+        #expect(layout.columnWidth == 119 && layout.titleScale == 1)
+        var style = Panel.Style()
+        style.widestColumnForTitles = 100
+        let capped = try Panel.layout(columns: [Panel.Column(title: title, image: image)], style: style)
+        #expect(capped.columnWidth == 112)
+        let panel = try Panel.render(columns: [Panel.Column(title: title, image: image)])
+        #expect(panel[layout.imageOrigin(column: 0, width: 112, height: 112).x, layout.imageTop] == image[0, 0])
+    }
+
     /// Tiny images still get a readable column (`minimumColumnWidth`).
     @Test func tinyImagesGetTheMinimumColumnWidth() throws {
         let columns = [Panel.Column(title: "tiny", subtitle: "x", image: try Self.gradient(3, 2))]
