@@ -201,9 +201,11 @@ struct Explain: ParsableCommand {
             return nil
         }
         guard FileManager.default.fileExists(atPath: path) else { throw RuntimeError("\(path): no such file (--baseline)") }
-        let loaded = try InputLoader.loadNPY(
-            (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data(), path: path)
-        return loaded.tensor
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw RuntimeError("\(path): cannot read the baseline file (\(error.localizedDescription))")
+        }
+        return try InputLoader.loadNPY(data, path: path).tensor
     }
 }
 

@@ -18,7 +18,7 @@ enum ExplainMethod: String, CaseIterable, ExpressibleByArgument, Codable {
         "integratedgradients": .integratedGradients,
         "gradcam": .gradCAM, "grad_cam": .gradCAM, "layer-grad-cam": .gradCAM,
         "input-x-grad": .inputXGradient, "input_x_gradient": .inputXGradient, "inputxgradient": .inputXGradient,
-        "ixg": .inputXGradient, "gradient": .saliency,
+        "ixg": .inputXGradient,
     ]
 
     init?(argument: String) {

@@ -155,3 +155,47 @@ struct ExplainTests {
         #expect(result.stderr.isEmpty, "stderr: \(result.stderr)")
     }
 }
+
+/// The progress bar needs a terminal; util-linux `script` gives the child one (skipped where absent).
+@Suite("Progress bar")
+struct ProgressBarTests {
+    static let script = URL(fileURLWithPath: "/usr/bin/script")
+
+    func runOnTerminal(_ arguments: [String], in directory: URL) throws -> String {
+        let binary = try #require(CLI.executable)
+        let command = ([binary.path] + arguments).joined(separator: " ")
+        let process = Process()
+        process.executableURL = Self.script
+        process.arguments = ["-qec", command, "/dev/null"]
+        process.currentDirectoryURL = directory
+        let output = directory.appendingPathComponent("terminal.txt")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try handle.close()
+        #expect(process.terminationStatus == 0)
+        return String(decoding: try Data(contentsOf: output), as: UTF8.self)
+    }
+
+    @Test(
+        "drawn on a terminal for IG and occlusion, silent with --quiet",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: script.path)))
+    func drawnOnlyOnTerminal() throws {
+        let directory = try FixturePaths.temporaryDirectory("leaflens-cli-progress")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try TestFiles.png(width: 64, height: 64).write(to: directory.appendingPathComponent("leaf.png"))
+        let arguments = [
+            "explain", "--weights", try CLI.requireTinyModel(), "--method", "ig,occlusion", "--steps", "8",
+            "--internal-batch-size", "2", "--out", "out",
+        ] + CLI.smallImage
+        let shown = try runOnTerminal(arguments + ["leaf.png"], in: directory)
+        #expect(shown.contains("leaf integrated-gradients ["))
+        #expect(shown.contains("leaf occlusion ["))
+        let quiet = try runOnTerminal(arguments + ["--quiet", "leaf.png"], in: directory)
+        #expect(!quiet.contains("["), "with --quiet: \(quiet)")
+    }
+}
