@@ -54,7 +54,8 @@ let package = Package(
         .testTarget(
             name: "LeafLensTrainingTests",
             dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensImaging", "LeafLensTraining", "LeafLensTestSupport"]),
-        .testTarget(name: "LeafLensCLITests", dependencies: ["leaflens", "LeafLensTestSupport"]),
+        .testTarget(
+            name: "LeafLensCLITests", dependencies: ["leaflens", "LeafLensTestSupport"], exclude: ["Help"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -23,6 +23,9 @@ struct LeafLensCommand: ParsableCommand {
         } catch let error as RuntimeError {
             FileHandle.standardError.write(Data("leaflens: error: \(error.message)\n".utf8))
             Foundation.exit(1)
+        } catch let code as ExitCode {
+            // Commands that already reported their problems exit with a bare code.
+            Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
