@@ -32,6 +32,12 @@ public struct ImageFolder: Sendable {
         /// Path relative to the data set root, e.g. `rust/leaf-00003.png` (used to find masks).
         public var relativePath: String
         public var label: Int
+
+        public init(url: URL, relativePath: String, label: Int) {
+            self.url = url
+            self.relativePath = relativePath
+            self.label = label
+        }
     }
 
     public let root: URL
