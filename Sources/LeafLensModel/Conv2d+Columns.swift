@@ -44,15 +44,17 @@ struct ConvGeometry: Sendable {
         _ image: UnsafePointer<T>, into col: UnsafeMutablePointer<T>, parallel: Bool
     ) {
         let src = UnsafeSendable(image), dst = UnsafeSendable(col)
-        let body: @Sendable (Range<Int>) -> Void = { channels in
-            for c in channels { self.channelToColumns(c, src.value, dst.value) }
+        forEachChannel(parallel: parallel) { c in self.channelToColumns(c, src.value, dst.value) }
+    }
+
+    /// Runs `body(c)` for every input channel, split across workers when asked and worth it.
+    private func forEachChannel(parallel: Bool, _ body: @escaping @Sendable (Int) -> Void) {
+        guard parallel && channels > 1 && columnRows * columnCount > 50_000 else {
+            for c in 0..<channels { body(c) }
+            return
         }
-        if parallel && channels > 1 && columnRows * columnCount > 50_000 {
-            let ranges = Parallel.chunks(channels)
-            Parallel.forEach(ranges.count) { body(ranges[$0]) }
-        } else {
-            body(0..<channels)
-        }
+        let ranges = Parallel.chunks(channels)
+        Parallel.forEach(ranges.count) { part in for c in ranges[part] { body(c) } }
     }
 
     @inline(__always)
@@ -105,15 +107,7 @@ struct ConvGeometry: Sendable {
             for i in 0..<total { image[i] += col[i] }
             return
         }
-        let body: @Sendable (Range<Int>) -> Void = { channels in
-            for c in channels { self.columnsToChannel(c, src.value, dst.value) }
-        }
-        if parallel && channels > 1 && columnRows * columnCount > 50_000 {
-            let ranges = Parallel.chunks(channels)
-            Parallel.forEach(ranges.count) { body(ranges[$0]) }
-        } else {
-            body(0..<channels)
-        }
+        forEachChannel(parallel: parallel) { c in self.columnsToChannel(c, src.value, dst.value) }
     }
 
     @inline(__always)
