@@ -12,10 +12,11 @@
 ///     │ margin                                       │
 ///     └──────────────────────────────────────────────┘
 ///
-/// Every column is `max(widest image, minimumColumnWidth, widest title at scale 1)` wide (the last capped
-/// by `widestColumnForTitles`); images smaller than the cell are centred in it. Text is centred over its
-/// column and never wider than it: titles shrink to the largest scale at which all of them fit (at
-/// least 1), then are truncated with "…"; subtitles wrap, then are truncated.
+/// Every column is as wide as the widest image (at least `minimumColumnWidth`); images smaller than the
+/// cell are centred in it. Titles take the largest scale (≤ `titleScale`) at which all of them fit,
+/// where columns may widen by a quarter for scales above 1, or up to `widestColumnForTitles` at
+/// scale 1; a title longer than that is truncated with "…". Subtitles wrap to `subtitleLines` lines,
+/// then are truncated. Text is centred over its column and never wider than it.
 public enum Panel {
     public struct Column: Sendable, Equatable {
         public var title: String
@@ -39,8 +40,7 @@ public enum Panel {
         public var subtitleScale = 1
         public var subtitleLines = 2
         public var minimumColumnWidth = 96
-        /// Columns narrower than a title at scale 1 widen to fit it, up to this width; longer titles
-        /// are truncated.
+        /// Columns narrower than a title at scale 1 widen to fit it, up to this width (see `Panel`).
         public var widestColumnForTitles = 320
         public var background = RGBColor.white
         public var titleColor = RGBColor.black
@@ -89,21 +89,18 @@ public enum Panel {
             throw invalid("panel margin, gap, column width and subtitle lines must be non-negative and sensible")
         }
         let limit = RGBImage.maxComputedPixels
-        // Columns widen (up to `widestColumnForTitles`) so every title fits at least at scale 1.
-        let widestTitle = columns.map { BitmapFont.measure($0.title, scale: 1).width }.max() ?? 0
-        let columnWidth = max(
-            columns.map(\.image.width).max() ?? 0, style.minimumColumnWidth,
-            min(widestTitle, style.widestColumnForTitles))
+        let base = max(columns.map(\.image.width).max() ?? 0, style.minimumColumnWidth)
         let cellHeight = columns.map(\.image.height).max() ?? 0
-        guard columnWidth <= limit, cellHeight <= limit, columns.count <= limit else {
-            throw invalid("panel images are too large (\(columnWidth)x\(cellHeight))")
+        guard base <= limit, cellHeight <= limit, columns.count <= limit else {
+            throw invalid("panel images are too large (\(base)x\(cellHeight))")
         }
-
+        // Titles take the largest scale at which all fit, letting columns widen a little (a quarter)
+        // for large scales and up to `widestColumnForTitles` for scale 1; longer titles are truncated.
+        func widestTitle(_ scale: Int) -> Int { columns.map { BitmapFont.measure($0.title, scale: scale).width }.max() ?? 0 }
+        func allowance(_ scale: Int) -> Int { scale == 1 ? max(base, style.widestColumnForTitles) : base + base / 4 }
         let maxTitleScale = BitmapFont.clampedScale(style.titleScale)
-        let titleScale =
-            (1...maxTitleScale).reversed().first { s in
-                columns.allSatisfy { BitmapFont.measure($0.title, scale: s).width <= columnWidth }
-            } ?? 1
+        let titleScale = (1...maxTitleScale).reversed().first { widestTitle($0) <= allowance($0) } ?? 1
+        let columnWidth = max(base, min(widestTitle(titleScale), allowance(titleScale)))
         let hasTitles = columns.contains { !$0.title.isEmpty }
         let titleHeight = hasTitles ? BitmapFont.glyphHeight * titleScale : 0
 

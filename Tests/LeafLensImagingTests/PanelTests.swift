@@ -121,8 +121,11 @@ import Testing
         }
     }
 
-    /// A column narrower than its title widens to fit it at scale 1, up to `widestColumnForTitles`.
+    /// "Integrated Gradients" is 238 pixels at scale 2: 224-pixel columns widen to keep scale 2
+    /// (within a quarter), 112-pixel ones fall back to scale 1 (119 pixels).
     @Test func columnsWidenForTitles() throws {
+        let wide = try Panel.layout(columns: [Panel.Column(title: "Integrated Gradients", image: try Self.gradient(224, 8))])
+        #expect(wide.columnWidth == 238 && wide.titleScale == 2)
         let image = try Self.gradient(112, 112)
         let title = "Integrated Gradients"  // 20 glyphs: 119 pixels at scale 1
         let layout = try Panel.layout(columns: [Panel.Column(title: title, image: image)])
