@@ -24,8 +24,10 @@ struct ExplanationEvaluationOptions: ParsableArguments {
     @Option(name: .long, help: "Pointing-game tolerance in pixels of the network input (default: 15·S/224, as Zhang et al. at 224 px).")
     var tolerance: Int?
 
-    @Option(name: .customLong("cam-layer"), help: "Grad-CAM layer.")
-    var camLayer: String = "layer4"
+    /// layer3, not layer4: at the 128-px inputs of the synthetic set layer4 is a 4×4 grid of 32-px cells,
+    /// too coarse to point at a lesion (pointing game 71 % vs 87 % for layer3 on 100 held-out leaves).
+    @Option(name: .customLong("cam-layer"), help: "Grad-CAM layer (layer3's grid is twice as fine as layer4's).")
+    var camLayer: String = "layer3"
 
     @Option(name: .customLong("occlusion-window"), help: "Occlusion window side in pixels (default: S/8).")
     var occlusionWindow: Int?
@@ -64,12 +66,15 @@ struct ExplanationEvaluationOptions: ParsableArguments {
     }
 
     /// The attribution map `[S·S]` (channels summed) of `method` for one input `[1, 3, S, S]`.
-    func attribution(_ method: ScoredMethod, classifier: ResNetClassifier<Float>, input: Tensor<Float>, target: Int, absolute: Bool = false) throws -> [Float] {
+    func attribution(
+        _ method: ScoredMethod, classifier: ResNetClassifier<Float>, input: Tensor<Float>, target: Int, absolute: Bool = false,
+        relu: Bool = true
+    ) throws -> [Float] {
         let size = input.shape[3]
         switch method {
         case .gradCAM:
             let cam = try GradCAM.attribute(
-                model: classifier, input: input, layer: camLayer, targets: [target], relu: true, upsample: .bilinear)
+                model: classifier, input: input, layer: camLayer, targets: [target], relu: relu, upsample: .bilinear)
             return cam.storage
         case .occlusion:
             let window = occlusionWindow ?? max(1, size / 8)
@@ -144,7 +149,10 @@ struct ExplanationEvaluationOptions: ParsableArguments {
 
     /// Cascading randomization: for each stage (fc, layer4, …, conv1), the mean over images of Spearman's ρ
     /// between the original map and the map of the progressively randomized model. Grad-CAM is compared
-    /// as is (ReLU'd, upsampled); Integrated Gradients both signed and as |·| (Adebayo et al. report both).
+    /// signed (no ReLU, upsampled) and with the ReLU; Integrated Gradients signed and as |·| (Adebayo et
+    /// al. report signed and absolute rank correlations). The signed maps are the ones the check asserts:
+    /// with ReLU or |·|, maps of a random network still separate leaf from background, as the trained
+    /// network's do, which keeps ρ around 0.3–0.4 without saying anything about the learned weights.
     func sanityCheck(
         network: ResNet18<Float>, dataset: ImageFolder, classMap: [Int], masks: URL?, transform: ImageTransform
     ) throws -> SanityCheckReport {
@@ -161,7 +169,7 @@ struct ExplanationEvaluationOptions: ParsableArguments {
             let classifier = try ResNetClassifier(model)
             return try zip(inputs, targets).map { input, target in
                 [
-                    try attribution(.gradCAM, classifier: classifier, input: input, target: target),
+                    try attribution(.gradCAM, classifier: classifier, input: input, target: target, relu: false),
                     try attribution(.integratedGradients, classifier: classifier, input: input, target: target),
                 ]
             }
@@ -172,14 +180,17 @@ struct ExplanationEvaluationOptions: ParsableArguments {
         for (index, stage) in ModelRandomization.cascade.enumerated() {
             model = try ModelRandomization.randomized(model, prefixes: stage.prefixes, seed: 0x5A17_0000 + UInt64(index))
             let randomized = try maps(model)
-            var cam = 0.0, ig = 0.0, igAbs = 0.0
+            var cam = 0.0, camReLU = 0.0, ig = 0.0, igAbs = 0.0
             for i in inputs.indices {
                 cam += ExplanationMetrics.spearman(original[i][0], randomized[i][0])
+                camReLU += ExplanationMetrics.spearman(original[i][0].map { max($0, 0) }, randomized[i][0].map { max($0, 0) })
                 ig += ExplanationMetrics.spearman(original[i][1], randomized[i][1])
                 igAbs += ExplanationMetrics.spearman(original[i][1].map(abs), randomized[i][1].map(abs))
             }
             let n = Double(inputs.count)
-            rows.append(SanityCheckRow(randomized_through: stage.name, grad_cam: cam / n, integrated_gradients: ig / n, integrated_gradients_abs: igAbs / n))
+            rows.append(SanityCheckRow(
+                randomized_through: stage.name, grad_cam: cam / n, grad_cam_relu: camReLU / n, integrated_gradients: ig / n,
+                integrated_gradients_abs: igAbs / n))
         }
         return SanityCheckReport(images: inputs.count, rows: rows)
     }
@@ -196,10 +207,10 @@ struct ExplanationEvaluationOptions: ParsableArguments {
 
     static func printText(_ report: SanityCheckReport) {
         print("model randomization (Adebayo et al. 2018), mean Spearman ρ with the original map over \(report.images) images:")
-        print("randomized through   grad-cam  integrated-gradients  |integrated-gradients|")
+        print("randomized through   grad-cam  relu(grad-cam)  integrated-gradients  |integrated-gradients|")
         for r in report.rows {
             print(r.randomized_through.padding(toLength: 19, withPad: " ", startingAt: 0)
-                + String(format: "  %8.3f  %20.3f  %22.3f", r.grad_cam, r.integrated_gradients, r.integrated_gradients_abs))
+                + String(format: "  %8.3f  %14.3f  %20.3f  %22.3f", r.grad_cam, r.grad_cam_relu, r.integrated_gradients, r.integrated_gradients_abs))
         }
     }
 }
@@ -216,7 +227,10 @@ struct ExplanationScore: Codable {
 
 struct SanityCheckRow: Codable {
     var randomized_through: String
+    /// Signed Grad-CAM (no ReLU; Captum's LayerGradCam default).
     var grad_cam: Double
+    /// Grad-CAM with the paper's ReLU: the zero (background) regions of both maps tie, which keeps ρ up.
+    var grad_cam_relu: Double
     var integrated_gradients: Double
     var integrated_gradients_abs: Double
 }

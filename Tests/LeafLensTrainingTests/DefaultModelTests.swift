@@ -69,14 +69,15 @@ import Testing
         #expect(result.confusion.accuracy >= 0.95, "held-out accuracy \(result.confusion.accuracy)")
     }
 
-    /// Pointing game ≥ 80 % for Grad-CAM and Occlusion on held-out diseased leaves; IG is only reported.
+    /// Pointing game ≥ 80 % for Grad-CAM (layer3) and Occlusion (24-px window, stride 12) on 20 held-out
+    /// diseased leaves, tolerance 9 px; IG is only reported.
     @Test func explanationsFindTheLesions() throws {
         let root = try FixturePaths.temporaryDirectory("default-model-explain")
         defer { try? FileManager.default.removeItem(at: root) }
         let (images, masks) = try Self.heldOut(root, perClass: 4)
         let report = try Self.runJSON([
             "evaluate", "--data", images.path, "--masks", masks.path, "--explain", "grad-cam,occlusion,integrated-gradients",
-            "--ig-steps", "8", "--json",
+            "--ig-steps", "8", "--occlusion-window", "24", "--occlusion-stride", "12", "--json",
         ])
         let scores = try #require(report["explanations"] as? [[String: Any]])
         var pointing: [String: Double] = [:]
@@ -87,14 +88,14 @@ import Testing
         #expect(scores.first?["images"] as? Int == 20)
     }
 
-    /// Adebayo et al. (2018): once every layer is randomized, Grad-CAM and IG maps are decorrelated
-    /// from the trained model's (mean Spearman ρ < 0.3).
+    /// Adebayo et al. (2018): once every layer is randomized, signed Grad-CAM and IG maps are decorrelated
+    /// from the trained model's (mean Spearman ρ over 6 diseased leaves < 0.3; measured 0.28 and 0.00).
     @Test func randomizationDecorrelatesExplanations() throws {
         let root = try FixturePaths.temporaryDirectory("default-model-sanity")
         defer { try? FileManager.default.removeItem(at: root) }
-        let (images, masks) = try Self.heldOut(root, perClass: 1)
+        let (images, masks) = try Self.heldOut(root, perClass: 2)
         let report = try Self.runJSON([
-            "evaluate", "--data", images.path, "--masks", masks.path, "--sanity-check", "--sanity-images", "4",
+            "evaluate", "--data", images.path, "--masks", masks.path, "--sanity-check", "--sanity-images", "6",
             "--ig-steps", "8", "--json",
         ])
         let sanity = try #require(report["sanity_check"] as? [String: Any])
