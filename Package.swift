@@ -55,7 +55,8 @@ let package = Package(
             name: "LeafLensTrainingTests",
             dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensImaging", "LeafLensTraining", "LeafLensTestSupport"]),
         .testTarget(
-            name: "LeafLensCLITests", dependencies: ["leaflens", "LeafLensTestSupport"], exclude: ["Help"]),
+            name: "LeafLensCLITests",
+            dependencies: ["leaflens", "LeafLensMath", "LeafLensImaging", "LeafLensTestSupport"], exclude: ["Help"]),
     ],
     swiftLanguageModes: [.v6]
 )
