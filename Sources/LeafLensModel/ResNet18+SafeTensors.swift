@@ -48,7 +48,9 @@ extension ResNet18 {
             throw fail("\(labels.count) labels for a model with \(configuration.classCount) classes")
         }
         do {
-            return try ResNet18(configuration: configuration, parameters: parameters, labels: labels)
+            var model = try ResNet18(configuration: configuration, parameters: parameters, labels: labels)
+            model.metadata = file.metadata
+            return model
         } catch {
             throw fail(error.description)
         }
@@ -56,7 +58,7 @@ extension ResNet18 {
 
     /// Writes the state_dict (float32) with labels in the metadata, atomically.
     public func save(to url: URL, metadata extra: [String: String] = [:]) throws(WeightsError) {
-        var metadata = extra
+        var metadata = self.metadata.merging(extra) { _, new in new }
         metadata[SafeTensorsFile.labelsKey] = SafeTensorsFile.encodeLabels(labels)
         metadata["format"] = metadata["format"] ?? "leaflens-resnet18"
         do {

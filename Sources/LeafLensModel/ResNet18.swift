@@ -75,6 +75,8 @@ public struct ResNet18<T: TensorScalar>: Sendable {
     public let configuration: ResNet18Configuration
     public private(set) var parameters: [String: Tensor<T>]
     public var labels: [String]
+    /// The weights file's `__metadata__` (e.g. `image_size` and `resize` written by `leaflens train`).
+    public var metadata: [String: String] = [:]
 
     /// Builds a model from a complete state_dict. Every expected entry must be present with its exact shape;
     /// unexpected entries are refused. Errors name the key and the expected vs found shape.

@@ -38,7 +38,7 @@ struct Classify: ParsableCommand {
         for input in inputs {
             do {
                 let x = try InputLoader.load(
-                    input, preprocessor: preprocessing.preprocessor, maxPixels: preprocessing.maxPixels
+                    input, preprocessor: preprocessing.preprocessor(for: network), maxPixels: preprocessing.maxPixels
                 ).tensor
                 let logits = try program.forward(x).outputs.storage
                 let result = Prediction.rank(logits: logits, labels: network.labels, top: top)

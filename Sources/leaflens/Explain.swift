@@ -109,7 +109,7 @@ struct Explain: ParsableCommand {
     /// Runs every method on one input and renders its files (in memory; nothing is written here).
     private func explain(_ path: String, runner: MethodRunner) throws -> (PendingFiles, summary: String) {
         let input = try InputLoader.load(
-            path, preprocessor: preprocessing.preprocessor, maxPixels: preprocessing.maxPixels)
+            path, preprocessor: preprocessing.preprocessor(for: runner.model.model), maxPixels: preprocessing.maxPixels)
         let network = runner.model
         let logits = try network.outputs(input.tensor).storage
         let ranking = Prediction.rank(logits: logits, labels: network.labels, top: network.classCount)
@@ -143,9 +143,9 @@ struct Explain: ParsableCommand {
                 model: .init(weights: model.weightsDescription, classes: network.classCount),
                 preprocessing: .init(
                     kind: input.kind,
-                    resize: input.kind == .image && !preprocessing.noResize
-                        ? (preprocessing.resize ?? PreprocessOptions.defaultResize) : nil,
-                    crop: input.kind == .image ? preprocessing.crop : nil, inputShape: input.tensor.shape),
+                    resize: input.kind == .image ? preprocessing.sizes(for: network.model).resize : nil,
+                    crop: input.kind == .image ? preprocessing.sizes(for: network.model).crop : nil,
+                    inputShape: input.tensor.shape),
                 predicted: .init(index: best.index, label: best.label, probability: best.probability),
                 target: .init(index: targetScore.index, label: targetScore.label, probability: targetScore.probability),
                 parameters: outcome.parameters, attributionShape: outcome.attributions.shape,

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LeafLensImaging
 import LeafLensMath
+import LeafLensModel
 
 /// How image inputs become network inputs (torchvision's evaluation transform, sizes configurable).
 /// `.npy` inputs are already preprocessed and ignore these options.
@@ -9,12 +10,17 @@ struct PreprocessOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Resize images so the shorter side is N pixels (PIL bilinear, antialiased) before cropping (default: 256).",
+            "Resize images so the shorter side is N pixels (PIL bilinear, antialiased) before cropping "
+                + "(default: the size recorded in the weights file, else 256).",
             valueName: "N"))
     var resize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Center-crop images to N×N pixels after resizing.", valueName: "N"))
-    var crop: Int = 224
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Center-crop images to N×N pixels after resizing (default: the size recorded in the weights file, else 224).",
+            valueName: "N"))
+    var crop: Int?
 
     @Flag(name: .customLong("no-resize"), help: "Do not resize images; only center-crop them.")
     var noResize = false
@@ -29,12 +35,23 @@ struct PreprocessOptions: ParsableArguments {
     func validate() throws {
         if noResize, resize != nil { throw ValidationError("--resize and --no-resize cannot be used together") }
         if let resize, !(1...16_384).contains(resize) { throw ValidationError("--resize must be in 1...16384, got \(resize)") }
-        guard (1...16_384).contains(crop) else { throw ValidationError("--crop must be in 1...16384, got \(crop)") }
+        if let crop, !(1...16_384).contains(crop) { throw ValidationError("--crop must be in 1...16384, got \(crop)") }
         guard maxPixels >= 1 else { throw ValidationError("--max-pixels must be at least 1, got \(maxPixels)") }
     }
 
-    var preprocessor: ImagePreprocessor {
-        ImagePreprocessor(resizeShorterSide: noResize ? nil : (resize ?? Self.defaultResize), cropSize: crop)
+    static let defaultCrop = 224
+
+    /// Sizes for `model`: the options when given, else what `leaflens train` recorded in the weights file
+    /// (`resize`, `image_size`), else torchvision's standard 256 / 224.
+    func sizes(for model: ResNet18<Float>) -> (resize: Int?, crop: Int) {
+        let storedResize = model.metadata["resize"].flatMap { Int($0) }.flatMap { (1...16_384).contains($0) ? $0 : nil }
+        let storedCrop = model.metadata["image_size"].flatMap { Int($0) }.flatMap { (1...16_384).contains($0) ? $0 : nil }
+        return (noResize ? nil : (resize ?? storedResize ?? Self.defaultResize), crop ?? storedCrop ?? Self.defaultCrop)
+    }
+
+    func preprocessor(for model: ResNet18<Float>) -> ImagePreprocessor {
+        let (resize, crop) = sizes(for: model)
+        return ImagePreprocessor(resizeShorterSide: resize, cropSize: crop)
     }
 }
 
