@@ -13,6 +13,12 @@ where Self.RawSignificand: FixedWidthInteger {
 
     /// Bytes per element, and a name for error messages and file formats.
     static var dtypeName: String { get }
+
+    /// x ← max(x, 0) over `count` elements (NaN kept). See TensorScalar+Kernels.swift.
+    static func reluInPlace(_ x: UnsafeMutablePointer<Self>, count: Int)
+
+    /// g ← g·[y > 0] over `count` elements.
+    static func reluGradientInPlace(_ g: UnsafeMutablePointer<Self>, output y: UnsafePointer<Self>, count: Int)
 }
 
 extension Float: TensorScalar {

@@ -15,13 +15,8 @@ public enum ReLU {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public static func apply<T: TensorScalar>(_ x: inout Tensor<T>) {
-        // A select, not a branch: activations are ~half negative, so a branch mispredicts constantly.
-        // `x < 0` is false for NaN, which therefore propagates.
         x.storage.withUnsafeMutableBufferPointer { v in
-            for i in 0..<v.count {
-                let value = v[i]
-                v[i] = value < 0 ? 0 : value
-            }
+            if let base = v.baseAddress { T.reluInPlace(base, count: v.count) }
         }
     }
 
@@ -32,7 +27,7 @@ public enum ReLU {
         var dx = dy
         dx.storage.withUnsafeMutableBufferPointer { d in
             y.storage.withUnsafeBufferPointer { o in
-                for i in 0..<d.count { d[i] = o[i] > 0 ? d[i] : 0 }
+                if let g = d.baseAddress, let out = o.baseAddress { T.reluGradientInPlace(g, output: out, count: d.count) }
             }
         }
         return dx

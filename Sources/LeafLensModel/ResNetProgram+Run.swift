@@ -72,9 +72,13 @@ extension ResNetProgram {
                 case .relu:
                     y = ReLU.forward(x)
                 case .maxPool(let pool):
-                    let (out, indices) = try pool.forward(x)
-                    if plan != nil { argmax[i] = indices }
-                    y = out
+                    if plan != nil {
+                        let (out, indices) = try pool.forward(x)
+                        argmax[i] = indices
+                        y = out
+                    } else {
+                        y = try pool.forwardValues(x)
+                    }
                 case .add:
                     y = try ResidualAdd.forward(x, values[step.inputs[1]]!)  // safe: as above
                 case .averagePool:

@@ -156,6 +156,36 @@ import Testing
         #expect(argmax == [0, 1, 3, 4])  // windows start at (−1,−1),(−1,1),(1,−1),(1,1), clipped
     }
 
+    /// The inference path (values only, branch-free) equals the indexed path, NaN and ±∞ included.
+    @Test func maxPoolValuesMatchIndexedPath() throws {
+        let pool = try MaxPool2d(kernel: 3, stride: 2, padding: 1)
+        var x = randomTensor([2, 3, 9, 8], seed: 55)
+        x.storage[5] = .nan
+        x.storage[40] = .infinity
+        x.storage[41] = -.infinity
+        let indexed = try pool.forward(x).output
+        let values = try pool.forwardValues(x)
+        #expect(values.shape == indexed.shape)
+        for i in 0..<values.count {
+            let (a, b) = (values.storage[i], indexed.storage[i])
+            #expect(a == b || (a.isNaN && b.isNaN), "element \(i): \(a) vs \(b)")
+        }
+        #expect(values.storage.contains { $0.isNaN })
+        #expect(values.storage.contains { $0 == .infinity })
+    }
+
+    @Test func reluKeepsNaNAndClearsNegatives() throws {
+        for values in [[-1.0, .nan, 2, -.infinity, .infinity, -0.5], Array(repeating: -3.0, count: 37)] {
+            let y = ReLU.forward(try Tensor<Double>(shape: [values.count], storage: values))
+            let f = ReLU.forward(try Tensor<Float>(shape: [values.count], storage: values.map(Float.init)))
+            for (i, v) in values.enumerated() {
+                let expected = v.isNaN ? v : max(v, 0)
+                #expect(y.storage[i] == expected || (y.storage[i].isNaN && expected.isNaN))
+                #expect(Double(f.storage[i]) == expected || (f.storage[i].isNaN && expected.isNaN))
+            }
+        }
+    }
+
     @Test func averagePoolGradients() throws {
         let x = randomTensor([2, 3, 5, 7], seed: 61)
         let r = randomTensor([2, 3], seed: 62)
