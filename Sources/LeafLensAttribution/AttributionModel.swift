@@ -25,6 +25,35 @@ public protocol AttributionModel: Sendable {
     /// name the model does not have.
     func layerGradient(_ input: Tensor<Scalar>, layer: String, targets: [Int]) throws
         -> (outputs: Tensor<Scalar>, activation: Tensor<Scalar>, gradient: Tensor<Scalar>)
+
+    /// An optional fast path for Occlusion on one example `[1, ...]`: F(example)[target], and a function
+    /// giving F(copy)[target] for copies whose windows are set to `fill`'s values. nil (the default)
+    /// makes Occlusion forward whole occluded batches through `outputs`.
+    func occlusionEvaluator(example: Tensor<Scalar>, fill: Tensor<Scalar>, target: Int) throws
+        -> OcclusionEvaluator<Scalar>?
+}
+
+extension AttributionModel {
+    public func occlusionEvaluator(example: Tensor<Scalar>, fill: Tensor<Scalar>, target: Int) throws
+        -> OcclusionEvaluator<Scalar>?
+    {
+        nil
+    }
+}
+
+/// Target outputs of occluded copies of one example, from a model that can compute them faster than
+/// a forward pass over each copy (see `AttributionModel.occlusionEvaluator`).
+public struct OcclusionEvaluator<Scalar: TensorScalar> {
+    /// F(example)[target], computed the same way as the occluded outputs.
+    public let clean: Scalar
+    /// F(copy)[target] for each window; a window is one range per example axis (`[C, H, W]`: channels,
+    /// rows, columns), and the copy takes `fill`'s values inside it.
+    public let evaluate: ([[Range<Int>]]) throws -> [Scalar]
+
+    public init(clean: Scalar, evaluate: @escaping ([[Range<Int>]]) throws -> [Scalar]) {
+        self.clean = clean
+        self.evaluate = evaluate
+    }
 }
 
 /// Reports progress of long attributions: (units done, units total).

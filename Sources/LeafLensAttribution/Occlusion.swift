@@ -34,7 +34,15 @@ public enum Occlusion {
         let size = input.count / batch  // per-example element count
         let evaluations = 1 + (grid.windowCount + perturbationsPerEval - 1) / perturbationsPerEval
 
-        let initial = try targetOutputs(model, input, targets: targets)
+        // A model's fast path (ResNet18 recomputes only what a window changes), else whole batches.
+        var evaluators: [OcclusionEvaluator<Scalar>]? = []
+        for n in 0..<batch {
+            guard let evaluator = try model.occlusionEvaluator(
+                example: input.slice(n..<n + 1), fill: fill.slice(n..<n + 1), target: targets[n])
+            else { evaluators = nil; break }
+            evaluators?.append(evaluator)
+        }
+        let initial = try evaluators?.map(\.clean) ?? targetOutputs(model, input, targets: targets)
         progress?(1, evaluations)
 
         var total = [Scalar](repeating: 0, count: input.count)
@@ -43,23 +51,18 @@ public enum Occlusion {
         var done = 1
         while first < grid.windowCount {
             let chunk = first..<min(grid.windowCount, first + perturbationsPerEval)
-            var occluded = [Scalar](repeating: 0, count: chunk.count * input.count)
-            for (copy, index) in chunk.enumerated() {
-                let offset = copy * input.count
-                occluded.replaceSubrange(offset..<offset + input.count, with: input.storage)
-                grid.forEachRun(window: index) { start, length in
-                    for n in 0..<batch {
-                        let at = n * size + start
-                        occluded.replaceSubrange(
-                            offset + at..<offset + at + length, with: fill.storage[at..<at + length])
-                    }
+            let outputs: [Scalar]  // [copy · N + n]
+            if let evaluators {
+                let windows = chunk.map { grid.bounds(window: $0) }
+                var values = [Scalar](repeating: 0, count: chunk.count * batch)
+                for (n, evaluator) in evaluators.enumerated() {
+                    for (copy, value) in try evaluator.evaluate(windows).enumerated() { values[copy * batch + n] = value }
                 }
+                outputs = values
+            } else {
+                outputs = try occludedOutputs(
+                    model, input: input, fill: fill, targets: targets, grid: grid, windows: chunk)
             }
-            var shape = input.shape
-            shape[0] *= chunk.count
-            let outputs = try targetOutputs(
-                model, try checkedTensor(shape: shape, storage: occluded),
-                targets: Array([[Int]](repeating: targets, count: chunk.count).joined()))
             for (copy, index) in chunk.enumerated() {
                 grid.forEachRun(window: index) { start, length in
                     for n in 0..<batch {
@@ -79,6 +82,33 @@ public enum Occlusion {
         for i in result.indices { result[i] = Float(total[i]) / Float(coverage[i % size]) }
         return try checkedTensor(shape: input.shape, storage: result)
     }
+}
+
+/// Target outputs of the occluded copies of the whole batch, windows `chunk`, in one forward:
+/// rows [window j: ex 0..N−1, window j+1: …].
+private func occludedOutputs<Model: AttributionModel>(
+    _ model: Model, input: Tensor<Model.Scalar>, fill: Tensor<Model.Scalar>, targets: [Int],
+    grid: OcclusionGrid, windows chunk: Range<Int>
+) throws -> [Model.Scalar] {
+    let batch = input.shape[0]
+    let size = input.count / batch
+    var occluded = [Model.Scalar](repeating: 0, count: chunk.count * input.count)
+    for (copy, index) in chunk.enumerated() {
+        let offset = copy * input.count
+        occluded.replaceSubrange(offset..<offset + input.count, with: input.storage)
+        grid.forEachRun(window: index) { start, length in
+            for n in 0..<batch {
+                let at = n * size + start
+                occluded.replaceSubrange(
+                    offset + at..<offset + at + length, with: fill.storage[at..<at + length])
+            }
+        }
+    }
+    var shape = input.shape
+    shape[0] *= chunk.count
+    return try targetOutputs(
+        model, try checkedTensor(shape: shape, storage: occluded),
+        targets: Array([[Int]](repeating: targets, count: chunk.count).joined()))
 }
 
 /// The sliding-window layout over one example's shape: counts per axis, first axis fastest, last

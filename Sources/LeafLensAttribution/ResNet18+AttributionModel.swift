@@ -54,6 +54,21 @@ public struct ResNetClassifier<T: TensorScalar>: AttributionModel {
         return (record.outputs, activation, gradient)
     }
 
+    /// Occlusion's fast path: only the part of each layer a window can change is recomputed
+    /// (`ResNetRegionalForward`), from the BN-folded layers, in batches of the windows asked for.
+    public func occlusionEvaluator(example: Tensor<T>, fill: Tensor<T>, target: Int) throws -> OcclusionEvaluator<T>? {
+        try folded.validateInput(example.shape)
+        guard example.shape[0] == 1, fill.shape == example.shape else { return nil }
+        try checkTargets([target], batch: 1)
+        let runner = try ResNetRegionalForward(model)
+        let clean = try runner.cleanPass(example)
+        let classes = classCount
+        return OcclusionEvaluator(clean: clean.logits.storage[target]) { windows in
+            let logits = try runner.occludedLogits(clean, fill: fill, windows: windows)
+            return (0..<windows.count).map { logits.storage[$0 * classes + target] }
+        }
+    }
+
     private func checkTargets(_ targets: [Int], batch: Int) throws {
         guard targets.count == batch else {
             throw AttributionError.shapeMismatch("\(targets.count) targets for a batch of \(batch)")
