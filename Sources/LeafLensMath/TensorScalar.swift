@@ -19,6 +19,11 @@ where Self.RawSignificand: FixedWidthInteger {
 
     /// g ← g·[y > 0] over `count` elements.
     static func reluGradientInPlace(_ g: UnsafeMutablePointer<Self>, output y: UnsafePointer<Self>, count: Int)
+
+    /// Max pooling of one `height`×`width` plane; see `maxPoolPlaneKernel`.
+    static func maxPoolPlane(
+        _ x: UnsafePointer<Self>, height: Int, width: Int, _ y: UnsafeMutablePointer<Self>,
+        _ indices: UnsafeMutablePointer<Int32>?, outHeight: Int, outWidth: Int, kernel: Int, stride: Int, padding: Int)
 }
 
 extension Float: TensorScalar {

@@ -33,47 +33,11 @@ public struct MaxPool2d: Sendable {
         let planes = x.shape[0] * x.shape[1]
         var y = Tensor<T>(zeros: outShape)
         var argmax = [Int32](repeating: 0, count: y.count)
-        let (k, s, p) = (kernel, stride, padding)
-        x.storage.withUnsafeBufferPointer { xs in
-            y.storage.withUnsafeMutableBufferPointer { ys in
-                argmax.withUnsafeMutableBufferPointer { am in
-                    let xp = UnsafeSendable(xs.baseAddress!), yp = UnsafeSendable(ys.baseAddress!)
-                    let ap = UnsafeSendable(am.baseAddress!)
-                    // Planes (n, c) are independent: split them across workers.
-                    let ranges = Parallel.chunks(planes, minimum: 8)
-                    Parallel.forEach(ranges.count) { part in
-                        let (xs, ys, am) = (xp.value, yp.value, ap.value)
-                        for pl in ranges[part] {
-                            let inBase = pl &* h &* w, outBase = pl &* oh &* ow
-                            for i in 0..<oh {
-                                let h0 = max(i &* s &- p, 0), h1 = min(i &* s &- p &+ k, h)
-                                for j in 0..<ow {
-                                    let w0 = max(j &* s &- p, 0), w1 = min(j &* s &- p &+ k, w)
-                                    var best = -T.infinity
-                                    var bestIndex = h0 &* w &+ w0
-                                    for r in h0..<h1 {
-                                        for c in w0..<w1 {
-                                            let v = xs[inBase &+ r &* w &+ c]
-                                            let better = v > best || v != v  // strictly greater, or NaN
-                                            best = better ? v : best
-                                            bestIndex = better ? r &* w &+ c : bestIndex
-                                        }
-                                    }
-                                    ys[outBase &+ i &* ow &+ j] = best
-                                    am[outBase &+ i &* ow &+ j] = Int32(truncatingIfNeeded: bestIndex)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        pool(x, into: &y, indices: &argmax, planes: planes, h: h, w: w, oh: oh, ow: ow)
         return (y, argmax)
     }
 
-    /// The pooled values only (no indices), for inference. The running maximum has no data-dependent
-    /// branch (a branchy scan ran 3x slower on real activations); a NaN anywhere in a window makes the
-    /// output NaN, as in `forward`.
+    /// The pooled values only (no indices), for inference.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func forwardValues<T: TensorScalar>(_ x: Tensor<T>) throws(TensorError) -> Tensor<T> {
@@ -81,36 +45,34 @@ public struct MaxPool2d: Sendable {
         let (h, w, oh, ow) = (x.shape[2], x.shape[3], outShape[2], outShape[3])
         let planes = x.shape[0] * x.shape[1]
         var y = Tensor<T>(zeros: outShape)
+        var none: [Int32] = []
+        pool(x, into: &y, indices: &none, planes: planes, h: h, w: w, oh: oh, ow: ow)
+        return y
+    }
+
+    /// Pools every (n, c) plane, planes split across workers; fills `indices` unless it is empty.
+    private func pool<T: TensorScalar>(
+        _ x: Tensor<T>, into y: inout Tensor<T>, indices: inout [Int32], planes: Int, h: Int, w: Int, oh: Int, ow: Int
+    ) {
         let (k, s, p) = (kernel, stride, padding)
         x.storage.withUnsafeBufferPointer { xs in
             y.storage.withUnsafeMutableBufferPointer { ys in
-                let xp = UnsafeSendable(xs.baseAddress!), yp = UnsafeSendable(ys.baseAddress!)
-                let ranges = Parallel.chunks(planes, minimum: 8)
-                Parallel.forEach(ranges.count) { part in
-                    let (xs, ys) = (xp.value, yp.value)
-                    for pl in ranges[part] {
-                        let inBase = pl &* h &* w, outBase = pl &* oh &* ow
-                        for i in 0..<oh {
-                            let h0 = max(i &* s &- p, 0), h1 = min(i &* s &- p &+ k, h)
-                            for j in 0..<ow {
-                                let w0 = max(j &* s &- p, 0), w1 = min(j &* s &- p &+ k, w)
-                                var best = -T.infinity
-                                var sawNaN = false  // rare, so this branch predicts well
-                                for r in h0..<h1 {
-                                    for c in w0..<w1 {
-                                        let v = xs[inBase &+ r &* w &+ c]
-                                        best = v > best ? v : best
-                                        if v != v { sawNaN = true }
-                                    }
-                                }
-                                ys[outBase &+ i &* ow &+ j] = sawNaN ? .nan : best
-                            }
+                indices.withUnsafeMutableBufferPointer { am in
+                    guard let xBase = xs.baseAddress, let yBase = ys.baseAddress, !xs.isEmpty, !ys.isEmpty else { return }
+                    let xp = UnsafeSendable(xBase), yp = UnsafeSendable(yBase)
+                    let ap = UnsafeSendable(am.isEmpty ? nil : am.baseAddress)
+                    let ranges = Parallel.chunks(planes, minimum: 8)
+                    Parallel.forEach(ranges.count) { part in
+                        for pl in ranges[part] {
+                            T.maxPoolPlane(
+                                xp.value + pl &* h &* w, height: h, width: w, yp.value + pl &* oh &* ow,
+                                ap.value.map { $0 + pl &* oh &* ow }, outHeight: oh, outWidth: ow, kernel: k,
+                                stride: s, padding: p)
                         }
                     }
                 }
             }
         }
-        return y
     }
 
     /// ∂L/∂x: each output gradient is added to the input element that won its window.
