@@ -15,6 +15,8 @@ import LeafLensMath
 /// `perturbationsPerEval` = k stacks k occluded copies of the whole batch into one forward, rows
 /// ordered [window j: ex 0..N−1, window j+1: ex 0..N−1, …]; results do not depend on k.
 /// The result is always Float (Captum returns float32 even for float64 models).
+/// A model with a fast path (`AttributionModel.occlusionEvaluator`; ResNet18 recomputes only the
+/// region each window can change) is asked for the occluded outputs instead, k windows at a time.
 /// `progress` is called after each forward: (forwards done, 1 + ⌈windows/k⌉ forwards in total).
 public enum Occlusion {
     public static func attribute<Model: AttributionModel>(

@@ -26,6 +26,27 @@ import Testing
         expectClose(try run(k), one, atol: 1e-5 * scale, rtol: 0, "ppe \(k) vs 1")
     }
 
+    /// ResNetClassifier's fast path (only the region a window can change is recomputed) against
+    /// whole occluded batches through the unfolded network (`UnfoldedResNet` has no fast path), with
+    /// baselines that are not 0 — a constant and a per-pixel noise tensor — and windows covering only
+    /// some channels, two examples with different targets: |Δ| ≤ 1e-4·max|attr|.
+    @Test(arguments: [Baseline<Float>.constant(0.5), .uniformNoise(low: -1, high: 1, seed: 7)])
+    func fastPathMatchesWholeBatchForwards(_ baseline: Baseline<Float>) throws {
+        let fast = try SeededResNets.small()
+        let whole = UnfoldedResNet(program: fast.unfolded, classCount: fast.classCount)
+        let x = ResNet18<Float>.seededInput(seed: 53, shape: [2, 3, 40, 36])
+        let (window, strides) = ([2, 9, 9], [1, 5, 5])
+        let a = try Occlusion.attribute(
+            model: fast, input: x, targets: [34, 2], window: window, strides: strides, baseline: baseline,
+            perturbationsPerEval: 16)
+        let b = try Occlusion.attribute(
+            model: whole, input: x, targets: [34, 2], window: window, strides: strides, baseline: baseline,
+            perturbationsPerEval: 16)
+        let scale = b.storage.map { abs(Double($0)) }.max() ?? 0
+        #expect(scale > 0)
+        expectClose(a, b, atol: 1e-4 * scale, rtol: 0, "fast path vs whole forwards")
+    }
+
     struct ClippingCase: Sendable, CustomTestStringConvertible {
         let height: Int, width: Int
         let window: [Int], strides: [Int]
