@@ -20,16 +20,25 @@ public enum ReLU {
         }
     }
 
+    /// In place: g ← g·[y > 0].
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func backwardInPlace<T: TensorScalar>(_ g: inout Tensor<T>, output y: Tensor<T>) {
+        g.storage.withUnsafeMutableBufferPointer { d in
+            y.storage.withUnsafeBufferPointer { o in
+                if let gBase = d.baseAddress, let out = o.baseAddress, d.count == o.count {
+                    T.reluGradientInPlace(gBase, output: out, count: d.count)
+                }
+            }
+        }
+    }
+
     /// ∂L/∂x = dy·[y > 0]; uses the forward OUTPUT y (y > 0 ⇔ x > 0).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public static func backward<T: TensorScalar>(gradOutput dy: Tensor<T>, output y: Tensor<T>) -> Tensor<T> {
         var dx = dy
-        dx.storage.withUnsafeMutableBufferPointer { d in
-            y.storage.withUnsafeBufferPointer { o in
-                if let g = d.baseAddress, let out = o.baseAddress { T.reluGradientInPlace(g, output: out, count: d.count) }
-            }
-        }
+        backwardInPlace(&dx, output: y)
         return dx
     }
 }

@@ -140,6 +140,7 @@ extension ResNetProgram {
             stopAt = min(stopAt, producer[id])
         }
 
+        let tappedValues = Set(names.compactMap { layers[$0] })
         var grads = [Tensor<T>?](repeating: nil, count: valueCount)
         grads[outputValue] = gradOutput
         var parameterGradients: [String: Tensor<T>] = [:]
@@ -147,8 +148,11 @@ extension ResNetProgram {
         do {
             for i in stride(from: steps.count - 1, to: stopAt, by: -1) {
                 let step = steps[i]
-                guard let dy = grads[step.output] else { continue }
-                if !wantInput && names.allSatisfy({ layers[$0] != step.output }) { grads[step.output] = nil }
+                guard var dy = grads[step.output] else { continue }
+                // Each gradient is read by exactly one step: release it (so `dy` is uniquely referenced and
+                // can be updated in place) unless it was asked for as a layer gradient.
+                let tapped = tappedValues.contains(step.output)
+                if !tapped { grads[step.output] = nil }
                 let inShape = record.shapes[step.inputs[0]]
                 var dx: Tensor<T>
                 switch step.operation {
@@ -172,7 +176,12 @@ extension ResNetProgram {
                     }
                 case .relu:
                     guard let y = values[step.output] else { throw ModelError.invalidInput("ReLU output was not kept") }
-                    dx = ReLU.backward(gradOutput: dy, output: y)
+                    if tapped {
+                        dx = ReLU.backward(gradOutput: dy, output: y)
+                    } else {
+                        ReLU.backwardInPlace(&dy, output: y)
+                        dx = dy
+                    }
                 case .maxPool(let pool):
                     guard let indices = record.argmax[i] else { throw ModelError.invalidInput("max-pool indices were not kept") }
                     dx = pool.backward(gradOutput: dy, argmax: indices, inputShape: inShape)
