@@ -17,6 +17,7 @@ import LeafLensMath
 /// `upsample` resizes the map to the input's spatial size (`input.shape[2...]`); `.none` (Captum's
 /// behaviour) keeps the layer's resolution. The ReLU is applied before upsampling.
 public enum GradCAM {
+    @_specialize(where Model == ResNetClassifier<Float>)
     public static func attribute<Model: AttributionModel>(
         model: Model, input: Tensor<Model.Scalar>, layer: String, targets: [Int],
         relu: Bool = true, sumOverChannels: Bool = true, upsample: UpsampleMode = .none
@@ -49,6 +50,7 @@ public enum GradCAM {
     }
 
     /// Per-(example, channel) weights `[N·C]`: the spatial mean of G, or G itself for `[N, C]`.
+    @_specialize(where Scalar == Float)
     static func channelWeights<Scalar: TensorScalar>(_ gradient: Tensor<Scalar>) -> [Scalar] {
         let planes = gradient.shape[0] * gradient.shape[1]
         let area = gradient.shape.dropFirst(2).reduce(1, *)
@@ -64,6 +66,7 @@ public enum GradCAM {
 
     /// Σ_c w[n, c]·A[n, c] keeping a channel axis of 1; products rounded to the scalar type, the
     /// channel sum accumulated in Double.
+    @_specialize(where Scalar == Float)
     static func weightedChannelSum<Scalar: TensorScalar>(_ activation: Tensor<Scalar>, weights: [Scalar])
         -> Tensor<Scalar>
     {
@@ -87,6 +90,7 @@ public enum GradCAM {
     }
 
     /// w[n, c]·A[n, c] per channel, `[N, C, ...]`.
+    @_specialize(where Scalar == Float)
     static func weightedChannels<Scalar: TensorScalar>(_ activation: Tensor<Scalar>, weights: [Scalar])
         -> Tensor<Scalar>
     {

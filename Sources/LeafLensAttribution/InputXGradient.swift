@@ -7,6 +7,7 @@ import LeafLensMath
 /// Shapes: `input` `[N, ...]`, one target per example; the result has the input's shape.
 /// It is Integrated Gradients with a zero baseline for a model that is linear along the path.
 public enum InputXGradient {
+    @_specialize(where Model == ResNetClassifier<Float>)
     public static func attribute<Model: AttributionModel>(
         model: Model, input: Tensor<Model.Scalar>, targets: [Int]
     ) throws -> Tensor<Model.Scalar> {

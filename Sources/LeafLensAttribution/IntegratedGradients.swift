@@ -34,6 +34,7 @@ public enum IntegratedGradients {
     ///   - steps: number of nodes n (Riemann rules need n ≥ 2).
     ///   - multiplyByInputs: false returns the weighted gradient sum alone ("local" IG).
     ///   - progress: called after each chunk with (steps done, n).
+    @_specialize(where Model == ResNetClassifier<Float>)
     public static func attribute<Model: AttributionModel>(
         model: Model, input: Tensor<Model.Scalar>, baseline: Baseline<Model.Scalar> = .zero,
         targets: [Int], steps: Int = 50, rule: IntegrationRule = .gaussLegendre,
@@ -86,6 +87,7 @@ public enum IntegratedGradients {
     public static let defaultChunkRows = 8
 
     /// total += Σ_{k ∈ steps} wₖ · ∂F/∂x at b + αₖ(x − b): one forward and backward over |steps|·N rows.
+    @_specialize(where Model == ResNetClassifier<Float>)
     static func accumulateWeightedGradients<Model: AttributionModel>(
         into total: inout [Model.Scalar], model: Model, base: Tensor<Model.Scalar>, difference: [Model.Scalar],
         targets: [Int], quadrature: Quadrature, steps: Range<Int>
@@ -101,6 +103,7 @@ public enum IntegratedGradients {
     }
 
     /// Σ attributionᵢ − (F(x)ᵢ − F(b)ᵢ) per example (the row sum is accumulated in Double).
+    @_specialize(where Model == ResNetClassifier<Float>)
     static func convergenceDelta<Model: AttributionModel>(
         model: Model, attributions: Tensor<Model.Scalar>, input: Tensor<Model.Scalar>,
         baseline: Tensor<Model.Scalar>, targets: [Int]

@@ -19,6 +19,7 @@ import LeafLensMath
 /// region each window can change) is asked for the occluded outputs instead, k windows at a time.
 /// `progress` is called after each forward: (forwards done, 1 + ⌈windows/k⌉ forwards in total).
 public enum Occlusion {
+    @_specialize(where Model == ResNetClassifier<Float>)
     public static func attribute<Model: AttributionModel>(
         model: Model, input: Tensor<Model.Scalar>, targets: [Int], window: [Int],
         strides: [Int]? = nil, baseline: Baseline<Model.Scalar> = .zero,

@@ -45,7 +45,7 @@ public struct ResNetClassifier<T: TensorScalar>: AttributionModel {
         guard program.layers[layer] != nil else {
             throw AttributionError.unknownLayer(layer, available: layerNames)
         }
-        let record = try program.forward(input, taps: [layer], backward: .inputOnly)
+        let record = try program.forward(input, taps: [layer], backward: .layerOnly(layer))
         let seed = try ResNetProgram<T>.oneHot(targets: targets, classCount: classCount)
         let result = try program.backward(record, gradOutput: seed, input: false, layers: [layer])
         guard let activation = record.layerActivations[layer], let gradient = result.layers[layer] else {

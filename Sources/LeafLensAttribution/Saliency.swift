@@ -8,6 +8,7 @@ import LeafLensMath
 /// Shapes: `input` `[N, ...]`, one target per example; the result has the input's shape.
 /// ReLU′(0) = 0, so inputs sitting exactly on a kink get gradient 0.
 public enum Saliency {
+    @_specialize(where Model == ResNetClassifier<Float>)
     public static func attribute<Model: AttributionModel>(
         model: Model, input: Tensor<Model.Scalar>, targets: [Int], absolute: Bool = true
     ) throws -> Tensor<Model.Scalar> {

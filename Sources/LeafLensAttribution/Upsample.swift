@@ -16,6 +16,7 @@ public enum Upsample {
     /// Resizes the spatial axes (all axes after the first two) of `[N, C, spatial...]` to `size`.
     /// `nearest` accepts any number of spatial axes, `bilinear` exactly two; `none` returns the
     /// map unchanged whatever `size` is.
+    @_specialize(where Scalar == Float)
     public static func resize<Scalar: TensorScalar>(
         _ map: Tensor<Scalar>, to size: [Int], mode: UpsampleMode
     ) throws(AttributionError) -> Tensor<Scalar> {
@@ -44,6 +45,7 @@ public enum Upsample {
         return min(Int((Float(dst) * scale).rounded(.down)), input - 1)
     }
 
+    @_specialize(where Scalar == Float)
     static func nearest<Scalar: TensorScalar>(_ map: Tensor<Scalar>, to size: [Int]) -> Tensor<Scalar> {
         let inSpatial = Array(map.shape.dropFirst(2))
         let planes = map.shape[0] * map.shape[1]
@@ -82,6 +84,7 @@ public enum Upsample {
         }
     }
 
+    @_specialize(where Scalar == Float)
     static func bilinear<Scalar: TensorScalar>(_ map: Tensor<Scalar>, to size: [Int]) -> Tensor<Scalar> {
         let (h, w) = (map.shape[2], map.shape[3])
         let (outH, outW) = (size[0], size[1])

@@ -20,7 +20,13 @@ extension ResNetProgram {
     ) throws(ModelError) -> ForwardRecord<T> {
         try validateInput(input.shape)
         for name in taps where layers[name] == nil { throw .unknownLayer(name, available: availableLayers) }
-        let keep = retainedValues(taps: taps, plan: plan)
+        // Steps up to `floor` need nothing kept for a backward pass that stops above them.
+        var floor = -1
+        if let lowest = plan?.lowestLayer {
+            guard let id = layers[lowest] else { throw .unknownLayer(lowest, available: availableLayers) }
+            floor = steps.firstIndex { $0.output == id } ?? -1
+        }
+        let keep = retainedValues(taps: taps, plan: plan, above: floor)
         var lastUse = [Int](repeating: -1, count: valueCount)
         for (i, step) in steps.enumerated() { for v in step.inputs { lastUse[v] = i } }
 
@@ -72,7 +78,7 @@ extension ResNetProgram {
                 case .relu:
                     y = ReLU.forward(x)
                 case .maxPool(let pool):
-                    if plan != nil {
+                    if plan != nil && i > floor {
                         let (out, indices) = try pool.forward(x)
                         argmax[i] = indices
                         y = out
@@ -103,11 +109,11 @@ extension ResNetProgram {
 
     /// Values the backward pass reads: ReLU outputs (their masks), tapped layers, and — for parameter
     /// gradients or training-mode BatchNorm — the inputs of parameterised layers.
-    private func retainedValues(taps: Set<String>, plan: BackwardPlan?) -> Set<Int> {
+    private func retainedValues(taps: Set<String>, plan: BackwardPlan?, above floor: Int) -> Set<Int> {
         var keep = Set(taps.compactMap { layers[$0] })
         keep.insert(outputValue)
         guard let plan else { return keep }
-        for step in steps {
+        for step in steps[(floor + 1)...] {
             switch step.operation {
             case .relu: keep.insert(step.output)
             case .convolution(_, let name), .linear(_, let name as String?):

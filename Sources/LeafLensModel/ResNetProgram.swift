@@ -121,12 +121,20 @@ public struct BackwardPlan: Sendable, Equatable {
     /// Run BatchNorm in training mode (batch statistics; running statistics updated).
     public var training: Bool
 
-    public init(parameterGradients: Bool = false, training: Bool = false) {
+    /// When set, the backward pass will stop at this layer's output (a layer gradient, e.g. for
+    /// Grad-CAM): the forward pass keeps nothing for the steps at or below it.
+    public var lowestLayer: String?
+
+    public init(parameterGradients: Bool = false, training: Bool = false, lowestLayer: String? = nil) {
         self.parameterGradients = parameterGradients
         self.training = training
+        self.lowestLayer = lowestLayer
     }
 
     public static let inputOnly = BackwardPlan()
+
+    /// For gradients at `layer` only.
+    public static func layerOnly(_ layer: String) -> BackwardPlan { BackwardPlan(lowestLayer: layer) }
 }
 
 /// The result of a forward pass: outputs `[N, K]`, requested layer activations, and (when a backward

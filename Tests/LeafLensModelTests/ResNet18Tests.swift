@@ -106,6 +106,22 @@ import Testing
         #expect(result.input == nil)
     }
 
+    /// A forward that keeps state only above the tapped layer gives the same layer gradient, and asking
+    /// it for more than it kept is an error, not a crash.
+    @Test(arguments: ["layer4", "layer3", "layer2.0.relu", "maxpool"])
+    func layerOnlyPlanGivesTheSameLayerGradient(_ layer: String) throws {
+        let program = try tinyModel().program()
+        let x = ResNet18<Double>.seededInput(seed: 11, shape: [2, 3, 40, 36])
+        let seed = try ResNetProgram<Double>.oneHot(targets: [1, 4], classCount: 5)
+        let full = try program.forward(x, taps: [layer], backward: .inputOnly)
+        let lean = try program.forward(x, taps: [layer], backward: .layerOnly(layer))
+        expectClose(lean.outputs, full.outputs, atol: 0, rtol: 0)
+        let a = try program.backward(full, gradOutput: seed, input: false, layers: [layer]).layers[layer]
+        let b = try program.backward(lean, gradOutput: seed, input: false, layers: [layer]).layers[layer]
+        expectClose(try #require(b), try #require(a), atol: 0, rtol: 0)
+        #expect(throws: ModelError.self) { try program.backward(lean, gradOutput: seed, input: true) }
+    }
+
     struct ParameterCase: CustomTestStringConvertible, Sendable {
         let name: String
         let training: Bool
