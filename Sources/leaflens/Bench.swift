@@ -35,6 +35,15 @@ struct BenchOptions: ParsableArguments {
         guard size >= 32 else { throw ValidationError("--size must be at least 32") }
     }
 
+    /// The model, its inference program, a seeded input batch and the FLOPs of one forward over it.
+    func forwardSetup() throws -> (ResNet18<Float>, ResNetProgram<Float>, Tensor<Float>, Double) {
+        let network = try model.loadModel()
+        let program = try network.program()
+        let x = ResNet18<Float>.seededInput(seed: 1, shape: [batch, 3, size, size])
+        let flops = 2.0 * Double(network.configuration.multiplyAccumulates(height: size, width: size)) * Double(batch)
+        return (network, program, x, flops)
+    }
+
     /// Runs `body` twice to warm up, then `iterations` times, and reports.
     func measure(task: String, flopsPerRun: Double, _ body: () throws -> Void) throws {
         try body()
@@ -82,12 +91,8 @@ struct BenchForward: ParsableCommand {
     @OptionGroup var options: BenchOptions
 
     func run() throws {
-        let network = try options.model.loadModel()
-        let program = try network.program()
-        let x = ResNet18<Float>.seededInput(seed: 1, shape: [options.batch, 3, options.size, options.size])
-        let flops = 2.0 * Double(network.configuration.multiplyAccumulates(height: options.size, width: options.size))
-            * Double(options.batch)
-        try options.measure(task: "forward", flopsPerRun: flops) { _ = try program.forward(x) }
+        let (_, program, x, forwardFlops) = try options.forwardSetup()
+        try options.measure(task: "forward", flopsPerRun: forwardFlops) { _ = try program.forward(x) }
     }
 }
 
@@ -98,14 +103,11 @@ struct BenchInputGradient: ParsableCommand {
     @OptionGroup var options: BenchOptions
 
     func run() throws {
-        let network = try options.model.loadModel()
-        let program = try network.program()
-        let x = ResNet18<Float>.seededInput(seed: 1, shape: [options.batch, 3, options.size, options.size])
-        let seed = try ResNetProgram<Float>.oneHot(targets: Array(repeating: 0, count: options.batch), classCount: network.configuration.classCount)
+        let (network, program, x, forwardFlops) = try options.forwardSetup()
+        let seed = try ResNetProgram<Float>.oneHot(
+            targets: Array(repeating: 0, count: options.batch), classCount: network.configuration.classCount)
         // Backward costs about twice the forward (input gradient only: no weight gradients).
-        let flops = 3 * 2.0 * Double(network.configuration.multiplyAccumulates(height: options.size, width: options.size))
-            * Double(options.batch)
-        try options.measure(task: "forward+input-gradient", flopsPerRun: flops) {
+        try options.measure(task: "forward+input-gradient", flopsPerRun: 3 * forwardFlops) {
             let record = try program.forward(x, backward: .inputOnly)
             _ = try program.backward(record, gradOutput: seed, input: true)
         }

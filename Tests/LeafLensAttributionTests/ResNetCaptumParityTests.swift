@@ -91,7 +91,7 @@ import Testing
         } ?? .none
         let map = try GradCAM.attribute(
             model: try CaptumFixtures.classifier(c), input: c.input, layer: try #require(captum.params.layer),
-            targets: c.targets, relu: try #require(captum.params.relu_attributions), upsample: upsample)
+            targets: c.targets, relu: try #require(captum.params.relu_attributions as Bool?), upsample: upsample)
         expectRelativeL2(map, try c.reference(captum), atMost: 1e-4, run.testDescription)
     }
 
@@ -105,9 +105,11 @@ import Testing
     func checkOcclusion(network: String, attribution: String) throws {
         let c = try CaptumFixtures.case(network)
         let captum = try c.attribution(attribution)
+        let window = try #require(captum.params.sliding_window_shapes)
+        let strides: [Int] = try #require(captum.params.strides)
         let result = try Occlusion.attribute(
             model: try CaptumFixtures.classifier(c), input: c.input, targets: c.targets,
-            window: try #require(captum.params.sliding_window_shapes), strides: try #require(captum.params.strides),
+            window: window, strides: strides,
             perturbationsPerEval: try #require(captum.params.perturbations_per_eval))
         expectRelativeL2(result, try c.reference(captum), atMost: 1e-4, "\(network) \(attribution)")
     }

@@ -169,7 +169,7 @@ struct ProgressBarTests {
         process.arguments = ["-qec", command, "/dev/null"]
         process.currentDirectoryURL = directory
         let output = directory.appendingPathComponent("terminal.txt")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
         process.standardOutput = handle
         process.standardError = handle
