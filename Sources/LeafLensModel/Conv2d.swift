@@ -74,9 +74,11 @@ public struct Conv2d<T: TensorScalar>: Sendable {
         let (o, k, p) = (outChannels, g.columnRows, oh * ow)
         let inSize = x.shape[1] * x.shape[2] * x.shape[3]
         var y = Tensor<T>(zeros: outShape)
+        guard x.count > 0, y.count > 0 else { return y }  // an empty batch: nothing to compute
         x.storage.withUnsafeBufferPointer { xs in
             weight.storage.withUnsafeBufferPointer { ws in
                 y.storage.withUnsafeMutableBufferPointer { ys in
+                    // safe: all three buffers are non-empty (checked above; weights have positive dimensions).
                     let xp = UnsafeSendable(xs.baseAddress!), wp = UnsafeSendable(ws.baseAddress!)
                     let yp = UnsafeSendable(ys.baseAddress!)
                     if n == 1 {
@@ -162,6 +164,7 @@ public struct Conv2d<T: TensorScalar>: Sendable {
         let (o, k, p) = (outChannels, g.columnRows, g.outputH * g.outputW)
         let inSize = inputShape[1] * inputShape[2] * inputShape[3]
         var dx = Tensor<T>(zeros: inputShape)
+        guard dx.count > 0, dy.count > 0 else { return dx }  // an empty batch: nothing to compute
         let wantsWeights = parameterGradients != nil
         if wantsWeights, input?.shape != inputShape {
             throw .shapeMismatch(operation: "conv2d backward input", expected: inputShape, found: input?.shape ?? [])
@@ -175,6 +178,7 @@ public struct Conv2d<T: TensorScalar>: Sendable {
                 dx.storage.withUnsafeMutableBufferPointer { dxs in
                     xStorage.withUnsafeBufferPointer { xs in
                         partials.withUnsafeMutableBufferPointer { parts in
+                            // safe: dy, dx and the weights are non-empty (checked above).
                             let dyp = UnsafeSendable(dys.baseAddress!), wp = UnsafeSendable(ws.baseAddress!)
                             let dxp = UnsafeSendable(dxs.baseAddress!), xp = UnsafeSendable(xs.baseAddress)
                             let pp = UnsafeSendable(parts.baseAddress)

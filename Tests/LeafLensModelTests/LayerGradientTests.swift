@@ -240,6 +240,15 @@ import Testing
         }
     }
 
+    @Test func emptyBatchGivesEmptyResults() throws {
+        let conv = try Conv2d<Float>(weight: Tensor(zeros: [2, 3, 3, 3]), bias: Tensor(zeros: [2]), stride: 1, padding: 1)
+        let y = try conv.forward(Tensor(zeros: [0, 3, 8, 8]))
+        #expect(y.shape == [0, 2, 8, 8])
+        var grads: ConvGradients<Float>? = ConvGradients(weightShape: [2, 3, 3, 3], hasBias: true)
+        let dx = try conv.backward(gradOutput: y, inputShape: [0, 3, 8, 8], input: Tensor(zeros: [0, 3, 8, 8]), parameterGradients: &grads)
+        #expect(dx.shape == [0, 3, 8, 8])
+    }
+
     @Test func rejectsWrongChannels() throws {
         let conv = try Conv2d<Float>(weight: Tensor(zeros: [2, 3, 3, 3]))
         #expect(throws: TensorError.self) { try conv.forward(Tensor(zeros: [1, 4, 8, 8])) }
