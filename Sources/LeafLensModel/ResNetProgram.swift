@@ -60,7 +60,7 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
             let bn = try batchNorm(bnName)
             if fold {
                 let folded: Conv2d<T>
-                do { folded = try bn.folded(into: conv) } catch { throw .notResNet18("\(bnName): \(error)") }
+                do { folded = try bn.folded(into: conv).preparedForInference() } catch { throw .notResNet18("\(bnName): \(error)") }
                 return emit(.convolution(folded, parameter: nil), [input], name: bnName)
             }
             let c = emit(.convolution(conv, parameter: convName), [input], name: convName)

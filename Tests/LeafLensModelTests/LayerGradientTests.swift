@@ -240,6 +240,31 @@ import Testing
         }
     }
 
+    /// The Winograd F(2×2, 3×3) inference path against the direct definition, on odd sizes (partial
+    /// tiles at the right and bottom edges) and batches above the tile threshold; Float and Double.
+    @Test(arguments: [[3, 5, 13, 13], [1, 4, 31, 33], [2, 7, 16, 16]])
+    func winogradMatchesReference(_ shape: [Int]) throws {
+        let weight = randomTensor([6, shape[1], 3, 3], seed: 94)
+        let conv = try Conv2d<Double>(weight: weight, bias: randomTensor([6], seed: 95), stride: 1, padding: 1)
+        let fast = conv.preparedForInference(winogradMinimumChannels: 1)
+        let x = randomTensor(shape, seed: 96)
+        let tiles = shape[0] * ((shape[2] + 1) / 2) * ((shape[3] + 1) / 2)
+        #expect(tiles >= Conv2d<Double>.winogradMinimumTiles, "case must take the Winograd path")
+        #expect(fast.winograd != nil)
+        expectClose(try fast.forward(x), try conv.forwardReference(x), atol: 1e-12, rtol: 1e-12)
+        // The input gradient takes the transposed Winograd path; compare with the im2col VJP.
+        let dy = randomTensor(try conv.outputShape(for: shape), seed: 97)
+        var none: ConvGradients<Double>? = nil
+        expectClose(
+            try fast.backward(gradOutput: dy, inputShape: shape, input: nil, parameterGradients: &none),
+            try conv.backward(gradOutput: dy, inputShape: shape, input: nil, parameterGradients: &none),
+            atol: 1e-12, rtol: 1e-12)
+        let floatFast = try Conv2d<Float>(
+            weight: weight.converted(), bias: conv.bias?.converted(), stride: 1, padding: 1
+        ).preparedForInference(winogradMinimumChannels: 1)
+        expectClose(try floatFast.forward(x.converted(to: Float.self)), try conv.forwardReference(x), atol: 1e-5, rtol: 1e-5)
+    }
+
     @Test func emptyBatchGivesEmptyResults() throws {
         let conv = try Conv2d<Float>(weight: Tensor(zeros: [2, 3, 3, 3]), bias: Tensor(zeros: [2]), stride: 1, padding: 1)
         let y = try conv.forward(Tensor(zeros: [0, 3, 8, 8]))
