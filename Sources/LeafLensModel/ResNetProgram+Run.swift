@@ -249,8 +249,9 @@ extension ResNetProgram {
 }
 
 extension ResNet18 {
-    /// Binds the layers once; with `foldingBatchNorm`, each eval-mode BN is folded into its convolution.
-    public func program(foldingBatchNorm: Bool = true) throws(ModelError) -> ResNetProgram<T> {
-        try ResNetProgram(model: self, foldingBatchNorm: foldingBatchNorm)
+    /// Binds the layers once; with `foldingBatchNorm`, each eval-mode BN is folded into its convolution;
+    /// `fastConvolutions` enables Winograd for classification-only programs.
+    public func program(foldingBatchNorm: Bool = true, fastConvolutions: Bool = false) throws(ModelError) -> ResNetProgram<T> {
+        try ResNetProgram(model: self, foldingBatchNorm: foldingBatchNorm, fastConvolutions: fastConvolutions)
     }
 }

@@ -38,7 +38,9 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
     /// Layer names available for taps, in forward order.
     public var availableLayers: [String] { layerOrder }
 
-    public init(model: ResNet18<T>, foldingBatchNorm fold: Bool) throws(ModelError) {
+    /// `fastConvolutions` (with `fold`) lets 3×3 convolutions use Winograd: for classification only
+    /// (see `Conv2d.preparedForInference()` for why attribution does not).
+    public init(model: ResNet18<T>, foldingBatchNorm fold: Bool, fastConvolutions: Bool = false) throws(ModelError) {
         foldsBatchNorm = fold
         configuration = model.configuration
         let p = model.parameters
@@ -59,8 +61,11 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
             do { conv = try Conv2d(weight: try tensor("\(convName).weight"), stride: stride, padding: padding) } catch let e as ModelError { throw e } catch { throw .notResNet18("\(convName): \(error)") }
             let bn = try batchNorm(bnName)
             if fold {
-                let folded: Conv2d<T>
-                do { folded = try bn.folded(into: conv).preparedForInference() } catch { throw .notResNet18("\(bnName): \(error)") }
+                var folded: Conv2d<T>
+                do {
+                    folded = try bn.folded(into: conv)
+                    if fastConvolutions { folded = folded.preparedForInference() }
+                } catch { throw .notResNet18("\(bnName): \(error)") }
                 return emit(.convolution(folded, parameter: nil), [input], name: bnName)
             }
             let c = emit(.convolution(conv, parameter: convName), [input], name: convName)

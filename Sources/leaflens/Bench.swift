@@ -36,9 +36,9 @@ struct BenchOptions: ParsableArguments {
     }
 
     /// The model, its inference program, a seeded input batch and the FLOPs of one forward over it.
-    func forwardSetup() throws -> (ResNet18<Float>, ResNetProgram<Float>, Tensor<Float>, Double) {
+    func forwardSetup(fastConvolutions: Bool) throws -> (ResNet18<Float>, ResNetProgram<Float>, Tensor<Float>, Double) {
         let network = try model.loadModel()
-        let program = try network.program()
+        let program = try network.program(fastConvolutions: fastConvolutions)
         let x = ResNet18<Float>.seededInput(seed: 1, shape: [batch, 3, size, size])
         let flops = 2.0 * Double(network.configuration.multiplyAccumulates(height: size, width: size)) * Double(batch)
         return (network, program, x, flops)
@@ -86,12 +86,13 @@ struct BenchReport: Codable {
 
 struct BenchForward: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "forward", abstract: "Time the inference forward pass (BatchNorm folded).")
+        commandName: "forward",
+        abstract: "Time the classification forward pass (BatchNorm folded, Winograd where it applies), as `classify` runs it.")
 
     @OptionGroup var options: BenchOptions
 
     func run() throws {
-        let (_, program, x, forwardFlops) = try options.forwardSetup()
+        let (_, program, x, forwardFlops) = try options.forwardSetup(fastConvolutions: true)
         try options.measure(task: "forward", flopsPerRun: forwardFlops) { _ = try program.forward(x) }
     }
 }
@@ -103,7 +104,7 @@ struct BenchInputGradient: ParsableCommand {
     @OptionGroup var options: BenchOptions
 
     func run() throws {
-        let (network, program, x, forwardFlops) = try options.forwardSetup()
+        let (network, program, x, forwardFlops) = try options.forwardSetup(fastConvolutions: false)
         let seed = try ResNetProgram<Float>.oneHot(
             targets: Array(repeating: 0, count: options.batch), classCount: network.configuration.classCount)
         // Backward costs about twice the forward (input gradient only: no weight gradients).

@@ -33,7 +33,7 @@ struct Classify: ParsableCommand {
         guard top <= network.configuration.classCount else {
             throw ValidationError("--top \(top) is more than the model's \(network.configuration.classCount) classes")
         }
-        let program = try network.program()
+        let program = try network.program(fastConvolutions: true)
         var failures = 0
         for input in inputs {
             do {

@@ -140,43 +140,51 @@ import Testing
     // MARK: Implementation invariance
 
     /// The same function computed two ways — BatchNorm folded into the convolutions (what
-    /// ResNetClassifier runs) and BatchNorm as separate layers — gets the same IG up to float rounding:
-    /// relative L2 error ≤ 1e-4 and |Δ| ≤ 1e-3·max|IG| element-wise, deltas within 1e-3.
+    /// ResNetClassifier runs) and BatchNorm as separate layers — gets the same IG up to rounding. Run in
+    /// Double: in Float the two roundings can flip a ReLU decision at a kink (measured 6e-4 relative L2
+    /// with OpenBLAS's AVX-512 kernels, 1.6e-7 with its Haswell ones), which says nothing about the
+    /// method; in Double the bound can be tight. Relative L2 ≤ 1e-9, |Δ| ≤ 1e-9·max|IG|, deltas ≤ 1e-9·|ΔF|.
     @Test func bnFoldedAndUnfoldedNetworksGiveTheSameIG() throws {
-        let folded = try SeededResNets.small()
+        let model = try ResNet18<Double>.seeded(seed: 1001, configuration: ResNet18Configuration(classCount: 38, width: 8))
+        let folded = try ResNetClassifier(model)
         let unfolded = UnfoldedResNet(program: folded.unfolded, classCount: folded.classCount)
-        let x = ResNet18<Float>.seededInput(seed: 3007, shape: [2, 3, 64, 64])
+        let x = ResNet18<Double>.seededInput(seed: 3007, shape: [2, 3, 64, 64])
         let targets = [34, 12]
         let a = try IntegratedGradients.attribute(model: folded, input: x, targets: targets, steps: 32)
         let b = try IntegratedGradients.attribute(model: unfolded, input: x, targets: targets, steps: 32)
-        expectRelativeL2(a.attributions, b.attributions, atMost: 1e-4, "folded vs unfolded")
-        let scale = b.attributions.storage.map { abs(Double($0)) }.max() ?? 0
-        expectClose(a.attributions, b.attributions, atol: 1e-3 * scale, rtol: 0, "folded vs unfolded")
-        expectClose(a.convergenceDelta, b.convergenceDelta, atol: 1e-3, rtol: 0, "deltas")
+        let error = relativeL2Error(a.attributions, b.attributions)
+        #expect(error <= 1e-9, "folded vs unfolded: relative L2 error \(error)")
+        let scale = b.attributions.storage.map { abs($0) }.max() ?? 0
+        expectClose(a.attributions, b.attributions, atol: 1e-9 * scale, rtol: 0, "folded vs unfolded")
+        let outputs = try folded.outputs(x), base = try folded.outputs(Tensor(zeros: x.shape))
+        let change = targets.enumerated().map { i, t in abs(outputs.storage[i * 38 + t] - base.storage[i * 38 + t]) }
+        for i in 0..<2 {
+            #expect(abs(a.convergenceDelta[i] - b.convergenceDelta[i]) <= 1e-9 * change[i], "delta \(i)")
+        }
     }
 }
 
 /// A ResNet18 that runs its BatchNorm layers unfolded — an AttributionModel built only from
 /// ResNetProgram's public forward/backward, for the implementation-invariance test.
-struct UnfoldedResNet: AttributionModel {
-    typealias Scalar = Float
-    let program: ResNetProgram<Float>
+struct UnfoldedResNet<T: TensorScalar>: AttributionModel {
+    typealias Scalar = T
+    let program: ResNetProgram<T>
     let classCount: Int
 
-    func outputs(_ input: Tensor<Float>) throws -> Tensor<Float> { try program.forward(input).outputs }
+    func outputs(_ input: Tensor<T>) throws -> Tensor<T> { try program.forward(input).outputs }
 
-    func inputGradient(_ input: Tensor<Float>, targets: [Int]) throws -> (outputs: Tensor<Float>, gradient: Tensor<Float>) {
+    func inputGradient(_ input: Tensor<T>, targets: [Int]) throws -> (outputs: Tensor<T>, gradient: Tensor<T>) {
         let record = try program.forward(input, backward: .inputOnly)
-        let seed = try ResNetProgram<Float>.oneHot(targets: targets, classCount: classCount)
+        let seed = try ResNetProgram<T>.oneHot(targets: targets, classCount: classCount)
         let gradient = try #require(try program.backward(record, gradOutput: seed, input: true).input)
         return (record.outputs, gradient)
     }
 
-    func layerGradient(_ input: Tensor<Float>, layer: String, targets: [Int]) throws
-        -> (outputs: Tensor<Float>, activation: Tensor<Float>, gradient: Tensor<Float>)
+    func layerGradient(_ input: Tensor<T>, layer: String, targets: [Int]) throws
+        -> (outputs: Tensor<T>, activation: Tensor<T>, gradient: Tensor<T>)
     {
         let record = try program.forward(input, taps: [layer], backward: .inputOnly)
-        let seed = try ResNetProgram<Float>.oneHot(targets: targets, classCount: classCount)
+        let seed = try ResNetProgram<T>.oneHot(targets: targets, classCount: classCount)
         let result = try program.backward(record, gradOutput: seed, input: false, layers: [layer])
         return (
             record.outputs, try #require(record.layerActivations[layer]), try #require(result.layers[layer])
