@@ -21,7 +21,6 @@
 extern char *openblas_get_corename(void) __attribute__((weak));
 extern void gotoblas_dynamic_init(void) __attribute__((weak));
 extern void gotoblas_dynamic_quit(void) __attribute__((weak));
-extern void openblas_set_num_threads(int) __attribute__((weak));
 
 static int core_action = 0;
 static char original_core[64] = "unknown";

@@ -6,14 +6,7 @@ public struct RGBImage: Sendable, Equatable {
 
     /// Throws if `pixels.count != width·height·3` or a side is negative.
     public init(width: Int, height: Int, pixels: [UInt8]) throws(ImageError) {
-        guard width >= 0, height >= 0, width.multipliedReportingOverflow(by: height).overflow == false,
-            pixels.count == width * height * 3
-        else {
-            throw ImageError(
-                source: "<memory>",
-                problem: .invalidArgument(
-                    "an RGB image of \(width)x\(height) needs \(width * height * 3) bytes, got \(pixels.count)"))
-        }
+        try checkPixelCount(width: width, height: height, channels: 3, count: pixels.count, kind: "RGB")
         self.width = width
         self.height = height
         self.pixels = pixels
@@ -44,14 +37,7 @@ public struct RGBAImage: Sendable, Equatable {
     public private(set) var pixels: [UInt8]
 
     public init(width: Int, height: Int, pixels: [UInt8]) throws(ImageError) {
-        guard width >= 0, height >= 0, width.multipliedReportingOverflow(by: height).overflow == false,
-            pixels.count == width * height * 4
-        else {
-            throw ImageError(
-                source: "<memory>",
-                problem: .invalidArgument(
-                    "an RGBA image of \(width)x\(height) needs \(width * height * 4) bytes, got \(pixels.count)"))
-        }
+        try checkPixelCount(width: width, height: height, channels: 4, count: pixels.count, kind: "RGBA")
         self.width = width
         self.height = height
         self.pixels = pixels
@@ -102,5 +88,17 @@ public struct ImageError: Error, CustomStringConvertible, Equatable, Sendable {
         case .io(let what): "\(source): \(what)"
         case .invalidArgument(let what): "\(source): \(what)"
         }
+    }
+}
+
+/// Throws unless `count == width·height·channels` with non-negative sides (and no overflow).
+private func checkPixelCount(width: Int, height: Int, channels: Int, count: Int, kind: String) throws(ImageError) {
+    let (area, overflow) = width.multipliedReportingOverflow(by: height)
+    let (bytes, overflow2) = area.multipliedReportingOverflow(by: channels)
+    guard width >= 0, height >= 0, !overflow, !overflow2, count == bytes else {
+        throw ImageError(
+            source: "<memory>",
+            problem: .invalidArgument(
+                "an \(kind) image of \(width)x\(height) needs \(overflow || overflow2 ? "too many" : String(bytes)) bytes, got \(count)"))
     }
 }
