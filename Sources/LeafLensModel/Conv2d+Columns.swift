@@ -14,6 +14,22 @@ struct ConvGeometry: Sendable {
     var outputH = 0, outputW = 0
 
     var columnRows: Int { channels * kernelH * kernelW }
+
+    /// This geometry for `GEMM.packedConvolution` (one image).
+    var shape: ConvolutionShape {
+        ConvolutionShape(
+            channels: channels, height: inputH, width: inputW, kernelH: kernelH, kernelW: kernelW,
+            strideH: strideH, strideW: strideW, padH: padH, padW: padW, outputH: outputH, outputW: outputW)
+    }
+
+    /// The stride-1 convolution that maps ∂L/∂y `[O, OH, OW]` to ∂L/∂x `[C, H, W]` (rotated filters,
+    /// padding kernel − 1 − padding); `outChannels` is O. Valid for stride 1 with padding < kernel.
+    func transposedShape(outChannels: Int) -> ConvolutionShape {
+        ConvolutionShape(
+            channels: outChannels, height: outputH, width: outputW, kernelH: kernelH, kernelW: kernelW,
+            strideH: 1, strideW: 1, padH: kernelH - 1 - padH, padW: kernelW - 1 - padW,
+            outputH: inputH, outputW: inputW)
+    }
     var columnCount: Int { outputH * outputW }
 
     /// A 1×1, stride-1, unpadded convolution reads the image itself as its column matrix.

@@ -8,12 +8,20 @@ import LeafLensMath
 /// ⌊(H + 2·ph − KH) / sh⌋ + 1. The production path is im2col + GEMM; `forwardReference` is the
 /// direct six-loop definition kept beside it for tests.
 public struct Conv2d<T: TensorScalar>: Sendable {
-    public var weight: Tensor<T>
+    /// Changing the weights drops the prepared forms derived from them (packed, Winograd).
+    public var weight: Tensor<T> {
+        didSet {
+            packed = nil
+            winograd = nil
+        }
+    }
     public var bias: Tensor<T>?
     public let stride: (h: Int, w: Int)
     public let padding: (h: Int, w: Int)
     /// Transformed filters for the Winograd forward path (see `preparedForInference()`).
     var winograd: WinogradFilters<T>?
+    /// The weights packed for LeafLens's AVX-512 kernel (see `withPackedWeights()`); Float only.
+    var packed: PackedConvWeights?
 
     public init(weight: Tensor<T>, bias: Tensor<T>? = nil, stride: Int = 1, padding: Int = 0) throws(TensorError) {
         try self.init(weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding))
@@ -74,6 +82,45 @@ public struct Conv2d<T: TensorScalar>: Sendable {
         return copy
     }
 
+    /// A copy that carries its weights packed for LeafLens's AVX-512 GEMM kernel — W for the forward pass,
+    /// Wᵀ for the input gradient — so that fixed-weight networks (classification, attribution) skip both
+    /// OpenBLAS and per-call packing. Unchanged for Double or on CPUs without AVX-512. Only the order of
+    /// the float32 terms differs from the OpenBLAS path (tests compare both against the direct definition).
+    public func withPackedWeights() -> Conv2d {
+        guard T.self == Float.self, PackedMatrix.isAvailable else { return self }
+        var copy = self
+        let (o, k) = (outChannels, geometry.columnRows)
+        let c = inChannels, (kh, kw) = kernel
+        // Stride 1 (and padding < kernel): ∂L/∂x is itself a convolution of ∂L/∂y, with the filters
+        // transposed over channels and rotated 180°, stride 1 and padding kernel − 1 − padding.
+        let flips = stride == (1, 1) && padding.h < kh && padding.w < kw
+        var rotated = [Float](repeating: 0, count: flips ? weight.count : 0)
+        weight.storage.withUnsafeBufferPointer { ws in
+            let w = floatPointer(ws.baseAddress!)  // safe: the weights have positive dimensions
+            if flips {
+                for oc in 0..<o {
+                    for ic in 0..<c {
+                        for p in 0..<kh {
+                            for q in 0..<kw {
+                                rotated[((ic * o + oc) * kh + (kh - 1 - p)) * kw + (kw - 1 - q)] =
+                                    w[((oc * c + ic) * kh + p) * kw + q]
+                            }
+                        }
+                    }
+                }
+            }
+            copy.packed = PackedConvWeights(
+                forward: PackedMatrix(convolution: w, outChannels: o, inChannels: c, taps: kh * kw),
+                transposed: flips ? nil : PackedMatrix(rows: k, columns: o, w, lda: k, transposed: true),
+                rotated: flips
+                    ? rotated.withUnsafeBufferPointer {
+                        PackedMatrix(convolution: $0.baseAddress!, outChannels: c, inChannels: o, taps: kh * kw)
+                    }
+                    : nil)
+        }
+        return copy
+    }
+
     /// Below this many 2×2 output tiles per batch, the 16 tiny GEMMs lose to im2col + one GEMM.
     static var winogradMinimumTiles: Int { 16 }
 
@@ -106,7 +153,12 @@ public struct Conv2d<T: TensorScalar>: Sendable {
                     // safe: all three buffers are non-empty (checked above; weights have positive dimensions).
                     let xp = UnsafeSendable(xs.baseAddress!), wp = UnsafeSendable(ws.baseAddress!)
                     let yp = UnsafeSendable(ys.baseAddress!)
-                    if n == 1 {
+                    if let packed {
+                        // Packed weights: the column matrix is built panel by panel inside the kernel.
+                        GEMM.packedConvolution(
+                            packed.forward, shape: g.shape, images: n, image: floatPointer(UnsafePointer(xp.value)),
+                            output: floatPointer(yp.value), parallel: true)
+                    } else if n == 1 {
                         // One image: im2col split over channels, GEMM split over columns.
                         g.withColumns(xp.value, parallel: true) { col in
                             GEMM.parallel(
@@ -207,14 +259,29 @@ public struct Conv2d<T: TensorScalar>: Sendable {
                             let dyp = UnsafeSendable(dys.baseAddress!), wp = UnsafeSendable(ws.baseAddress!)
                             let dxp = UnsafeSendable(dxs.baseAddress!), xp = UnsafeSendable(xs.baseAddress)
                             let pp = UnsafeSendable(parts.baseAddress)
+                            if let rotated = packed?.rotated, !wantsWeights {
+                                // Stride 1: ∂L/∂x is a convolution of ∂L/∂y with the rotated filters.
+                                GEMM.packedConvolution(
+                                    rotated, shape: geometry.transposedShape(outChannels: o), images: n,
+                                    image: floatPointer(UnsafePointer(dyp.value)), output: floatPointer(dxp.value),
+                                    parallel: true)
+                                return
+                            }
                             let column = UnsafeMutablePointer<T>.allocate(capacity: n == 1 ? k * p : 0)
                             defer { column.deallocate() }
                             if n == 1 {
                                 // dcol = Wᵀ·dY, then scatter-add into dx.
-                                GEMM.parallel(
-                                    transA: true, transB: false, m: k, n: p, k: o, alpha: 1, a: wp.value,
-                                    lda: k, b: dyp.value, ldb: p, beta: 0, c: column, ldc: p)
-                                geometry.columnsToImage(column, into: dxp.value, parallel: true)
+                                if let transposed = packed?.transposed {
+                                    GEMM.packedParallel(
+                                        transposed, n: p, b: floatPointer(dyp.value), ldb: p,
+                                        c: floatPointer(column), ldc: p)
+                                    geometry.columnsToImage(column, into: dxp.value, parallel: true)
+                                } else {
+                                    GEMM.parallel(
+                                        transA: true, transB: false, m: k, n: p, k: o, alpha: 1, a: wp.value,
+                                        lda: k, b: dyp.value, ldb: p, beta: 0, c: column, ldc: p)
+                                    geometry.columnsToImage(column, into: dxp.value, parallel: true)
+                                }
                                 if wantsWeights, let x = xp.value, let part = pp.value {
                                     geometry.withColumns(x, parallel: true) { col in
                                         GEMM.parallel(
@@ -229,10 +296,17 @@ public struct Conv2d<T: TensorScalar>: Sendable {
                                 let dcol = UnsafeMutablePointer<T>.allocate(capacity: k * p)
                                 defer { dcol.deallocate() }
                                 for i in groups[gi] {
-                                    GEMM.serial(
-                                        transA: true, transB: false, m: k, n: p, k: o, alpha: 1, a: wp.value,
-                                        lda: k, b: dyp.value + i &* o &* p, ldb: p, beta: 0, c: dcol, ldc: p)
-                                    geometry.columnsToImage(dcol, into: dxp.value + i &* inSize, parallel: false)
+                                    if let transposed = packed?.transposed {
+                                        GEMM.packedSerial(
+                                            transposed, n: p, b: floatPointer(dyp.value + i &* o &* p),
+                                            ldb: p, c: floatPointer(dcol), ldc: p)
+                                        geometry.columnsToImage(dcol, into: dxp.value + i &* inSize, parallel: false)
+                                    } else {
+                                        GEMM.serial(
+                                            transA: true, transB: false, m: k, n: p, k: o, alpha: 1, a: wp.value,
+                                            lda: k, b: dyp.value + i &* o &* p, ldb: p, beta: 0, c: dcol, ldc: p)
+                                        geometry.columnsToImage(dcol, into: dxp.value + i &* inSize, parallel: false)
+                                    }
                                     if wantsWeights, let x = xp.value, let part = pp.value {
                                         geometry.withColumns(x + i &* inSize, parallel: false) { col in
                                             GEMM.serial(
@@ -269,6 +343,27 @@ public struct Conv2d<T: TensorScalar>: Sendable {
         }
         return dx
     }
+}
+
+/// A convolution's weights packed for `GEMM.packedSerial`/`packedParallel`: `[O, C·KH·KW]` and its transpose.
+struct PackedConvWeights: Sendable {
+    let forward: PackedMatrix
+    /// Wᵀ `[C·KH·KW, O]`, for ∂L/∂x = col2im(Wᵀ·dY) (strided convolutions).
+    let transposed: PackedMatrix?
+    /// W rotated: `[C, O·KH·KW]`, for ∂L/∂x as a stride-1 convolution of dY (stride-1 convolutions).
+    let rotated: PackedMatrix?
+}
+
+/// Reinterprets a pointer to `T` as one to Float; only called where `T == Float` was checked
+/// (packed weights exist for Float only).
+@inline(__always)
+func floatPointer<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+@inline(__always)
+func floatPointer<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
 }
 
 /// Parameter gradients of one convolution (accumulated by `Conv2d.backward`).

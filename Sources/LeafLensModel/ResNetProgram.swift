@@ -63,8 +63,8 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
             if fold {
                 var folded: Conv2d<T>
                 do {
-                    folded = try bn.folded(into: conv)
-                    if fastConvolutions { folded = folded.preparedForInference() }
+                    folded = try bn.folded(into: conv).withPackedWeights()
+                    if fastConvolutions && !PackedMatrix.isAvailable { folded = folded.preparedForInference() }
                 } catch { throw .notResNet18("\(bnName): \(error)") }
                 return emit(.convolution(folded, parameter: nil), [input], name: bnName)
             }

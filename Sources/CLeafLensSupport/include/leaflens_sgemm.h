@@ -1,0 +1,42 @@
+#ifndef LEAFLENS_SGEMM_H
+#define LEAFLENS_SGEMM_H
+
+#include "leaflens_support.h"
+
+/// 1 when this CPU and OS run the AVX-512 kernel of `leaflens_sgemm_packed` (else it runs a portable loop).
+int leaflens_sgemm_available(void);
+
+/// Floats needed to pack an m×k matrix (m rounded up to a multiple of 8).
+long leaflens_sgemm_packed_count(long m, long k);
+
+/// Packs op(A) (m×k; op(A)[i][p] = a[i·lda + p], or a[p·lda + i] when `transposed`) into 8-row panels,
+/// for `leaflens_sgemm_packed`. `packed` holds `leaflens_sgemm_packed_count(m, k)` floats.
+void leaflens_sgemm_pack_a(long m, long k, const float *a, long lda, int transposed, float *packed);
+
+/// C[m×n] = A·B, or C += A·B when `accumulate` is non-zero; row-major B (k×n, row stride ldb) and C
+/// (row stride ldc), A packed by `leaflens_sgemm_pack_a`. Rows of A from row 8p on: pass
+/// `packed + 8·p·k`. Single-threaded; callers split rows (by panels of 8) or columns.
+void leaflens_sgemm_packed(
+    long m, long n, long k, const float *packed_a, const float *b, long ldb, float *c, long ldc, int accumulate);
+
+/// One image's convolution geometry: input [channels, height, width], kernel, stride, padding, output size,
+/// and the order of the k = channels·kh·kw columns of A: (channel block, kh, kw, channel within the block)
+/// with blocks of `channel_block` channels (which divides `channels`; 1 gives plain (c, kh, kw) order).
+typedef struct leaflens_conv_geometry {
+    long channels, height, width;
+    long kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+    long out_h, out_w;
+    long channel_block;
+} leaflens_conv_geometry;
+
+/// Convolution as a GEMM whose column matrix is built panel by panel from the images (no im2col matrix):
+/// y[i][j] = Σ_k A[i][k] · col(x)[k][j] for the m rows of packed A (k = channels·kh·kw columns, in the order
+/// the geometry gives) and output positions j = oh·out_w + ow. Output positions are cut into panels of 32 per image:
+/// panel q covers positions 32·(q mod P) … of image q div P (P = ⌈out_h·out_w / 32⌉); this computes panels
+/// q0 … q1−1. Image b starts at x + b·x_stride and y + b·y_stride; y's rows have stride ldy.
+/// Single-threaded; callers split panels, or rows (by 8: pass packed + 8·p·k, y + 8·p·ldy).
+void leaflens_sconv_packed(
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a, float *y,
+    long ldy, long y_stride, long q0, long q1);
+
+#endif

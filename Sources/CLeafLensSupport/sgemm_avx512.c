@@ -1,0 +1,342 @@
+// Single-precision GEMM for AVX-512 CPUs, for the convolutions of a fixed-weight network.
+//
+// Why LeafLens has its own: a 512-bit FMA kernel has twice the arithmetic of the 256-bit (Haswell) kernels,
+// and OpenBLAS runs those whenever OPENBLAS_CORETYPE says so; convolution weights are also the same matrix
+// for every call, so they are packed once (`leaflens_sgemm_pack_a`) instead of on every call.
+//
+// C[m×n] = A[m×k] · B[k×n] (+ C), row-major, A packed. The loops follow the usual blocked scheme:
+//   for each block of KC rows of B:                       A's KC columns (≤ m·KC floats) stay in L2
+//     for each panel of NR = 32 columns of B:             copied to a contiguous KC×32 buffer (L1)
+//       for each panel of MR = 8 rows of A:               8×32 tile of C in 16 zmm registers
+//         kernel: per k, 2 loads of B, 8 broadcasts of A, 16 FMAs
+// Packed A: panel p (rows 8p … 8p+7) holds, for each k, its 8 values contiguously; rows past m are zero.
+// Each element of C is one float32 sum over k in increasing order, split at KC-block boundaries (the
+// partial sums of a block are added to C): the rounding differs from OpenBLAS's only in the order of terms.
+#include "leaflens_sgemm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define LL_HAS_KERNEL 1
+#else
+#define LL_HAS_KERNEL 0
+#endif
+
+#ifndef LL_MR
+#define LL_MR 8
+#endif
+enum { MR = LL_MR, NR = 32, KC_MAX = 256 };
+
+int leaflens_sgemm_available(void) {
+#if LL_HAS_KERNEL
+    static int cached = -1;
+    if (cached < 0) cached = leaflens_cpu_simd_class() >= 3;
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+long leaflens_sgemm_packed_count(long m, long k) { return (m + MR - 1) / MR * MR * k; }
+
+void leaflens_sgemm_pack_a(long m, long k, const float *a, long lda, int transposed, float *packed) {
+    long panels = (m + MR - 1) / MR;
+    for (long p = 0; p < panels; p++) {
+        float *dst = packed + p * MR * k;
+        for (long r = 0; r < MR; r++) {
+            long i = p * MR + r;
+            if (i >= m) {
+                for (long kk = 0; kk < k; kk++) dst[kk * MR + r] = 0;
+            } else if (transposed) {
+                for (long kk = 0; kk < k; kk++) dst[kk * MR + r] = a[kk * lda + i];
+            } else {
+                const float *row = a + i * lda;
+                for (long kk = 0; kk < k; kk++) dst[kk * MR + r] = row[kk];
+            }
+        }
+    }
+}
+
+
+// The direct definition over packed weights: the path for CPUs without AVX-512 (and kernels over 8×8).
+static void leaflens_sconv_reference(
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a, float *y,
+    long ldy, long y_stride, long q0, long q1) {
+    long taps = g->kernel_h * g->kernel_w, k = g->channels * taps;
+    long positions = g->out_h * g->out_w, per_image = (positions + NR - 1) / NR;
+    for (long q = q0; q < q1; q++) {
+        const float *image = x + q / per_image * x_stride;
+        float *out = y + q / per_image * y_stride;
+        long j0 = q % per_image * NR, j1 = j0 + NR < positions ? j0 + NR : positions;
+        for (long i = 0; i < m; i++) {
+            const float *a = packed_a + i / MR * MR * k + i % MR;
+            for (long j = j0; j < j1; j++) {
+                long oh = j / g->out_w, ow = j % g->out_w;
+                float sum = 0;
+                for (long kk = 0; kk < k; kk++) {
+                    long block = g->channel_block, rem = kk % (taps * block);
+                    long c = kk / (taps * block) * block + rem % block, tap = rem / block;
+                    long kh = tap / g->kernel_w, kw = tap % g->kernel_w;
+                    long ih = oh * g->stride_h - g->pad_h + kh, iw = ow * g->stride_w - g->pad_w + kw;
+                    if (ih < 0 || ih >= g->height || iw < 0 || iw >= g->width) continue;
+                    sum += a[kk * MR] * image[(c * g->height + ih) * g->width + iw];
+                }
+                out[i * ldy + j] = sum;
+            }
+        }
+    }
+}
+
+#if LL_HAS_KERNEL
+
+#define LL_TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
+
+// Copies rows k0..k0+kb of B, columns j..j+nb (nb ≤ 32), into a kb×32 buffer padded with zeros.
+LL_TARGET static void pack_b_panel(long kb, long nb, const float *b, long ldb, float *dst) {
+    if (nb == NR) {
+        for (long kk = 0; kk < kb; kk++) {
+            const float *src = b + kk * ldb;
+            _mm512_store_ps(dst + kk * NR, _mm512_loadu_ps(src));
+            _mm512_store_ps(dst + kk * NR + 16, _mm512_loadu_ps(src + 16));
+        }
+        return;
+    }
+    __mmask16 m0 = nb >= 16 ? 0xFFFF : (__mmask16)((1u << nb) - 1);
+    __mmask16 m1 = nb <= 16 ? 0 : (__mmask16)((1u << (nb - 16)) - 1);
+    for (long kk = 0; kk < kb; kk++) {
+        const float *src = b + kk * ldb;
+        _mm512_store_ps(dst + kk * NR, _mm512_maskz_loadu_ps(m0, src));
+        _mm512_store_ps(dst + kk * NR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+    }
+}
+
+// One MR×32 tile: C[0..mb) × [0..nb) (=|+=) Σ_k a[k][r] · b[k][0..32), accumulated in 2·MR zmm registers.
+LL_TARGET static void kernel_tile(
+    long kb, const float *a, const float *b, float *c, long ldc, long mb, long nb, int accumulate) {
+    __mmask16 m0 = nb >= 16 ? 0xFFFF : (__mmask16)((1u << nb) - 1);
+    __mmask16 m1 = nb >= 32 ? 0xFFFF : nb <= 16 ? 0 : (__mmask16)((1u << (nb - 16)) - 1);
+    // Continuing a sum (accumulate) starts from C, so each element is one sequential float32 sum over k.
+    __m512 acc[MR][2];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) {
+        if (accumulate && r < mb) {
+            acc[r][0] = _mm512_maskz_loadu_ps(m0, c + r * ldc);
+            acc[r][1] = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);
+        } else {
+            acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+        }
+    }
+    for (long kk = 0; kk < kb; kk++) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        _mm_prefetch((const char *)(a + 16 * MR), _MM_HINT_T0);  // A streams from memory for large layers
+#pragma clang loop unroll(full)
+        for (int r = 0; r < MR; r++) {
+            __m512 av = _mm512_set1_ps(a[r]);
+            acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+        }
+        a += MR;
+        b += NR;
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) {
+        if (r >= mb) break;
+        _mm512_mask_storeu_ps(c + r * ldc, m0, acc[r][0]);
+        _mm512_mask_storeu_ps(c + r * ldc + 16, m1, acc[r][1]);
+    }
+}
+
+LL_TARGET static void sgemm_avx512(
+    long m, long n, long k, const float *packed_a, const float *b, long ldb, float *c, long ldc, int accumulate) {
+    float buffer[KC_MAX * NR] __attribute__((aligned(64)));
+    long blocks = (k + KC_MAX - 1) / KC_MAX;
+    long kc = (k + blocks - 1) / blocks;
+    long panels = (m + MR - 1) / MR;
+    for (long k0 = 0; k0 < k; k0 += kc) {
+        long kb = k - k0 < kc ? k - k0 : kc;
+        int add = accumulate || k0 > 0;
+        for (long j = 0; j < n; j += NR) {
+            long nb = n - j < NR ? n - j : NR;
+            pack_b_panel(kb, nb, b + k0 * ldb + j, ldb, buffer);
+            for (long p = 0; p < panels; p++) {
+                long mb = m - p * MR < MR ? m - p * MR : MR;
+                kernel_tile(kb, packed_a + p * MR * k + k0 * MR, buffer, c + p * MR * ldc + j, ldc, mb, nb, add);
+            }
+        }
+    }
+}
+
+
+static inline __mmask16 lane_range(long lo, long hi) {
+    if (lo < 0) lo = 0;
+    if (hi > 16) hi = 16;
+    if (hi <= lo) return 0;
+    return (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
+
+// How to fill one 16-lane chunk of a panel row for one kernel tap (kh, kw): read the lanes in `load`
+// from the channel plane at `offset` (+ lane·stride), store the lanes in `store` at position `t`.
+typedef struct { long offset, t; __mmask16 load, store; } chunk_recipe;
+
+enum { MAX_CHUNKS = NR / 16 + NR };  // chunks per tap: at most one per segment plus one per 16 lanes
+
+// The recipes of every tap for the output positions j … j+nb−1 of a panel; returns chunks per tap.
+static long panel_recipes(const leaflens_conv_geometry *g, long j, long nb, chunk_recipe *recipes) {
+    long taps = g->kernel_h * g->kernel_w, per_tap = 0;
+    for (long tap = 0; tap < taps; tap++) {
+        long kh = tap / g->kernel_w, kw = tap % g->kernel_w, count = 0;
+        for (long t = 0; t < nb;) {
+            // One run of positions on output row `oh`, from column `ow`.
+            long oh = (j + t) / g->out_w, ow = (j + t) % g->out_w;
+            long len = g->out_w - ow < nb - t ? g->out_w - ow : nb - t;
+            long ih = oh * g->stride_h - g->pad_h + kh, iw0 = ow * g->stride_w - g->pad_w + kw;
+            long lo = 0, hi = 0, sw = g->stride_w;
+            if (ih >= 0 && ih < g->height) {  // lanes u with 0 ≤ iw0 + u·sw < W
+                lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
+                hi = g->width - 1 - iw0 < 0 ? 0 : (g->width - 1 - iw0) / sw + 1;
+                if (hi > len) hi = len;
+            }
+            for (long q = 0; q < len; q += 16) {
+                chunk_recipe *r = &recipes[tap * MAX_CHUNKS + count++];
+                r->offset = ih * g->width + iw0 + q * sw;
+                r->t = t + q;
+                r->store = lane_range(0, len - q);
+                r->load = lane_range(lo - q, hi - q);
+            }
+            t += len;
+        }
+        per_tap = count;  // the same for every tap: it depends on the runs only
+    }
+    return per_tap;
+}
+
+// Builds rows k0 … k0+kb−1 of the panel's column matrix straight from the image into a kb×32 buffer —
+// im2col without the intermediate matrix. Lanes outside the image are zero.
+LL_TARGET static void pack_image_panel(
+    const leaflens_conv_geometry *g, const float *x, const chunk_recipe *recipes, long per_tap, long k0, long kb,
+    float *dst) {
+    long taps = g->kernel_h * g->kernel_w, plane_size = g->height * g->width, block = g->channel_block;
+    // Row order (channel block, tap, channel within block): see leaflens_conv_geometry.
+    long cb = k0 / (taps * block), rem = k0 % (taps * block);
+    long tap = rem / block, ci = rem % block;
+    const float *plane = x + (cb * block + ci) * plane_size;
+    __m512i step = _mm512_mullo_epi32(
+        _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32((int)g->stride_w));
+    for (long kk = 0; kk < kb; kk++, dst += NR) {
+        const chunk_recipe *r = recipes + tap * MAX_CHUNKS;
+        if (g->stride_w == 1) {
+            for (long i = 0; i < per_tap; i++) {
+                // Masked-off lanes are not read, so the address may lie left of the row.
+                __m512 v = _mm512_maskz_loadu_ps(r[i].load, plane + r[i].offset);
+                _mm512_mask_storeu_ps(dst + r[i].t, r[i].store, v);
+            }
+        } else {
+            for (long i = 0; i < per_tap; i++) {
+                __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), r[i].load, step, plane + r[i].offset, 4);
+                _mm512_mask_storeu_ps(dst + r[i].t, r[i].store, v);
+            }
+        }
+        if (++ci < block) {
+            plane += plane_size;
+        } else if (++tap < taps) {
+            ci = 0;
+            plane -= (block - 1) * plane_size;
+        } else {
+            ci = tap = 0;
+            plane += plane_size;
+        }
+    }
+}
+
+enum { GROUP = 16 };  // panels packed together: A's micro-panels are reused GROUP times from L1
+
+LL_TARGET static void sconv_avx512(
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a, float *y,
+    long ldy, long y_stride, long q0, long q1) {
+    long taps = g->kernel_h * g->kernel_w;
+    long positions = g->out_h * g->out_w, per_image = (positions + NR - 1) / NR;
+    long k = g->channels * taps;
+    long blocks = (k + KC_MAX - 1) / KC_MAX;
+    long kc = (k + blocks - 1) / blocks;
+    long panels = (m + MR - 1) / MR;
+    chunk_recipe recipes[64 * MAX_CHUNKS];
+    float *buffers = aligned_alloc(64, sizeof(float) * GROUP * KC_MAX * NR);
+    if (buffers == NULL || taps > 64) {  // (kernels over 8×8 do not occur in ResNets)
+        free(buffers);
+        leaflens_sconv_reference(g, x, x_stride, m, packed_a, y, ldy, y_stride, q0, q1);
+        return;
+    }
+    // Several panels at a time when A is larger than L2, so that each of its micro-panels is read once
+    // from memory per group instead of once per panel; one at a time (B stays in L1) when A fits.
+    long group_size = m * k > 65536 ? GROUP : 1;
+    for (long group = q0; group < q1; group += group_size) {
+        long count = q1 - group < group_size ? q1 - group : group_size;
+        for (long k0 = 0; k0 < k; k0 += kc) {
+            long kb = k - k0 < kc ? k - k0 : kc;
+            for (long i = 0; i < count; i++) {
+                long q = group + i, j = q % per_image * NR;
+                long nb = positions - j < NR ? positions - j : NR;
+                float *buffer = buffers + i * KC_MAX * NR;
+                if (nb < NR) memset(buffer, 0, sizeof(float) * (size_t)(kb * NR));
+                long per_tap = panel_recipes(g, j, nb, recipes);
+                pack_image_panel(g, x + q / per_image * x_stride, recipes, per_tap, k0, kb, buffer);
+            }
+            int add = k0 > 0;
+            for (long p = 0; p < panels; p++) {
+                long mb = m - p * MR < MR ? m - p * MR : MR;
+                const float *a = packed_a + p * MR * k + k0 * MR;
+                for (long i = 0; i < count; i++) {
+                    long q = group + i, j = q % per_image * NR;
+                    long nb = positions - j < NR ? positions - j : NR;
+                    float *c = y + q / per_image * y_stride + p * MR * ldy + j;
+                    kernel_tile(kb, a, buffers + i * KC_MAX * NR, c, ldy, mb, nb, add);
+                }
+            }
+        }
+    }
+    free(buffers);
+}
+
+#endif
+
+void leaflens_sgemm_packed(
+    long m, long n, long k, const float *packed_a, const float *b, long ldb, float *c, long ldc, int accumulate) {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        if (!accumulate)
+            for (long i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
+        return;
+    }
+#if LL_HAS_KERNEL
+    if (leaflens_sgemm_available()) {
+        sgemm_avx512(m, n, k, packed_a, b, ldb, c, ldc, accumulate);
+        return;
+    }
+#endif
+    // Portable loop over the same packed layout (CPUs without AVX-512).
+    for (long i = 0; i < m; i++) {
+        const float *a = packed_a + i / MR * MR * k + i % MR;
+        float *row = c + i * ldc;
+        if (!accumulate) memset(row, 0, (size_t)n * sizeof(float));
+        for (long kk = 0; kk < k; kk++) {
+            float v = a[kk * MR];
+            const float *brow = b + kk * ldb;
+            for (long j = 0; j < n; j++) row[j] += v * brow[j];
+        }
+    }
+}
+
+void leaflens_sconv_packed(
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a, float *y,
+    long ldy, long y_stride, long q0, long q1) {
+    if (m <= 0 || q1 <= q0) return;
+#if LL_HAS_KERNEL
+    if (leaflens_sgemm_available()) {
+        sconv_avx512(g, x, x_stride, m, packed_a, y, ldy, y_stride, q0, q1);
+        return;
+    }
+#endif
+    leaflens_sconv_reference(g, x, x_stride, m, packed_a, y, ldy, y_stride, q0, q1);
+}

@@ -1,0 +1,174 @@
+import CLeafLensSupport
+
+/// A float32 matrix packed once for LeafLens's AVX-512 GEMM kernel (see `sgemm_avx512.c`): the fixed
+/// operand of a convolution (its weights, or their transpose for the input gradient). Packing costs as much
+/// as reading the matrix, so it is done when a network is prepared, not on every call.
+public struct PackedMatrix: Sendable {
+    /// Rows and columns of the packed operand op(A).
+    public let rows: Int
+    public let columns: Int
+    let storage: [Float]
+
+    /// Whether this CPU runs the kernel (AVX-512 with OS support). Elsewhere LeafLens keeps OpenBLAS.
+    public static let isAvailable: Bool = leaflens_sgemm_available() != 0
+
+    /// Packs op(A) (`rows`×`columns`): A is row-major with row stride `lda`; when `transposed`, op(A) = Aᵀ,
+    /// i.e. op(A)[i][p] = a[p·lda + i].
+    public init(rows: Int, columns: Int, _ a: UnsafePointer<Float>, lda: Int, transposed: Bool) {
+        self.rows = rows
+        self.columns = columns
+        let count = leaflens_sgemm_packed_count(rows, columns)
+        storage = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            // safe: count > 0 whenever rows and columns are (callers pass non-empty weights).
+            if let base = buffer.baseAddress, count > 0 {
+                leaflens_sgemm_pack_a(rows, columns, a, lda, transposed ? 1 : 0, base)
+            }
+            initialized = count
+        }
+    }
+}
+
+extension PackedMatrix {
+    /// Packs convolution weights `[O, C, KH, KW]` for `GEMM.packedConvolution`, with the columns in the
+    /// order (block of 16 channels, kh, kw, channel within the block) — the order in which oneDNN's direct
+    /// convolutions (PyTorch's CPU path) accumulate, so that float32 sums round alike — or (c, kh, kw) when
+    /// C is neither ≤ 16 nor a multiple of 16.
+    public init(convolution w: UnsafePointer<Float>, outChannels o: Int, inChannels c: Int, taps: Int) {
+        let block = ConvolutionShape.channelBlock(c), k = c * taps
+        var permuted = [Float](repeating: 0, count: o * k)
+        for oc in 0..<o {
+            for ic in 0..<c {
+                for t in 0..<taps {
+                    permuted[oc * k + ((ic / block) * taps + t) * block + ic % block] = w[oc * k + ic * taps + t]
+                }
+            }
+        }
+        self = permuted.withUnsafeBufferPointer {
+            PackedMatrix(rows: o, columns: k, $0.baseAddress!, lda: k, transposed: false)  // safe: o·k > 0
+        }
+    }
+}
+
+extension GEMM {
+    /// C[rows×n] = A·B (or C += A·B when `accumulate`), A packed, B row-major `[columns × n]` with row
+    /// stride `ldb`, on the calling thread.
+    @inline(__always)
+    public static func packedSerial(
+        _ a: PackedMatrix, n: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false
+    ) {
+        a.storage.withUnsafeBufferPointer { ap in
+            guard let base = ap.baseAddress else { return }
+            leaflens_sgemm_packed(a.rows, n, a.columns, base, b, ldb, c, ldc, accumulate ? 1 : 0)
+        }
+    }
+
+    /// As `packedSerial`, on all cores when the product is large enough: split over column blocks of
+    /// 32 (the kernel's panel width), or over 8-row panels of A when C has few columns.
+    /// Call only from outside other parallel regions.
+    public static func packedParallel(
+        _ a: PackedMatrix, n: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false
+    ) {
+        let (m, k) = (a.rows, a.columns)
+        let rowPanels = (m + 7) / 8, columnPanels = (n + 31) / 32
+        let workers = m * n * k < 1_000_000 ? 1 : Parallel.workers
+        let splitRows = columnPanels < 2 * workers
+        let blocks = Parallel.chunks(splitRows ? rowPanels : columnPanels)
+        if workers == 1 || blocks.count == 1 {
+            packedSerial(a, n: n, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+            return
+        }
+        a.storage.withUnsafeBufferPointer { ap in
+            guard let base = ap.baseAddress else { return }
+            let pa = UnsafeSendable(base), pb = UnsafeSendable(b), pc = UnsafeSendable(c)
+            Parallel.forEach(blocks.count) { i in
+                let part = blocks[i]
+                if splitRows {
+                    let r0 = part.lowerBound &* 8, r1 = min(m, part.upperBound &* 8)
+                    leaflens_sgemm_packed(
+                        r1 &- r0, n, k, pa.value + r0 &* k, pb.value, ldb, pc.value + r0 &* ldc, ldc,
+                        accumulate ? 1 : 0)
+                } else {
+                    let j0 = part.lowerBound &* 32, j1 = min(n, part.upperBound &* 32)
+                    leaflens_sgemm_packed(
+                        m, j1 &- j0, k, pa.value, pb.value + j0, ldb, pc.value + j0, ldc, accumulate ? 1 : 0)
+                }
+            }
+        }
+    }
+}
+
+/// One image's convolution geometry for `GEMM.packedConvolution`.
+public struct ConvolutionShape: Sendable {
+    public var channels: Int, height: Int, width: Int
+    public var kernelH: Int, kernelW: Int
+    public var strideH: Int, strideW: Int
+    public var padH: Int, padW: Int
+    public var outputH: Int, outputW: Int
+
+    public init(
+        channels: Int, height: Int, width: Int, kernelH: Int, kernelW: Int, strideH: Int, strideW: Int,
+        padH: Int, padW: Int, outputH: Int, outputW: Int
+    ) {
+        (self.channels, self.height, self.width) = (channels, height, width)
+        (self.kernelH, self.kernelW, self.strideH, self.strideW) = (kernelH, kernelW, strideH, strideW)
+        (self.padH, self.padW, self.outputH, self.outputW) = (padH, padW, outputH, outputW)
+    }
+
+    /// Channels per block in the column order of packed convolution weights (see `PackedMatrix(convolution:)`).
+    public static func channelBlock(_ channels: Int) -> Int {
+        channels <= 16 ? channels : channels % 16 == 0 ? 16 : 1
+    }
+
+    var c: leaflens_conv_geometry {
+        leaflens_conv_geometry(
+            channels: channels, height: height, width: width, kernel_h: kernelH, kernel_w: kernelW,
+            stride_h: strideH, stride_w: strideW, pad_h: padH, pad_w: padW, out_h: outputH, out_w: outputW,
+            channel_block: Self.channelBlock(channels))
+    }
+}
+
+extension GEMM {
+    /// The convolution of `images` images `[C, H, W]` (consecutive at `image`) with packed weights A
+    /// (`[O, C·KH·KW]`, (c, kh, kw) order) into `output` (`[images, O, OH·OW]`), the column matrix built
+    /// panel by panel from the images (no im2col matrix). On the calling thread, or on all cores when
+    /// `parallel` and the work is large enough: split over panels of 32 output positions, or over 8-row
+    /// panels of A when there are few positions (then each weight is read once, not once per panel).
+    public static func packedConvolution(
+        _ a: PackedMatrix, shape: ConvolutionShape, images: Int, image: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>, parallel: Bool
+    ) {
+        let geometry = shape.c
+        let (m, k, positions) = (a.rows, a.columns, shape.outputH * shape.outputW)
+        let inSize = shape.channels * shape.height * shape.width, outSize = m * positions
+        let rowPanels = (m + 7) / 8, columnPanels = images * ((positions + 31) / 32)
+        guard columnPanels > 0, m > 0 else { return }
+        let workers = !parallel || images * m * positions * k < 1_000_000 ? 1 : Parallel.workers
+        let splitRows = columnPanels < 8 * workers
+        let blocks = Parallel.chunks(splitRows ? rowPanels : columnPanels)
+        a.storage.withUnsafeBufferPointer { ap in
+            guard let base = ap.baseAddress else { return }
+            if workers == 1 || blocks.count == 1 {
+                var g = geometry
+                leaflens_sconv_packed(&g, image, inSize, m, base, output, positions, outSize, 0, columnPanels)
+                return
+            }
+            let pa = UnsafeSendable(base), px = UnsafeSendable(image), py = UnsafeSendable(output)
+            Parallel.forEach(blocks.count) { i in
+                var g = geometry
+                let part = blocks[i]
+                if splitRows {
+                    let r0 = part.lowerBound &* 8, r1 = min(m, part.upperBound &* 8)
+                    leaflens_sconv_packed(
+                        &g, px.value, inSize, r1 &- r0, pa.value + r0 &* k, py.value + r0 &* positions, positions,
+                        outSize, 0, columnPanels)
+                } else {
+                    leaflens_sconv_packed(
+                        &g, px.value, inSize, m, pa.value, py.value, positions, outSize, part.lowerBound,
+                        part.upperBound)
+                }
+            }
+        }
+    }
+}
