@@ -62,8 +62,8 @@ void leaflens_sgemm_pack_a(long m, long k, const float *a, long lda, int transpo
 
 // The direct definition over packed weights: the path for CPUs without AVX-512 (and kernels over 8×8).
 static void leaflens_sconv_reference(
-    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a, float *y,
-    long ldy, long y_stride, long q0, long q1) {
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a,
+    const float *bias, float *y, long ldy, long y_stride, long q0, long q1) {
     long taps = g->kernel_h * g->kernel_w, k = g->channels * taps;
     long positions = g->out_h * g->out_w, per_image = (positions + NR - 1) / NR;
     for (long q = q0; q < q1; q++) {
@@ -83,7 +83,7 @@ static void leaflens_sconv_reference(
                     if (ih < 0 || ih >= g->height || iw < 0 || iw >= g->width) continue;
                     sum += a[kk * MR] * image[(c * g->height + ih) * g->width + iw];
                 }
-                out[i * ldy + j] = sum;
+                out[i * ldy + j] = bias ? sum + bias[i] : sum;
             }
         }
     }
@@ -113,8 +113,10 @@ LL_TARGET static void pack_b_panel(long kb, long nb, const float *b, long ldb, f
 }
 
 // One MR×32 tile: C[0..mb) × [0..nb) (=|+=) Σ_k a[k][r] · b[k][0..32), accumulated in 2·MR zmm registers.
+// With `bias` (non-NULL), bias[r] is added to row r after the last term, as a separate addition.
 LL_TARGET static void kernel_tile(
-    long kb, const float *a, const float *b, float *c, long ldc, long mb, long nb, int accumulate) {
+    long kb, const float *a, const float *b, float *c, long ldc, long mb, long nb, int accumulate,
+    const float *bias) {
     __mmask16 m0 = nb >= 16 ? 0xFFFF : (__mmask16)((1u << nb) - 1);
     __mmask16 m1 = nb >= 32 ? 0xFFFF : nb <= 16 ? 0 : (__mmask16)((1u << (nb - 16)) - 1);
     // Continuing a sum (accumulate) starts from C, so each element is one sequential float32 sum over k.
@@ -130,7 +132,7 @@ LL_TARGET static void kernel_tile(
     }
     for (long kk = 0; kk < kb; kk++) {
         __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-        _mm_prefetch((const char *)(a + 16 * MR), _MM_HINT_T0);  // A streams from memory for large layers
+        _mm_prefetch((const char *)(a + 64 * MR), _MM_HINT_T0);  // A streams from memory for large layers
 #pragma clang loop unroll(full)
         for (int r = 0; r < MR; r++) {
             __m512 av = _mm512_set1_ps(a[r]);
@@ -143,6 +145,11 @@ LL_TARGET static void kernel_tile(
 #pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) {
         if (r >= mb) break;
+        if (bias) {
+            __m512 v = _mm512_set1_ps(bias[r]);
+            acc[r][0] = _mm512_add_ps(acc[r][0], v);
+            acc[r][1] = _mm512_add_ps(acc[r][1], v);
+        }
         _mm512_mask_storeu_ps(c + r * ldc, m0, acc[r][0]);
         _mm512_mask_storeu_ps(c + r * ldc + 16, m1, acc[r][1]);
     }
@@ -162,7 +169,7 @@ LL_TARGET static void sgemm_avx512(
             pack_b_panel(kb, nb, b + k0 * ldb + j, ldb, buffer);
             for (long p = 0; p < panels; p++) {
                 long mb = m - p * MR < MR ? m - p * MR : MR;
-                kernel_tile(kb, packed_a + p * MR * k + k0 * MR, buffer, c + p * MR * ldc + j, ldc, mb, nb, add);
+                kernel_tile(kb, packed_a + p * MR * k + k0 * MR, buffer, c + p * MR * ldc + j, ldc, mb, nb, add, NULL);
             }
         }
     }
@@ -183,31 +190,42 @@ typedef struct { long offset, t; __mmask16 load, store; } chunk_recipe;
 enum { MAX_CHUNKS = NR / 16 + NR };  // chunks per tap: at most one per segment plus one per 16 lanes
 
 // The recipes of every tap for the output positions j … j+nb−1 of a panel; returns chunks per tap.
-static long panel_recipes(const leaflens_conv_geometry *g, long j, long nb, chunk_recipe *recipes) {
-    long taps = g->kernel_h * g->kernel_w, per_tap = 0;
-    for (long tap = 0; tap < taps; tap++) {
-        long kh = tap / g->kernel_w, kw = tap % g->kernel_w, count = 0;
-        for (long t = 0; t < nb;) {
-            // One run of positions on output row `oh`, from column `ow`.
-            long oh = (j + t) / g->out_w, ow = (j + t) % g->out_w;
-            long len = g->out_w - ow < nb - t ? g->out_w - ow : nb - t;
-            long ih = oh * g->stride_h - g->pad_h + kh, iw0 = ow * g->stride_w - g->pad_w + kw;
-            long lo = 0, hi = 0, sw = g->stride_w;
-            if (ih >= 0 && ih < g->height) {  // lanes u with 0 ≤ iw0 + u·sw < W
-                lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
-                hi = g->width - 1 - iw0 < 0 ? 0 : (g->width - 1 - iw0) / sw + 1;
-                if (hi > len) hi = len;
+// With `split` (stride 2 across), offsets are into the image with each row stored as its even columns
+// then its odd columns (see split_columns), where the lanes of a stride-2 run are contiguous.
+static long panel_recipes(const leaflens_conv_geometry *g, long j, long nb, chunk_recipe *recipes, int split) {
+    long half = (g->width + 1) / 2, sw = g->stride_w;
+    // The runs of positions on one output row: row oh, from column ow, panel lanes t … t+len−1.
+    long run_oh[NR], run_ow[NR], run_t[NR], run_len[NR], runs = 0;
+    for (long t = 0, oh = j / g->out_w, ow = j % g->out_w; t < nb; oh++, ow = 0) {
+        long len = g->out_w - ow < nb - t ? g->out_w - ow : nb - t;
+        run_oh[runs] = oh, run_ow[runs] = ow, run_t[runs] = t, run_len[runs] = len;
+        runs++;
+        t += len;
+    }
+    long per_tap = 0;
+    for (long kh = 0, tap = 0; kh < g->kernel_h; kh++) {
+        for (long kw = 0; kw < g->kernel_w; kw++, tap++) {
+            long count = 0;
+            for (long s = 0; s < runs; s++) {
+                long len = run_len[s];
+                long ih = run_oh[s] * g->stride_h - g->pad_h + kh, iw0 = run_ow[s] * sw - g->pad_w + kw;
+                long lo = 0, hi = 0;
+                if (ih >= 0 && ih < g->height) {  // lanes u with 0 ≤ iw0 + u·sw < W
+                    lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
+                    hi = g->width - 1 - iw0 < 0 ? 0 : (g->width - 1 - iw0) / sw + 1;
+                    if (hi > len) hi = len;
+                }
+                for (long q = 0; q < len; q += 16) {
+                    chunk_recipe *r = &recipes[tap * MAX_CHUNKS + count++];
+                    // (iw0 & 1 and iw0 >> 1: parity and floor(iw0 / 2), also for negative iw0)
+                    r->offset = split ? ih * 2 * half + (iw0 & 1) * half + (iw0 >> 1) + q : ih * g->width + iw0 + q * sw;
+                    r->t = run_t[s] + q;
+                    r->store = lane_range(0, len - q);
+                    r->load = lane_range(lo - q, hi - q);
+                }
             }
-            for (long q = 0; q < len; q += 16) {
-                chunk_recipe *r = &recipes[tap * MAX_CHUNKS + count++];
-                r->offset = ih * g->width + iw0 + q * sw;
-                r->t = t + q;
-                r->store = lane_range(0, len - q);
-                r->load = lane_range(lo - q, hi - q);
-            }
-            t += len;
+            per_tap = count;  // the same for every tap: it depends on the runs only
         }
-        per_tap = count;  // the same for every tap: it depends on the runs only
     }
     return per_tap;
 }
@@ -215,37 +233,58 @@ static long panel_recipes(const leaflens_conv_geometry *g, long j, long nb, chun
 // Builds rows k0 … k0+kb−1 of the panel's column matrix straight from the image into a kb×32 buffer —
 // im2col without the intermediate matrix. Lanes outside the image are zero.
 LL_TARGET static void pack_image_panel(
-    const leaflens_conv_geometry *g, const float *x, const chunk_recipe *recipes, long per_tap, long k0, long kb,
-    float *dst) {
-    long taps = g->kernel_h * g->kernel_w, plane_size = g->height * g->width, block = g->channel_block;
-    // Row order (channel block, tap, channel within block): see leaflens_conv_geometry.
-    long cb = k0 / (taps * block), rem = k0 % (taps * block);
-    long tap = rem / block, ci = rem % block;
-    const float *plane = x + (cb * block + ci) * plane_size;
+    const leaflens_conv_geometry *g, const float *x, long plane_size, int contiguous, const chunk_recipe *recipes,
+    long per_tap, long k0, long kb, float *dst) {
+    long taps = g->kernel_h * g->kernel_w, block = g->channel_block;
     __m512i step = _mm512_mullo_epi32(
         _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32((int)g->stride_w));
-    for (long kk = 0; kk < kb; kk++, dst += NR) {
+    // Rows come in the order (channel block, tap, channel within block): a run of rows with the same tap
+    // shares its recipes, and moves from one channel plane to the next.
+    for (long row = k0, end = k0 + kb; row < end;) {
+        long cb = row / (taps * block), rem = row % (taps * block);
+        long tap = rem / block, ci = rem % block;
+        long run = block - ci < end - row ? block - ci : end - row;
+        const float *plane = x + (cb * block + ci) * plane_size;
+        float *out = dst + (row - k0) * NR;
         const chunk_recipe *r = recipes + tap * MAX_CHUNKS;
-        if (g->stride_w == 1) {
-            for (long i = 0; i < per_tap; i++) {
+        for (long i = 0; i < per_tap; i++) {
+            __mmask16 load = r[i].load, store = r[i].store;
+            const float *src = plane + r[i].offset;
+            float *d = out + r[i].t;
+            if (contiguous) {
                 // Masked-off lanes are not read, so the address may lie left of the row.
-                __m512 v = _mm512_maskz_loadu_ps(r[i].load, plane + r[i].offset);
-                _mm512_mask_storeu_ps(dst + r[i].t, r[i].store, v);
-            }
-        } else {
-            for (long i = 0; i < per_tap; i++) {
-                __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), r[i].load, step, plane + r[i].offset, 4);
-                _mm512_mask_storeu_ps(dst + r[i].t, r[i].store, v);
+                for (long u = 0; u < run; u++)
+                    _mm512_mask_storeu_ps(d + u * NR, store, _mm512_maskz_loadu_ps(load, src + u * plane_size));
+            } else {
+                for (long u = 0; u < run; u++)
+                    _mm512_mask_storeu_ps(
+                        d + u * NR, store,
+                        _mm512_mask_i32gather_ps(_mm512_setzero_ps(), load, step, src + u * plane_size, 4));
             }
         }
-        if (++ci < block) {
-            plane += plane_size;
-        } else if (++tap < taps) {
-            ci = 0;
-            plane -= (block - 1) * plane_size;
-        } else {
-            ci = tap = 0;
-            plane += plane_size;
+        row += run;
+    }
+}
+
+// Copies images [C, H, W] into [C, H, 2, ⌈W/2⌉]: each row's even columns, then its odd columns.
+LL_TARGET static void split_columns(
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long images, float *dst) {
+    long half = (g->width + 1) / 2, rows = g->channels * g->height, w = g->width;
+    __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    for (long b = 0; b < images; b++) {
+        for (long r = 0; r < rows; r++, dst += 2 * half) {
+            const float *src = x + b * x_stride + r * w;
+            long i = 0;
+            for (; 2 * i + 32 <= w; i += 16) {
+                __m512 lo = _mm512_loadu_ps(src + 2 * i), hi = _mm512_loadu_ps(src + 2 * i + 16);
+                _mm512_storeu_ps(dst + i, _mm512_permutex2var_ps(lo, even, hi));
+                _mm512_storeu_ps(dst + half + i, _mm512_permutex2var_ps(lo, odd, hi));
+            }
+            for (; i < half; i++) {
+                dst[i] = src[2 * i];
+                dst[half + i] = 2 * i + 1 < w ? src[2 * i + 1] : 0;
+            }
         }
     }
 }
@@ -253,8 +292,8 @@ LL_TARGET static void pack_image_panel(
 enum { GROUP = 16 };  // panels packed together: A's micro-panels are reused GROUP times from L1
 
 LL_TARGET static void sconv_avx512(
-    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a, float *y,
-    long ldy, long y_stride, long q0, long q1) {
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a,
+    const float *bias, float *y, long ldy, long y_stride, long q0, long q1) {
     long taps = g->kernel_h * g->kernel_w;
     long positions = g->out_h * g->out_w, per_image = (positions + NR - 1) / NR;
     long k = g->channels * taps;
@@ -265,14 +304,29 @@ LL_TARGET static void sconv_avx512(
     float *buffers = aligned_alloc(64, sizeof(float) * GROUP * KC_MAX * NR);
     if (buffers == NULL || taps > 64) {  // (kernels over 8×8 do not occur in ResNets)
         free(buffers);
-        leaflens_sconv_reference(g, x, x_stride, m, packed_a, y, ldy, y_stride, q0, q1);
+        leaflens_sconv_reference(g, x, x_stride, m, packed_a, bias, y, ldy, y_stride, q0, q1);
         return;
     }
     // Several panels at a time when A is larger than L2, so that each of its micro-panels is read once
     // from memory per group instead of once per panel; one at a time (B stays in L1) when A fits.
     long group_size = m * k > 65536 ? GROUP : 1;
+    // Stride 2 across: gathers are slow, so the group's images are first split into even and odd columns,
+    // where every run of positions reads contiguous memory.
+    int split = g->stride_w == 2;
+    long half = (g->width + 1) / 2, split_size = g->channels * g->height * 2 * half;
+    long max_images = group_size / per_image + 2;
+    float *splits = split ? malloc(sizeof(float) * (size_t)(max_images * split_size)) : NULL;
+    if (split && splits == NULL) split = 0;  // out of memory: gathers still work
+    long plane_size = split ? g->height * 2 * half : g->height * g->width;
+    long first_image = 0, split_images = 0;  // the images now in `splits`
     for (long group = q0; group < q1; group += group_size) {
         long count = q1 - group < group_size ? q1 - group : group_size;
+        long first = group / per_image, last = (group + count - 1) / per_image;
+        if (split && (first < first_image || last >= first_image + split_images)) {
+            first_image = first;
+            split_images = last - first + 1;
+            split_columns(g, x + first * x_stride, x_stride, split_images, splits);
+        }
         for (long k0 = 0; k0 < k; k0 += kc) {
             long kb = k - k0 < kc ? k - k0 : kc;
             for (long i = 0; i < count; i++) {
@@ -280,23 +334,26 @@ LL_TARGET static void sconv_avx512(
                 long nb = positions - j < NR ? positions - j : NR;
                 float *buffer = buffers + i * KC_MAX * NR;
                 if (nb < NR) memset(buffer, 0, sizeof(float) * (size_t)(kb * NR));
-                long per_tap = panel_recipes(g, j, nb, recipes);
-                pack_image_panel(g, x + q / per_image * x_stride, recipes, per_tap, k0, kb, buffer);
+                long per_tap = panel_recipes(g, j, nb, recipes, split);
+                const float *image = split ? splits + (q / per_image - first_image) * split_size : x + q / per_image * x_stride;
+                pack_image_panel(g, image, plane_size, split || g->stride_w == 1, recipes, per_tap, k0, kb, buffer);
             }
             int add = k0 > 0;
             for (long p = 0; p < panels; p++) {
                 long mb = m - p * MR < MR ? m - p * MR : MR;
                 const float *a = packed_a + p * MR * k + k0 * MR;
+                const float *tile_bias = bias && k0 + kb == k ? bias + p * MR : NULL;
                 for (long i = 0; i < count; i++) {
                     long q = group + i, j = q % per_image * NR;
                     long nb = positions - j < NR ? positions - j : NR;
                     float *c = y + q / per_image * y_stride + p * MR * ldy + j;
-                    kernel_tile(kb, a, buffers + i * KC_MAX * NR, c, ldy, mb, nb, add);
+                    kernel_tile(kb, a, buffers + i * KC_MAX * NR, c, ldy, mb, nb, add, tile_bias);
                 }
             }
         }
     }
     free(buffers);
+    free(splits);
 }
 
 #endif
@@ -329,14 +386,14 @@ void leaflens_sgemm_packed(
 }
 
 void leaflens_sconv_packed(
-    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a, float *y,
-    long ldy, long y_stride, long q0, long q1) {
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a,
+    const float *bias, float *y, long ldy, long y_stride, long q0, long q1) {
     if (m <= 0 || q1 <= q0) return;
 #if LL_HAS_KERNEL
     if (leaflens_sgemm_available()) {
-        sconv_avx512(g, x, x_stride, m, packed_a, y, ldy, y_stride, q0, q1);
+        sconv_avx512(g, x, x_stride, m, packed_a, bias, y, ldy, y_stride, q0, q1);
         return;
     }
 #endif
-    leaflens_sconv_reference(g, x, x_stride, m, packed_a, y, ldy, y_stride, q0, q1);
+    leaflens_sconv_reference(g, x, x_stride, m, packed_a, bias, y, ldy, y_stride, q0, q1);
 }

@@ -135,9 +135,10 @@ extension GEMM {
     /// panel by panel from the images (no im2col matrix). On the calling thread, or on all cores when
     /// `parallel` and the work is large enough: split over panels of 32 output positions, or over 8-row
     /// panels of A when there are few positions (then each weight is read once, not once per panel).
+    /// `bias` (O values) is added to each output after its sum, as a separate float32 addition.
     public static func packedConvolution(
         _ a: PackedMatrix, shape: ConvolutionShape, images: Int, image: UnsafePointer<Float>,
-        output: UnsafeMutablePointer<Float>, parallel: Bool
+        bias: UnsafePointer<Float>? = nil, output: UnsafeMutablePointer<Float>, parallel: Bool
     ) {
         let geometry = shape.c
         let (m, k, positions) = (a.rows, a.columns, shape.outputH * shape.outputW)
@@ -151,22 +152,23 @@ extension GEMM {
             guard let base = ap.baseAddress else { return }
             if workers == 1 || blocks.count == 1 {
                 var g = geometry
-                leaflens_sconv_packed(&g, image, inSize, m, base, output, positions, outSize, 0, columnPanels)
+                leaflens_sconv_packed(&g, image, inSize, m, base, bias, output, positions, outSize, 0, columnPanels)
                 return
             }
             let pa = UnsafeSendable(base), px = UnsafeSendable(image), py = UnsafeSendable(output)
+            let pbias = UnsafeSendable(bias)
             Parallel.forEach(blocks.count) { i in
                 var g = geometry
                 let part = blocks[i]
                 if splitRows {
                     let r0 = part.lowerBound &* 8, r1 = min(m, part.upperBound &* 8)
                     leaflens_sconv_packed(
-                        &g, px.value, inSize, r1 &- r0, pa.value + r0 &* k, py.value + r0 &* positions, positions,
-                        outSize, 0, columnPanels)
+                        &g, px.value, inSize, r1 &- r0, pa.value + r0 &* k, pbias.value.map { $0 + r0 },
+                        py.value + r0 &* positions, positions, outSize, 0, columnPanels)
                 } else {
                     leaflens_sconv_packed(
-                        &g, px.value, inSize, m, pa.value, py.value, positions, outSize, part.lowerBound,
-                        part.upperBound)
+                        &g, px.value, inSize, m, pa.value, pbias.value, py.value, positions, outSize,
+                        part.lowerBound, part.upperBound)
                 }
             }
         }

@@ -15,8 +15,6 @@ struct WinogradFilters<T: TensorScalar>: Sendable {
     let values: [T]
     let outChannels: Int
     let inChannels: Int
-    /// U_ξ packed for LeafLens's AVX-512 GEMM (Float on AVX-512 CPUs), else nil.
-    let packed: [PackedMatrix]?
 
     /// U_{o,c} = G g Gᵀ for every filter g = weight[o, c] (3×3).
     @_specialize(where T == Float)
@@ -49,16 +47,6 @@ struct WinogradFilters<T: TensorScalar>: Sendable {
         values = u
         outChannels = o
         inChannels = c
-        if T.self == Float.self, PackedMatrix.isAvailable {
-            packed = u.withUnsafeBufferPointer { us in
-                let base = floatPointer(us.baseAddress!)  // safe: 16·o·c > 0 for a real filter bank
-                return (0..<16).map { xi in
-                    PackedMatrix(rows: o, columns: c, base + xi * o * c, lda: c, transposed: false)
-                }
-            }
-        } else {
-            packed = nil
-        }
     }
 
     /// y = conv(x) for `[N, C, H, W]` → `[N, O, H, W]` (bias added by the caller).
@@ -123,12 +111,6 @@ struct WinogradFilters<T: TensorScalar>: Sendable {
             let parts = Parallel.chunks(16)
             Parallel.forEach(parts.count) { part in
                 for xi in parts[part] {
-                    if let packed = self.packed {
-                        GEMM.packedSerial(
-                            packed[xi], n: tiles, b: floatPointer(UnsafePointer(vp.value + xi &* c &* tiles)), ldb: tiles,
-                            c: floatPointer(mp.value + xi &* o &* tiles), ldc: tiles)
-                        continue
-                    }
                     GEMM.serial(
                         transA: false, transB: false, m: o, n: tiles, k: c, alpha: 1,
                         a: up.value + xi &* o &* c, lda: c, b: vp.value + xi &* c &* tiles, ldb: tiles, beta: 0,

@@ -145,6 +145,24 @@ public struct Conv2d<T: TensorScalar>: Sendable {
         let g = geometry
         let (o, k, p) = (outChannels, g.columnRows, oh * ow)
         let inSize = x.shape[1] * x.shape[2] * x.shape[3]
+        let count = outShape.reduce(1, *)
+        if let packed, x.count > 0, count > 0 {
+            // Packed weights: the column matrix is built panel by panel inside the kernel, which also adds
+            // the bias and writes every output element (so the output starts uninitialised).
+            let storage = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                x.storage.withUnsafeBufferPointer { xs in
+                    (bias?.storage ?? []).withUnsafeBufferPointer { bs in
+                        // safe: x and the output are non-empty (checked above).
+                        GEMM.packedConvolution(
+                            packed.forward, shape: g.shape, images: n, image: floatPointer(xs.baseAddress!),
+                            bias: bs.baseAddress.map { floatPointer($0) }, output: floatPointer(buffer.baseAddress!),
+                            parallel: true)
+                    }
+                }
+                initialized = count
+            }
+            return Tensor(uncheckedShape: outShape, storage: storage)
+        }
         var y = Tensor<T>(zeros: outShape)
         guard x.count > 0, y.count > 0 else { return y }  // an empty batch: nothing to compute
         x.storage.withUnsafeBufferPointer { xs in
@@ -153,12 +171,7 @@ public struct Conv2d<T: TensorScalar>: Sendable {
                     // safe: all three buffers are non-empty (checked above; weights have positive dimensions).
                     let xp = UnsafeSendable(xs.baseAddress!), wp = UnsafeSendable(ws.baseAddress!)
                     let yp = UnsafeSendable(ys.baseAddress!)
-                    if let packed {
-                        // Packed weights: the column matrix is built panel by panel inside the kernel.
-                        GEMM.packedConvolution(
-                            packed.forward, shape: g.shape, images: n, image: floatPointer(UnsafePointer(xp.value)),
-                            output: floatPointer(yp.value), parallel: true)
-                    } else if n == 1 {
+                    if n == 1 {
                         // One image: im2col split over channels, GEMM split over columns.
                         g.withColumns(xp.value, parallel: true) { col in
                             GEMM.parallel(

@@ -34,9 +34,10 @@ typedef struct leaflens_conv_geometry {
 /// the geometry gives) and output positions j = oh·out_w + ow. Output positions are cut into panels of 32 per image:
 /// panel q covers positions 32·(q mod P) … of image q div P (P = ⌈out_h·out_w / 32⌉); this computes panels
 /// q0 … q1−1. Image b starts at x + b·x_stride and y + b·y_stride; y's rows have stride ldy.
-/// Single-threaded; callers split panels, or rows (by 8: pass packed + 8·p·k, y + 8·p·ldy).
+/// With `bias` (m values, or NULL), y[i][j] = (Σ_k …) + bias[i].
+/// Single-threaded; callers split panels, or rows (by 8: pass packed + 8·p·k, bias + 8·p, y + 8·p·ldy).
 void leaflens_sconv_packed(
-    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a, float *y,
-    long ldy, long y_stride, long q0, long q1);
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a,
+    const float *bias, float *y, long ldy, long y_stride, long q0, long q1);
 
 #endif
