@@ -372,7 +372,12 @@ void leaflens_sgemm_packed(
         return;
     }
 #endif
-    // Portable loop over the same packed layout (CPUs without AVX-512).
+    leaflens_sgemm_packed_portable(m, n, k, packed_a, b, ldb, c, ldc, accumulate);
+}
+
+void leaflens_sgemm_packed_portable(
+    long m, long n, long k, const float *packed_a, const float *b, long ldb, float *c, long ldc, int accumulate) {
+    // A plain loop over the same packed layout (CPUs without AVX-512).
     for (long i = 0; i < m; i++) {
         const float *a = packed_a + i / MR * MR * k + i % MR;
         float *row = c + i * ldc;
@@ -395,5 +400,12 @@ void leaflens_sconv_packed(
         return;
     }
 #endif
+    leaflens_sconv_reference(g, x, x_stride, m, packed_a, bias, y, ldy, y_stride, q0, q1);
+}
+
+void leaflens_sconv_packed_portable(
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a,
+    const float *bias, float *y, long ldy, long y_stride, long q0, long q1) {
+    if (m <= 0 || q1 <= q0) return;
     leaflens_sconv_reference(g, x, x_stride, m, packed_a, bias, y, ldy, y_stride, q0, q1);
 }

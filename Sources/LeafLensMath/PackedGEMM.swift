@@ -12,6 +12,10 @@ public struct PackedMatrix: Sendable {
     /// Whether this CPU runs the kernel (AVX-512 with OS support). Elsewhere LeafLens keeps OpenBLAS.
     public static let isAvailable: Bool = leaflens_sgemm_available() != 0
 
+    /// What runs float32 convolutions of fixed-weight networks: "leaflens-avx512", or "openblas" (im2col +
+    /// sgemm) on CPUs without AVX-512.
+    public static var kernelName: String { isAvailable ? "leaflens-avx512" : "openblas" }
+
     /// Packs op(A) (`rows`×`columns`): A is row-major with row stride `lda`; when `transposed`, op(A) = Aᵀ,
     /// i.e. op(A)[i][p] = a[p·lda + i].
     public init(rows: Int, columns: Int, _ a: UnsafePointer<Float>, lda: Int, transposed: Bool) {
@@ -26,6 +30,13 @@ public struct PackedMatrix: Sendable {
             initialized = count
         }
     }
+}
+
+/// Which loops run a packed product: the AVX-512 kernel where the CPU has it (`fastest`), or the portable
+/// loops that CPUs without it run (`portable`, also selectable on AVX-512 machines so that tests check both).
+public enum PackedKernel: Sendable {
+    case fastest
+    case portable
 }
 
 extension PackedMatrix {
@@ -55,11 +66,12 @@ extension GEMM {
     @inline(__always)
     public static func packedSerial(
         _ a: PackedMatrix, n: Int, b: UnsafePointer<Float>, ldb: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, kernel: PackedKernel = .fastest
     ) {
         a.storage.withUnsafeBufferPointer { ap in
             guard let base = ap.baseAddress else { return }
-            leaflens_sgemm_packed(a.rows, n, a.columns, base, b, ldb, c, ldc, accumulate ? 1 : 0)
+            let run = kernel == .portable ? leaflens_sgemm_packed_portable : leaflens_sgemm_packed
+            run(a.rows, n, a.columns, base, b, ldb, c, ldc, accumulate ? 1 : 0)
         }
     }
 
@@ -68,15 +80,16 @@ extension GEMM {
     /// Call only from outside other parallel regions.
     public static func packedParallel(
         _ a: PackedMatrix, n: Int, b: UnsafePointer<Float>, ldb: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, kernel: PackedKernel = .fastest
     ) {
+        let run = kernel == .portable ? leaflens_sgemm_packed_portable : leaflens_sgemm_packed
         let (m, k) = (a.rows, a.columns)
         let rowPanels = (m + 7) / 8, columnPanels = (n + 31) / 32
         let workers = m * n * k < 1_000_000 ? 1 : Parallel.workers
         let splitRows = columnPanels < 2 * workers
         let blocks = Parallel.chunks(splitRows ? rowPanels : columnPanels)
         if workers == 1 || blocks.count == 1 {
-            packedSerial(a, n: n, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+            packedSerial(a, n: n, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, kernel: kernel)
             return
         }
         a.storage.withUnsafeBufferPointer { ap in
@@ -86,13 +99,10 @@ extension GEMM {
                 let part = blocks[i]
                 if splitRows {
                     let r0 = part.lowerBound &* 8, r1 = min(m, part.upperBound &* 8)
-                    leaflens_sgemm_packed(
-                        r1 &- r0, n, k, pa.value + r0 &* k, pb.value, ldb, pc.value + r0 &* ldc, ldc,
-                        accumulate ? 1 : 0)
+                    run(r1 &- r0, n, k, pa.value + r0 &* k, pb.value, ldb, pc.value + r0 &* ldc, ldc, accumulate ? 1 : 0)
                 } else {
                     let j0 = part.lowerBound &* 32, j1 = min(n, part.upperBound &* 32)
-                    leaflens_sgemm_packed(
-                        m, j1 &- j0, k, pa.value, pb.value + j0, ldb, pc.value + j0, ldc, accumulate ? 1 : 0)
+                    run(m, j1 &- j0, k, pa.value, pb.value + j0, ldb, pc.value + j0, ldc, accumulate ? 1 : 0)
                 }
             }
         }
@@ -138,8 +148,10 @@ extension GEMM {
     /// `bias` (O values) is added to each output after its sum, as a separate float32 addition.
     public static func packedConvolution(
         _ a: PackedMatrix, shape: ConvolutionShape, images: Int, image: UnsafePointer<Float>,
-        bias: UnsafePointer<Float>? = nil, output: UnsafeMutablePointer<Float>, parallel: Bool
+        bias: UnsafePointer<Float>? = nil, output: UnsafeMutablePointer<Float>, parallel: Bool,
+        kernel: PackedKernel = .fastest
     ) {
+        let run = kernel == .portable ? leaflens_sconv_packed_portable : leaflens_sconv_packed
         let geometry = shape.c
         let (m, k, positions) = (a.rows, a.columns, shape.outputH * shape.outputW)
         let inSize = shape.channels * shape.height * shape.width, outSize = m * positions
@@ -152,7 +164,7 @@ extension GEMM {
             guard let base = ap.baseAddress else { return }
             if workers == 1 || blocks.count == 1 {
                 var g = geometry
-                leaflens_sconv_packed(&g, image, inSize, m, base, bias, output, positions, outSize, 0, columnPanels)
+                run(&g, image, inSize, m, base, bias, output, positions, outSize, 0, columnPanels)
                 return
             }
             let pa = UnsafeSendable(base), px = UnsafeSendable(image), py = UnsafeSendable(output)
@@ -162,11 +174,11 @@ extension GEMM {
                 let part = blocks[i]
                 if splitRows {
                     let r0 = part.lowerBound &* 8, r1 = min(m, part.upperBound &* 8)
-                    leaflens_sconv_packed(
+                    run(
                         &g, px.value, inSize, r1 &- r0, pa.value + r0 &* k, pbias.value.map { $0 + r0 },
                         py.value + r0 &* positions, positions, outSize, 0, columnPanels)
                 } else {
-                    leaflens_sconv_packed(
+                    run(
                         &g, px.value, inSize, m, pa.value, pbias.value, py.value, positions, outSize,
                         part.lowerBound, part.upperBound)
                 }

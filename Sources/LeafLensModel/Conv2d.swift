@@ -5,8 +5,10 @@ import LeafLensMath
 ///     y[n, o, i, j] = b[o] + Σ_{c, p, q} w[o, c, p, q] · x[n, c, i·sh − ph + p, j·sw − pw + q]
 ///
 /// with zero padding. `weight` is `[O, C, KH, KW]`, `bias` `[O]` or nil. Output size per axis:
-/// ⌊(H + 2·ph − KH) / sh⌋ + 1. The production path is im2col + GEMM; `forwardReference` is the
-/// direct six-loop definition kept beside it for tests.
+/// ⌊(H + 2·ph − KH) / sh⌋ + 1. Three paths compute it: im2col + OpenBLAS GEMM (any scalar; training);
+/// LeafLens's AVX-512 kernel over packed weights (Float, fixed weights: `withPackedWeights()`); Winograd
+/// (classification on CPUs without that kernel: `preparedForInference()`). `forwardReference` is the
+/// direct six-loop definition kept beside them for tests.
 public struct Conv2d<T: TensorScalar>: Sendable {
     /// Changing the weights drops the prepared forms derived from them (packed, Winograd).
     public var weight: Tensor<T> {

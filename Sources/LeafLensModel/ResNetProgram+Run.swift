@@ -250,7 +250,8 @@ extension ResNetProgram {
 
 extension ResNet18 {
     /// Binds the layers once; with `foldingBatchNorm`, each eval-mode BN is folded into its convolution;
-    /// `fastConvolutions` enables Winograd for classification-only programs.
+    /// `fastConvolutions` enables Winograd for classification-only programs on CPUs without LeafLens's
+    /// AVX-512 convolution kernel.
     public func program(foldingBatchNorm: Bool = true, fastConvolutions: Bool = false) throws(ModelError) -> ResNetProgram<T> {
         try ResNetProgram(model: self, foldingBatchNorm: foldingBatchNorm, fastConvolutions: fastConvolutions)
     }

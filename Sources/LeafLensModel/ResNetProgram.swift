@@ -38,8 +38,10 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
     /// Layer names available for taps, in forward order.
     public var availableLayers: [String] { layerOrder }
 
-    /// `fastConvolutions` (with `fold`) lets 3×3 convolutions use Winograd: for classification only
-    /// (see `Conv2d.preparedForInference()` for why attribution does not).
+    /// With `fold`, the convolutions carry their weights packed for LeafLens's AVX-512 kernel where the CPU
+    /// has it (`Conv2d.withPackedWeights()`), for classification and attribution alike. `fastConvolutions`
+    /// (with `fold`) lets 3×3 convolutions use Winograd on CPUs without that kernel: for classification
+    /// only (see `Conv2d.preparedForInference()` for why attribution does not).
     public init(model: ResNet18<T>, foldingBatchNorm fold: Bool, fastConvolutions: Bool = false) throws(ModelError) {
         foldsBatchNorm = fold
         configuration = model.configuration

@@ -60,14 +60,15 @@ struct BenchOptions: ParsableArguments {
         let report = BenchReport(
             task: task, batch: batch, size: size, iterations: iterations, median_ms: median,
             min_ms: times.first ?? 0, max_ms: times.last ?? 0,
-            gflops: flopsPerRun / (median / 1000) / 1e9, blas_core: BLASRuntime.coreName)
+            gflops: flopsPerRun / (median / 1000) / 1e9, blas_core: BLASRuntime.coreName,
+            conv_kernel: PackedMatrix.kernelName)
         if json {
             print(try JSONLine.encode(report))
         } else {
             print(String(
-                format: "%@ batch %d at %dx%d: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s [%@]",
+                format: "%@ batch %d at %dx%d: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s [%@, %@]",
                 task, batch, size, size, median, report.min_ms, report.max_ms, iterations, report.gflops,
-                report.blas_core))
+                report.conv_kernel, report.blas_core))
         }
     }
 }
@@ -82,12 +83,13 @@ struct BenchReport: Codable {
     var max_ms: Double
     var gflops: Double
     var blas_core: String
+    var conv_kernel: String
 }
 
 struct BenchForward: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forward",
-        abstract: "Time the classification forward pass (BatchNorm folded, Winograd where it applies), as `classify` runs it.")
+        abstract: "Time the classification forward pass (BatchNorm folded; LeafLens's AVX-512 convolution kernel, or Winograd where it is unavailable), as `classify` runs it.")
 
     @OptionGroup var options: BenchOptions
 

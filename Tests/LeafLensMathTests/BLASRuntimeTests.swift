@@ -16,6 +16,13 @@ import Testing
         }
     }
 
+    /// Float convolutions of fixed-weight networks run LeafLens's own AVX-512 kernel exactly when the CPU
+    /// and OS support AVX-512, whatever OPENBLAS_CORETYPE says.
+    @Test func convolutionKernelMatchesCPU() {
+        #expect(PackedMatrix.isAvailable == (BLASRuntime.cpuSIMD == "avx512"))
+        #expect(PackedMatrix.kernelName == (BLASRuntime.cpuSIMD == "avx512" ? "leaflens-avx512" : "openblas"))
+    }
+
     @Test func openBLASRunsSingleThreaded() {
         #expect(BLASRuntime.threads == 1)
     }

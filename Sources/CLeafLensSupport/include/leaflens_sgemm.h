@@ -40,4 +40,12 @@ void leaflens_sconv_packed(
     const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a,
     const float *bias, float *y, long ldy, long y_stride, long q0, long q1);
 
+/// The portable loops behind both entry points (used on CPUs without AVX-512), callable directly so that
+/// tests can check them on any machine. Same arguments and results (up to float32 rounding order).
+void leaflens_sgemm_packed_portable(
+    long m, long n, long k, const float *packed_a, const float *b, long ldb, float *c, long ldc, int accumulate);
+void leaflens_sconv_packed_portable(
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a,
+    const float *bias, float *y, long ldy, long y_stride, long q0, long q1);
+
 #endif
