@@ -356,6 +356,58 @@ LL_TARGET static void sconv_avx512(
     free(splits);
 }
 
+// col2im for a stride-2-across convolution, channels c0 … c1−1: each channel's rows are summed into an
+// even/odd-split plane (contiguous masked adds), then interleaved into x. Per element the terms are added
+// in tap order starting from 0, as the plain loop does, and the sum is then added to x.
+LL_TARGET static int col2im_split(const leaflens_conv_geometry *g, const float *col, float *x, long c0, long c1) {
+    long half = (g->width + 1) / 2, positions = g->out_h * g->out_w, w = g->width;
+    float *plane = aligned_alloc(64, sizeof(float) * (size_t)((g->height * 2 * half + 15) / 16 * 16));
+    if (plane == NULL) return 0;
+    __m512i lo_index = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    __m512i hi_index = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    for (long c = c0; c < c1; c++) {
+        memset(plane, 0, sizeof(float) * (size_t)(g->height * 2 * half));
+        for (long kh = 0; kh < g->kernel_h; kh++) {
+            for (long kw = 0; kw < g->kernel_w; kw++) {
+                const float *rows = col + ((c * g->kernel_h + kh) * g->kernel_w + kw) * positions;
+                long iw0 = kw - g->pad_w;  // input column of output column 0
+                long lo = iw0 >= 0 ? 0 : (-iw0 + 1) / 2;
+                long hi = w - 1 - iw0 < 0 ? 0 : (w - 1 - iw0) / 2 + 1;
+                if (hi > g->out_w) hi = g->out_w;
+                if (hi <= lo) continue;
+                for (long oh = 0; oh < g->out_h; oh++) {
+                    long ih = oh * g->stride_h - g->pad_h + kh;
+                    if (ih < 0 || ih >= g->height) continue;
+                    float *dst = plane + ih * 2 * half + (iw0 & 1) * half + (iw0 >> 1);
+                    const float *src = rows + oh * g->out_w;
+                    for (long q = 0; q < hi; q += 16) {
+                        __mmask16 m = lane_range(lo - q, hi - q);
+                        __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, dst + q), _mm512_maskz_loadu_ps(m, src + q));
+                        _mm512_mask_storeu_ps(dst + q, m, v);
+                    }
+                }
+            }
+        }
+        float *out = x + c * g->height * w;
+        for (long ih = 0; ih < g->height; ih++, out += w) {
+            const float *even = plane + ih * 2 * half, *odd = even + half;
+            long i = 0;
+            for (; 2 * i + 32 <= w; i += 16) {
+                __m512 e = _mm512_loadu_ps(even + i), o = _mm512_loadu_ps(odd + i);
+                _mm512_storeu_ps(out + 2 * i, _mm512_add_ps(_mm512_loadu_ps(out + 2 * i), _mm512_permutex2var_ps(e, lo_index, o)));
+                _mm512_storeu_ps(
+                    out + 2 * i + 16, _mm512_add_ps(_mm512_loadu_ps(out + 2 * i + 16), _mm512_permutex2var_ps(e, hi_index, o)));
+            }
+            for (; 2 * i < w; i++) {
+                out[2 * i] += even[i];
+                if (2 * i + 1 < w) out[2 * i + 1] += odd[i];
+            }
+        }
+    }
+    free(plane);
+    return 1;
+}
+
 #endif
 
 void leaflens_sgemm_packed(
@@ -408,4 +460,14 @@ void leaflens_sconv_packed_portable(
     const float *bias, float *y, long ldy, long y_stride, long q0, long q1) {
     if (m <= 0 || q1 <= q0) return;
     leaflens_sconv_reference(g, x, x_stride, m, packed_a, bias, y, ldy, y_stride, q0, q1);
+}
+
+int leaflens_scol2im_add(const leaflens_conv_geometry *g, const float *col, float *x, long c0, long c1) {
+#if LL_HAS_KERNEL
+    if (g->stride_w == 2 && leaflens_sgemm_available()) {
+        return col2im_split(g, col, x, c0, c1);
+    }
+#endif
+    (void)col; (void)x; (void)c0; (void)c1;
+    return 0;
 }

@@ -15,7 +15,8 @@ public struct ResNetClassifier<T: TensorScalar>: AttributionModel {
     public init(_ model: ResNet18<T>) throws(ModelError) {
         self.model = model
         folded = try model.program(foldingBatchNorm: true)
-        unfolded = try model.program(foldingBatchNorm: false)
+        // Weights are fixed here (no training), so the unfolded program packs them too.
+        unfolded = try model.program(foldingBatchNorm: false).withPackedWeights()
     }
 
     public var classCount: Int { model.configuration.classCount }

@@ -186,3 +186,15 @@ extension GEMM {
         }
     }
 }
+
+extension ConvolutionShape {
+    /// col2im for channels `channels` of one image: adds the column matrix `[C·KH·KW, OH·OW]` into `image`
+    /// `[C, H, W]`, with AVX-512 and stride 2 across (each element's terms in the same order as the plain
+    /// loop). Returns false, touching nothing, when that does not apply.
+    public func addColumns(
+        _ columns: UnsafePointer<Float>, into image: UnsafeMutablePointer<Float>, channels: Range<Int>
+    ) -> Bool {
+        var g = c
+        return leaflens_scol2im_add(&g, columns, image, channels.lowerBound, channels.upperBound) != 0
+    }
+}

@@ -123,6 +123,20 @@ struct ConvGeometry: Sendable {
             for i in 0..<total { image[i] += col[i] }
             return
         }
+        if T.self == Float.self, strideW == 2, PackedMatrix.isAvailable {
+            // Vectorised through even/odd-split rows (the stride-2 ResNet layers); the plain loop if the
+            // kernel declines (it then has touched nothing).
+            let shape = self.shape
+            let fs = UnsafeSendable(UnsafePointer<Float>(OpaquePointer(col)))
+            let fd = UnsafeSendable(UnsafeMutablePointer<Float>(OpaquePointer(image)))
+            let ranges = parallel && channels > 1 ? Parallel.chunks(channels) : [0..<channels]
+            Parallel.forEach(ranges.count) { part in
+                if !shape.addColumns(fs.value, into: fd.value, channels: ranges[part]) {
+                    for c in ranges[part] { self.columnsToChannel(c, src.value, dst.value) }
+                }
+            }
+            return
+        }
         forEachChannel(parallel: parallel) { c in self.columnsToChannel(c, src.value, dst.value) }
     }
 

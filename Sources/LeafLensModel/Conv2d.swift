@@ -154,11 +154,12 @@ public struct Conv2d<T: TensorScalar>: Sendable {
             let storage = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
                 x.storage.withUnsafeBufferPointer { xs in
                     (bias?.storage ?? []).withUnsafeBufferPointer { bs in
-                        // safe: x and the output are non-empty (checked above).
+                        // safe: x and the output are non-empty (checked above). An empty array may still
+                        // have a base address, so "no bias" is decided by `bias`, not by the pointer.
                         GEMM.packedConvolution(
                             packed.forward, shape: g.shape, images: n, image: floatPointer(xs.baseAddress!),
-                            bias: bs.baseAddress.map { floatPointer($0) }, output: floatPointer(buffer.baseAddress!),
-                            parallel: true)
+                            bias: bias == nil ? nil : bs.baseAddress.map { floatPointer($0) },
+                            output: floatPointer(buffer.baseAddress!), parallel: true)
                     }
                 }
                 initialized = count

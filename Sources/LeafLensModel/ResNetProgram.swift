@@ -105,6 +105,18 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
         } catch let e as ModelError { throw e } catch { throw .notResNet18("fc: \(error)") }
     }
 
+    /// A copy whose convolutions carry their weights packed for LeafLens's AVX-512 kernel (see
+    /// `Conv2d.withPackedWeights()`); for programs whose weights stay fixed (folded programs have it already).
+    public func withPackedWeights() -> ResNetProgram {
+        var copy = self
+        for i in copy.steps.indices {
+            if case .convolution(let conv, let parameter) = copy.steps[i].operation {
+                copy.steps[i].operation = .convolution(conv.packed == nil ? conv.withPackedWeights() : conv, parameter: parameter)
+            }
+        }
+        return copy
+    }
+
     private mutating func emit(_ operation: Operation, _ inputs: [Int], name: String?) -> Int {
         let id = valueCount
         valueCount += 1

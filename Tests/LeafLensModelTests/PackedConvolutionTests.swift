@@ -15,6 +15,7 @@ import Testing
         var stride: (h: Int, w: Int)
         var padding: (h: Int, w: Int)
         var note: String
+        var hasBias = true
         var testDescription: String { "\(input) → \(outChannels), k\(kernel) s\(stride) p\(padding): \(note)" }
     }
 
@@ -32,14 +33,17 @@ import Testing
         Case(input: [1, 4, 40, 3], outChannels: 5, kernel: (5, 5), stride: (1, 1), padding: (4, 4), note: "wide padding"),
         Case(input: [1, 6, 11, 12], outChannels: 7, kernel: (3, 5), stride: (1, 2), padding: (1, 2), note: "non-square"),
         Case(input: [2, 2, 6, 6], outChannels: 3, kernel: (2, 2), stride: (1, 1), padding: (0, 0), note: "even kernel"),
+        Case(
+            input: [2, 16, 9, 9], outChannels: 16, kernel: (3, 3), stride: (1, 1), padding: (1, 1), note: "no bias",
+            hasBias: false),
     ]
 
     func convolutions(_ c: Case, seed: UInt64) throws -> (Conv2d<Double>, Conv2d<Float>) {
         let weight = randomTensor([c.outChannels, c.input[1], c.kernel.h, c.kernel.w], seed: seed)
-        let bias = randomTensor([c.outChannels], seed: seed + 1)
+        let bias = c.hasBias ? randomTensor([c.outChannels], seed: seed + 1) : nil
         let reference = try Conv2d<Double>(weight: weight, bias: bias, stride: c.stride, padding: c.padding)
         let packed = try Conv2d<Float>(
-            weight: weight.converted(), bias: bias.converted(), stride: c.stride, padding: c.padding
+            weight: weight.converted(), bias: bias?.converted(), stride: c.stride, padding: c.padding
         ).withPackedWeights()
         if PackedMatrix.isAvailable { #expect(packed.packed != nil, "this CPU runs the kernel: weights must be packed") }
         return (reference, packed)
@@ -61,7 +65,8 @@ import Testing
         let (reference, _) = try convolutions(c, seed: 303)
         let x = randomTensor(c.input, seed: 304)
         let expected = try reference.forwardReference(x)
-        let weight: Tensor<Float> = reference.weight.converted(), bias: Tensor<Float> = reference.bias!.converted()
+        let weight: Tensor<Float> = reference.weight.converted()
+        let bias: Tensor<Float>? = reference.bias?.converted()
         let (o, ch) = (c.outChannels, c.input[1])
         let packed = weight.storage.withUnsafeBufferPointer {
             PackedMatrix(convolution: $0.baseAddress!, outChannels: o, inChannels: ch, taps: c.kernel.h * c.kernel.w)
@@ -73,11 +78,12 @@ import Testing
         let xf: Tensor<Float> = x.converted()
         var out = [Float](repeating: .nan, count: expected.count)
         xf.storage.withUnsafeBufferPointer { xs in
-            bias.storage.withUnsafeBufferPointer { bs in
+            (bias?.storage ?? []).withUnsafeBufferPointer { bs in
                 out.withUnsafeMutableBufferPointer { ys in
                     GEMM.packedConvolution(
-                        packed, shape: shape, images: c.input[0], image: xs.baseAddress!, bias: bs.baseAddress,
-                        output: ys.baseAddress!, parallel: true, kernel: .portable)
+                        packed, shape: shape, images: c.input[0], image: xs.baseAddress!,
+                        bias: bias == nil ? nil : bs.baseAddress, output: ys.baseAddress!, parallel: true,
+                        kernel: .portable)
                 }
             }
         }
@@ -149,13 +155,17 @@ import Testing
         }
     }
 
-    /// Inference programs carry packed weights wherever the kernel runs.
+    /// Inference programs carry packed weights wherever the kernel runs; training programs (unfolded,
+    /// weights updated every step) only when asked.
     @Test func foldedProgramUsesPackedWeights() throws {
         let model = try ResNet18<Float>.seeded(seed: 5, configuration: ResNet18Configuration(classCount: 3, width: 8))
-        let program = try ResNetProgram(model: model, foldingBatchNorm: true)
-        for step in program.steps {
-            if case .convolution(let conv, _) = step.operation {
-                #expect((conv.packed != nil) == PackedMatrix.isAvailable)
+        let folded = try ResNetProgram(model: model, foldingBatchNorm: true)
+        let unfolded = try ResNetProgram(model: model, foldingBatchNorm: false)
+        for (program, packs) in [(folded, true), (unfolded, false), (unfolded.withPackedWeights(), true)] {
+            for step in program.steps {
+                if case .convolution(let conv, _) = step.operation {
+                    #expect((conv.packed != nil) == (packs && PackedMatrix.isAvailable))
+                }
             }
         }
     }

@@ -40,6 +40,11 @@ void leaflens_sconv_packed(
     const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a,
     const float *bias, float *y, long ldy, long y_stride, long q0, long q1);
 
+/// col2im (scatter-add of a column matrix [channels·kh·kw, out_h·out_w], rows in (c, kh, kw) order, into an
+/// image [channels, height, width]) for channels c0 … c1−1, vectorised for stride 2 across on AVX-512 CPUs.
+/// Returns 0 without touching anything when it does not apply (then the caller runs its own loop).
+int leaflens_scol2im_add(const leaflens_conv_geometry *g, const float *col, float *x, long c0, long c1);
+
 /// The portable loops behind both entry points (used on CPUs without AVX-512), callable directly so that
 /// tests can check them on any machine. Same arguments and results (up to float32 rounding order).
 void leaflens_sgemm_packed_portable(
