@@ -62,29 +62,26 @@ void leaflens_sgemm_pack_a(long m, long k, const float *a, long lda, int transpo
 
 // The direct definition over packed weights: the path for CPUs without AVX-512 (and kernels over 8×8).
 static void leaflens_sconv_reference(
-    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a,
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long images, long m, const float *packed_a,
     const float *bias, float *y, long ldy, long y_stride, long q0, long q1) {
     long taps = g->kernel_h * g->kernel_w, k = g->channels * taps;
-    long positions = g->out_h * g->out_w, per_image = (positions + NR - 1) / NR;
-    for (long q = q0; q < q1; q++) {
-        const float *image = x + q / per_image * x_stride;
-        float *out = y + q / per_image * y_stride;
-        long j0 = q % per_image * NR, j1 = j0 + NR < positions ? j0 + NR : positions;
+    long positions = g->out_h * g->out_w, total = images * positions;
+    for (long gp = q0 * NR; gp < q1 * NR && gp < total; gp++) {
+        const float *image = x + gp / positions * x_stride;
+        float *out = y + gp / positions * y_stride;
+        long j = gp % positions, oh = j / g->out_w, ow = j % g->out_w;
         for (long i = 0; i < m; i++) {
             const float *a = packed_a + i / MR * MR * k + i % MR;
-            for (long j = j0; j < j1; j++) {
-                long oh = j / g->out_w, ow = j % g->out_w;
-                float sum = 0;
-                for (long kk = 0; kk < k; kk++) {
-                    long block = g->channel_block, rem = kk % (taps * block);
-                    long c = kk / (taps * block) * block + rem % block, tap = rem / block;
-                    long kh = tap / g->kernel_w, kw = tap % g->kernel_w;
-                    long ih = oh * g->stride_h - g->pad_h + kh, iw = ow * g->stride_w - g->pad_w + kw;
-                    if (ih < 0 || ih >= g->height || iw < 0 || iw >= g->width) continue;
-                    sum += a[kk * MR] * image[(c * g->height + ih) * g->width + iw];
-                }
-                out[i * ldy + j] = bias ? sum + bias[i] : sum;
+            float sum = 0;
+            for (long kk = 0; kk < k; kk++) {
+                long block = g->channel_block, rem = kk % (taps * block);
+                long c = kk / (taps * block) * block + rem % block, tap = rem / block;
+                long kh = tap / g->kernel_w, kw = tap % g->kernel_w;
+                long ih = oh * g->stride_h - g->pad_h + kh, iw = ow * g->stride_w - g->pad_w + kw;
+                if (ih < 0 || ih >= g->height || iw < 0 || iw >= g->width) continue;
+                sum += a[kk * MR] * image[(c * g->height + ih) * g->width + iw];
             }
+            out[i * ldy + j] = bias ? sum + bias[i] : sum;
         }
     }
 }
@@ -92,6 +89,14 @@ static void leaflens_sconv_reference(
 #if LL_HAS_KERNEL
 
 #define LL_TARGET __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
+
+// Lanes lo … hi−1 of a 16-lane mask (clipped to 0 … 16).
+static inline __mmask16 lane_range(long lo, long hi) {
+    if (lo < 0) lo = 0;
+    if (hi > 16) hi = 16;
+    if (hi <= lo) return 0;
+    return (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+}
 
 // Copies rows k0..k0+kb of B, columns j..j+nb (nb ≤ 32), into a kb×32 buffer padded with zeros.
 LL_TARGET static void pack_b_panel(long kb, long nb, const float *b, long ldb, float *dst) {
@@ -112,22 +117,33 @@ LL_TARGET static void pack_b_panel(long kb, long nb, const float *b, long ldb, f
     }
 }
 
-// One MR×32 tile: C[0..mb) × [0..nb) (=|+=) Σ_k a[k][r] · b[k][0..32), accumulated in 2·MR zmm registers.
-// With `bias` (non-NULL), bias[r] is added to row r after the last term, as a separate addition.
-LL_TARGET static void kernel_tile(
-    long kb, const float *a, const float *b, float *c, long ldc, long mb, long nb, int accumulate,
-    const float *bias) {
-    __mmask16 m0 = nb >= 16 ? 0xFFFF : (__mmask16)((1u << nb) - 1);
-    __mmask16 m1 = nb >= 32 ? 0xFFFF : nb <= 16 ? 0 : (__mmask16)((1u << (nb - 16)) - 1);
+// Where a tile's lanes go: lanes t0 … t0+len−1 of row r to base + r·ldc + (t − t0). A panel of 32 output
+// positions covers one run of consecutive positions per image it touches.
+typedef struct { long t0, len; float *base; } out_segment;
+
+// One MR×32 tile: C (=|+=) Σ_k a[k][r] · b[k][0..32) for rows r < mb, accumulated in 2·MR zmm registers and
+// written through `segs`. With `bias` (non-NULL), bias[r] is added to row r after the last term, as a
+// separate addition.
+LL_TARGET static inline __attribute__((always_inline)) void kernel_tile(
+    long kb, const float *a, const float *b, const out_segment *segs, long nsegs, long ldc, long mb,
+    int accumulate, const float *bias) {
+    __mmask16 m0[NR], m1[NR];
+    float *base[NR];
+    for (long s = 0; s < nsegs; s++) {
+        m0[s] = lane_range(segs[s].t0, segs[s].t0 + segs[s].len);
+        m1[s] = lane_range(segs[s].t0 - 16, segs[s].t0 + segs[s].len - 16);
+        base[s] = segs[s].base - segs[s].t0;  // lane t ↦ base + t (masked-off lanes are never touched)
+    }
     // Continuing a sum (accumulate) starts from C, so each element is one sequential float32 sum over k.
     __m512 acc[MR][2];
 #pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) {
+        acc[r][0] = acc[r][1] = _mm512_setzero_ps();
         if (accumulate && r < mb) {
-            acc[r][0] = _mm512_maskz_loadu_ps(m0, c + r * ldc);
-            acc[r][1] = _mm512_maskz_loadu_ps(m1, c + r * ldc + 16);
-        } else {
-            acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+            for (long s = 0; s < nsegs; s++) {
+                acc[r][0] = _mm512_mask_loadu_ps(acc[r][0], m0[s], base[s] + r * ldc);
+                acc[r][1] = _mm512_mask_loadu_ps(acc[r][1], m1[s], base[s] + r * ldc + 16);
+            }
         }
     }
     for (long kk = 0; kk < kb; kk++) {
@@ -150,8 +166,10 @@ LL_TARGET static void kernel_tile(
             acc[r][0] = _mm512_add_ps(acc[r][0], v);
             acc[r][1] = _mm512_add_ps(acc[r][1], v);
         }
-        _mm512_mask_storeu_ps(c + r * ldc, m0, acc[r][0]);
-        _mm512_mask_storeu_ps(c + r * ldc + 16, m1, acc[r][1]);
+        for (long s = 0; s < nsegs; s++) {
+            _mm512_mask_storeu_ps(base[s] + r * ldc, m0[s], acc[r][0]);
+            _mm512_mask_storeu_ps(base[s] + r * ldc + 16, m1[s], acc[r][1]);
+        }
     }
 }
 
@@ -169,19 +187,14 @@ LL_TARGET static void sgemm_avx512(
             pack_b_panel(kb, nb, b + k0 * ldb + j, ldb, buffer);
             for (long p = 0; p < panels; p++) {
                 long mb = m - p * MR < MR ? m - p * MR : MR;
-                kernel_tile(kb, packed_a + p * MR * k + k0 * MR, buffer, c + p * MR * ldc + j, ldc, mb, nb, add, NULL);
+                out_segment seg = {0, nb, c + p * MR * ldc + j};
+                kernel_tile(kb, packed_a + p * MR * k + k0 * MR, buffer, &seg, 1, ldc, mb, add, NULL);
             }
         }
     }
 }
 
 
-static inline __mmask16 lane_range(long lo, long hi) {
-    if (lo < 0) lo = 0;
-    if (hi > 16) hi = 16;
-    if (hi <= lo) return 0;
-    return (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
-}
 
 // How to fill one 16-lane chunk of a panel row for one kernel tap (kh, kw): read the lanes in `load`
 // from the channel plane at `offset` (+ lane·stride), store the lanes in `store` at position `t`.
@@ -189,25 +202,35 @@ typedef struct { long offset, t; __mmask16 load, store; } chunk_recipe;
 
 enum { MAX_CHUNKS = NR / 16 + NR };  // chunks per tap: at most one per segment plus one per 16 lanes
 
-// The recipes of every tap for the output positions j … j+nb−1 of a panel; returns chunks per tap.
-// With `split` (stride 2 across), offsets are into the image with each row stored as its even columns
-// then its odd columns (see split_columns), where the lanes of a stride-2 run are contiguous.
-static long panel_recipes(const leaflens_conv_geometry *g, long j, long nb, chunk_recipe *recipes, int split) {
-    long half = (g->width + 1) / 2, sw = g->stride_w;
-    // The runs of positions on one output row: row oh, from column ow, panel lanes t … t+len−1.
-    long run_oh[NR], run_ow[NR], run_t[NR], run_len[NR], runs = 0;
-    for (long t = 0, oh = j / g->out_w, ow = j % g->out_w; t < nb; oh++, ow = 0) {
+// The recipes of every tap for the panel of global output positions gp0 … gp0+nb−1 (position j of image i
+// is i·P + j, P = out_h·out_w); returns chunks per tap. Offsets are from the start of image `first_image`,
+// images `image_stride` apart. With `split` (stride 2 across), offsets are into images whose rows are stored
+// as even columns then odd columns (see split_columns), where the lanes of a stride-2 run are contiguous.
+// `outputs` receives one segment per image the panel touches (base: that image's output + its first j).
+static long panel_recipes(
+    const leaflens_conv_geometry *g, long gp0, long nb, chunk_recipe *recipes, int split, long first_image,
+    long image_stride, float *y, long y_stride, out_segment *outputs, long *output_count) {
+    long half = (g->width + 1) / 2, sw = g->stride_w, positions = g->out_h * g->out_w;
+    // The runs of positions on one output row of one image: image b, row oh, from column ow, lanes t … t+len−1.
+    long run_b[NR], run_oh[NR], run_ow[NR], run_t[NR], run_len[NR], runs = 0, segments = 0;
+    for (long t = 0; t < nb;) {
+        long gp = gp0 + t, b = gp / positions, j = gp % positions;
+        long oh = j / g->out_w, ow = j % g->out_w;
         long len = g->out_w - ow < nb - t ? g->out_w - ow : nb - t;
-        run_oh[runs] = oh, run_ow[runs] = ow, run_t[runs] = t, run_len[runs] = len;
+        run_b[runs] = b, run_oh[runs] = oh, run_ow[runs] = ow, run_t[runs] = t, run_len[runs] = len;
+        if (segments == 0 || run_b[runs - 1] != b)
+            outputs[segments++] = (out_segment){t, 0, y + b * y_stride + j};
+        outputs[segments - 1].len += len;
         runs++;
         t += len;
     }
+    *output_count = segments;
     long per_tap = 0;
     for (long kh = 0, tap = 0; kh < g->kernel_h; kh++) {
         for (long kw = 0; kw < g->kernel_w; kw++, tap++) {
             long count = 0;
             for (long s = 0; s < runs; s++) {
-                long len = run_len[s];
+                long len = run_len[s], image = (run_b[s] - first_image) * image_stride;
                 long ih = run_oh[s] * g->stride_h - g->pad_h + kh, iw0 = run_ow[s] * sw - g->pad_w + kw;
                 long lo = 0, hi = 0;
                 if (ih >= 0 && ih < g->height) {  // lanes u with 0 ≤ iw0 + u·sw < W
@@ -218,7 +241,8 @@ static long panel_recipes(const leaflens_conv_geometry *g, long j, long nb, chun
                 for (long q = 0; q < len; q += 16) {
                     chunk_recipe *r = &recipes[tap * MAX_CHUNKS + count++];
                     // (iw0 & 1 and iw0 >> 1: parity and floor(iw0 / 2), also for negative iw0)
-                    r->offset = split ? ih * 2 * half + (iw0 & 1) * half + (iw0 >> 1) + q : ih * g->width + iw0 + q * sw;
+                    r->offset = image + (split ? ih * 2 * half + (iw0 & 1) * half + (iw0 >> 1) + q
+                                               : ih * g->width + iw0 + q * sw);
                     r->t = run_t[s] + q;
                     r->store = lane_range(0, len - q);
                     r->load = lane_range(lo - q, hi - q);
@@ -292,19 +316,21 @@ LL_TARGET static void split_columns(
 enum { GROUP = 16 };  // panels packed together: A's micro-panels are reused GROUP times from L1
 
 LL_TARGET static void sconv_avx512(
-    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a,
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long images, long m, const float *packed_a,
     const float *bias, float *y, long ldy, long y_stride, long q0, long q1) {
     long taps = g->kernel_h * g->kernel_w;
-    long positions = g->out_h * g->out_w, per_image = (positions + NR - 1) / NR;
+    long positions = g->out_h * g->out_w, total = images * positions;
     long k = g->channels * taps;
     long blocks = (k + KC_MAX - 1) / KC_MAX;
     long kc = (k + blocks - 1) / blocks;
     long panels = (m + MR - 1) / MR;
     chunk_recipe recipes[64 * MAX_CHUNKS];
+    out_segment outputs[GROUP][NR];
+    long output_counts[GROUP];
     float *buffers = aligned_alloc(64, sizeof(float) * GROUP * KC_MAX * NR);
     if (buffers == NULL || taps > 64) {  // (kernels over 8×8 do not occur in ResNets)
         free(buffers);
-        leaflens_sconv_reference(g, x, x_stride, m, packed_a, bias, y, ldy, y_stride, q0, q1);
+        leaflens_sconv_reference(g, x, x_stride, images, m, packed_a, bias, y, ldy, y_stride, q0, q1);
         return;
     }
     // Several panels at a time when A is larger than L2, so that each of its micro-panels is read once
@@ -314,29 +340,33 @@ LL_TARGET static void sconv_avx512(
     // where every run of positions reads contiguous memory.
     int split = g->stride_w == 2;
     long half = (g->width + 1) / 2, split_size = g->channels * g->height * 2 * half;
-    long max_images = group_size / per_image + 2;
+    long max_images = group_size * NR / positions + 2;
     float *splits = split ? malloc(sizeof(float) * (size_t)(max_images * split_size)) : NULL;
     if (split && splits == NULL) split = 0;  // out of memory: gathers still work
     long plane_size = split ? g->height * 2 * half : g->height * g->width;
-    long first_image = 0, split_images = 0;  // the images now in `splits`
+    long image_stride = split ? split_size : x_stride;
+    long first_image = 0, split_images = 0;  // the images now in `splits` (with split)
     for (long group = q0; group < q1; group += group_size) {
         long count = q1 - group < group_size ? q1 - group : group_size;
-        long first = group / per_image, last = (group + count - 1) / per_image;
+        long first = group * NR / positions;
+        long end = (group + count) * NR < total ? (group + count) * NR : total;
+        long last = (end - 1) / positions;
         if (split && (first < first_image || last >= first_image + split_images)) {
             first_image = first;
             split_images = last - first + 1;
             split_columns(g, x + first * x_stride, x_stride, split_images, splits);
         }
+        const float *source = split ? splits : x;
+        long source_image = split ? first_image : 0;
         for (long k0 = 0; k0 < k; k0 += kc) {
             long kb = k - k0 < kc ? k - k0 : kc;
             for (long i = 0; i < count; i++) {
-                long q = group + i, j = q % per_image * NR;
-                long nb = positions - j < NR ? positions - j : NR;
+                long gp0 = (group + i) * NR, nb = total - gp0 < NR ? total - gp0 : NR;
                 float *buffer = buffers + i * KC_MAX * NR;
                 if (nb < NR) memset(buffer, 0, sizeof(float) * (size_t)(kb * NR));
-                long per_tap = panel_recipes(g, j, nb, recipes, split);
-                const float *image = split ? splits + (q / per_image - first_image) * split_size : x + q / per_image * x_stride;
-                pack_image_panel(g, image, plane_size, split || g->stride_w == 1, recipes, per_tap, k0, kb, buffer);
+                long per_tap = panel_recipes(
+                    g, gp0, nb, recipes, split, source_image, image_stride, y, y_stride, outputs[i], &output_counts[i]);
+                pack_image_panel(g, source, plane_size, split || g->stride_w == 1, recipes, per_tap, k0, kb, buffer);
             }
             int add = k0 > 0;
             for (long p = 0; p < panels; p++) {
@@ -344,10 +374,15 @@ LL_TARGET static void sconv_avx512(
                 const float *a = packed_a + p * MR * k + k0 * MR;
                 const float *tile_bias = bias && k0 + kb == k ? bias + p * MR : NULL;
                 for (long i = 0; i < count; i++) {
-                    long q = group + i, j = q % per_image * NR;
-                    long nb = positions - j < NR ? positions - j : NR;
-                    float *c = y + q / per_image * y_stride + p * MR * ldy + j;
-                    kernel_tile(kb, a, buffers + i * KC_MAX * NR, c, ldy, mb, nb, add, tile_bias);
+                    out_segment rows[NR];
+                    for (long s = 0; s < output_counts[i]; s++) {
+                        rows[s] = outputs[i][s];
+                        rows[s].base += p * MR * ldy;
+                    }
+                    if (output_counts[i] == 1)  // the usual case, compiled with its loops removed
+                        kernel_tile(kb, a, buffers + i * KC_MAX * NR, rows, 1, ldy, mb, add, tile_bias);
+                    else
+                        kernel_tile(kb, a, buffers + i * KC_MAX * NR, rows, output_counts[i], ldy, mb, add, tile_bias);
                 }
             }
         }
@@ -443,23 +478,23 @@ void leaflens_sgemm_packed_portable(
 }
 
 void leaflens_sconv_packed(
-    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a,
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long images, long m, const float *packed_a,
     const float *bias, float *y, long ldy, long y_stride, long q0, long q1) {
     if (m <= 0 || q1 <= q0) return;
 #if LL_HAS_KERNEL
     if (leaflens_sgemm_available()) {
-        sconv_avx512(g, x, x_stride, m, packed_a, bias, y, ldy, y_stride, q0, q1);
+        sconv_avx512(g, x, x_stride, images, m, packed_a, bias, y, ldy, y_stride, q0, q1);
         return;
     }
 #endif
-    leaflens_sconv_reference(g, x, x_stride, m, packed_a, bias, y, ldy, y_stride, q0, q1);
+    leaflens_sconv_reference(g, x, x_stride, images, m, packed_a, bias, y, ldy, y_stride, q0, q1);
 }
 
 void leaflens_sconv_packed_portable(
-    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a,
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long images, long m, const float *packed_a,
     const float *bias, float *y, long ldy, long y_stride, long q0, long q1) {
     if (m <= 0 || q1 <= q0) return;
-    leaflens_sconv_reference(g, x, x_stride, m, packed_a, bias, y, ldy, y_stride, q0, q1);
+    leaflens_sconv_reference(g, x, x_stride, images, m, packed_a, bias, y, ldy, y_stride, q0, q1);
 }
 
 int leaflens_scol2im_add(const leaflens_conv_geometry *g, const float *col, float *x, long c0, long c1) {

@@ -141,9 +141,10 @@ public struct ConvolutionShape: Sendable {
 
 extension GEMM {
     /// The convolution of `images` images `[C, H, W]` (consecutive at `image`) with packed weights A
-    /// (`[O, C·KH·KW]`, (c, kh, kw) order) into `output` (`[images, O, OH·OW]`), the column matrix built
-    /// panel by panel from the images (no im2col matrix). On the calling thread, or on all cores when
-    /// `parallel` and the work is large enough: split over panels of 32 output positions, or over 8-row
+    /// (`PackedMatrix(convolution:…)`) into `output` (`[images, O, OH·OW]`), the column matrix built
+    /// panel by panel from the images (no im2col matrix; a panel of 32 output positions may span images, so
+    /// small layers waste no lanes). On the calling thread, or on all cores when `parallel` and the work is
+    /// large enough: split over panels of 32 output positions, or over 8-row
     /// panels of A when there are few positions (then each weight is read once, not once per panel).
     /// `bias` (O values) is added to each output after its sum, as a separate float32 addition.
     public static func packedConvolution(
@@ -155,7 +156,7 @@ extension GEMM {
         let geometry = shape.c
         let (m, k, positions) = (a.rows, a.columns, shape.outputH * shape.outputW)
         let inSize = shape.channels * shape.height * shape.width, outSize = m * positions
-        let rowPanels = (m + 7) / 8, columnPanels = images * ((positions + 31) / 32)
+        let rowPanels = (m + 7) / 8, columnPanels = (images * positions + 31) / 32
         guard columnPanels > 0, m > 0 else { return }
         let workers = !parallel || images * m * positions * k < 1_000_000 ? 1 : Parallel.workers
         let splitRows = columnPanels < 8 * workers
@@ -164,7 +165,7 @@ extension GEMM {
             guard let base = ap.baseAddress else { return }
             if workers == 1 || blocks.count == 1 {
                 var g = geometry
-                run(&g, image, inSize, m, base, bias, output, positions, outSize, 0, columnPanels)
+                run(&g, image, inSize, images, m, base, bias, output, positions, outSize, 0, columnPanels)
                 return
             }
             let pa = UnsafeSendable(base), px = UnsafeSendable(image), py = UnsafeSendable(output)
@@ -175,11 +176,11 @@ extension GEMM {
                 if splitRows {
                     let r0 = part.lowerBound &* 8, r1 = min(m, part.upperBound &* 8)
                     run(
-                        &g, px.value, inSize, r1 &- r0, pa.value + r0 &* k, pbias.value.map { $0 + r0 },
+                        &g, px.value, inSize, images, r1 &- r0, pa.value + r0 &* k, pbias.value.map { $0 + r0 },
                         py.value + r0 &* positions, positions, outSize, 0, columnPanels)
                 } else {
                     run(
-                        &g, px.value, inSize, m, pa.value, pbias.value, py.value, positions, outSize,
+                        &g, px.value, inSize, images, m, pa.value, pbias.value, py.value, positions, outSize,
                         part.lowerBound, part.upperBound)
                 }
             }

@@ -21,7 +21,8 @@ import Testing
 
     /// Odd sizes (panels of 32 positions cut across rows and images), row counts that are not multiples of 8,
     /// each column order (16-channel blocks, one block of < 16 channels, plain order for 20 channels), the
-    /// even/odd split for stride 2, gathers for stride 3, several k-blocks, grouped panels (m·k > 65536).
+    /// even/odd split for stride 2, gathers for stride 3, several k-blocks, grouped panels (m·k > 65536),
+    /// panels that span several small images.
     static let cases: [Case] = [
         Case(input: [1, 3, 23, 29], outChannels: 11, kernel: (7, 7), stride: (2, 2), padding: (3, 3), note: "stem-like"),
         Case(input: [2, 5, 13, 17], outChannels: 9, kernel: (3, 3), stride: (1, 1), padding: (1, 1), note: "batch"),
@@ -36,6 +37,8 @@ import Testing
         Case(
             input: [2, 16, 9, 9], outChannels: 16, kernel: (3, 3), stride: (1, 1), padding: (1, 1), note: "no bias",
             hasBias: false),
+        Case(input: [7, 8, 3, 3], outChannels: 16, kernel: (3, 3), stride: (1, 1), padding: (1, 1), note: "panels span images"),
+        Case(input: [5, 24, 7, 7], outChannels: 72, kernel: (3, 3), stride: (2, 2), padding: (1, 1), note: "split, spanning"),
     ]
 
     func convolutions(_ c: Case, seed: UInt64) throws -> (Conv2d<Double>, Conv2d<Float>) {

@@ -30,14 +30,14 @@ typedef struct leaflens_conv_geometry {
 } leaflens_conv_geometry;
 
 /// Convolution as a GEMM whose column matrix is built panel by panel from the images (no im2col matrix):
-/// y[i][j] = Σ_k A[i][k] · col(x)[k][j] for the m rows of packed A (k = channels·kh·kw columns, in the order
-/// the geometry gives) and output positions j = oh·out_w + ow. Output positions are cut into panels of 32 per image:
-/// panel q covers positions 32·(q mod P) … of image q div P (P = ⌈out_h·out_w / 32⌉); this computes panels
-/// q0 … q1−1. Image b starts at x + b·x_stride and y + b·y_stride; y's rows have stride ldy.
-/// With `bias` (m values, or NULL), y[i][j] = (Σ_k …) + bias[i].
+/// y[i][j] = Σ_k A[i][k] · col(x)[k][j] (+ bias[i] when `bias` is non-NULL, added after the sum) for the m
+/// rows of packed A (k = channels·kh·kw columns, in the order the geometry gives) and output positions
+/// j = oh·out_w + ow of each of `images` images. Image b starts at x + b·x_stride and y + b·y_stride; y's rows
+/// have stride ldy. The output positions of all images, numbered b·(out_h·out_w) + j, are cut into panels
+/// of 32 (a panel may span images); this computes panels q0 … q1−1.
 /// Single-threaded; callers split panels, or rows (by 8: pass packed + 8·p·k, bias + 8·p, y + 8·p·ldy).
 void leaflens_sconv_packed(
-    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a,
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long images, long m, const float *packed_a,
     const float *bias, float *y, long ldy, long y_stride, long q0, long q1);
 
 /// col2im (scatter-add of a column matrix [channels·kh·kw, out_h·out_w], rows in (c, kh, kw) order, into an
@@ -50,7 +50,7 @@ int leaflens_scol2im_add(const leaflens_conv_geometry *g, const float *col, floa
 void leaflens_sgemm_packed_portable(
     long m, long n, long k, const float *packed_a, const float *b, long ldb, float *c, long ldc, int accumulate);
 void leaflens_sconv_packed_portable(
-    const leaflens_conv_geometry *g, const float *x, long x_stride, long m, const float *packed_a,
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long images, long m, const float *packed_a,
     const float *bias, float *y, long ldy, long y_stride, long q0, long q1);
 
 #endif
