@@ -15,8 +15,9 @@ public struct ResNetClassifier<T: TensorScalar>: AttributionModel {
     public init(_ model: ResNet18<T>) throws(ModelError) {
         self.model = model
         folded = try model.program(foldingBatchNorm: true)
-        // Weights are fixed here (no training), so the unfolded program packs them too.
-        unfolded = try model.program(foldingBatchNorm: false).withPackedWeights()
+        // Not packed: it only serves Grad-CAM on pre-BatchNorm layers, and packing would hold two more
+        // copies of the weights (≈ 90 MB at full width).
+        unfolded = try model.program(foldingBatchNorm: false)
     }
 
     public var classCount: Int { model.configuration.classCount }

@@ -1,3 +1,4 @@
+import CLeafLensSupport
 /// Element-wise kernels with concrete Float and Double bodies.
 ///
 /// Generic loops over `TensorScalar` ran unspecialised or compiled ReLU's select into a data-dependent
@@ -89,6 +90,12 @@ extension Float {
         _ x: UnsafePointer<Float>, height: Int, width: Int, _ y: UnsafeMutablePointer<Float>,
         _ indices: UnsafeMutablePointer<Int32>?, outHeight: Int, outWidth: Int, kernel: Int, stride: Int, padding: Int
     ) {
+        // ResNet's 3×3 / 2 / 1 pooling has a vectorised form (same maxima, same first-maximum indices).
+        if kernel == 3, stride == 2, padding == 1,
+            leaflens_smaxpool_3s2p1(x, height, width, y, indices, outHeight, outWidth) != 0
+        {
+            return
+        }
         maxPoolPlaneKernel(
             x, height: height, width: width, y, indices, outHeight: outHeight, outWidth: outWidth, kernel: kernel,
             stride: stride, padding: padding)

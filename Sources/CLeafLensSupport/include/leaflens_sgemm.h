@@ -45,6 +45,11 @@ void leaflens_sconv_packed(
 /// Returns 0 without touching anything when it does not apply (then the caller runs its own loop).
 int leaflens_scol2im_add(const leaflens_conv_geometry *g, const float *col, float *x, long c0, long c1);
 
+/// Max pooling 3×3, stride 2, padding 1 of one plane h×w into oh×ow values (and, if `indices` is non-NULL,
+/// the flat index in the plane of each window's first maximum), vectorised on AVX-512 CPUs. Returns 0 without
+/// writing when it does not apply (no AVX-512, or a NaN in the plane): the caller runs its own loop.
+int leaflens_smaxpool_3s2p1(const float *x, long h, long w, float *y, int *indices, long oh, long ow);
+
 /// The portable loops behind both entry points (used on CPUs without AVX-512), callable directly so that
 /// tests can check them on any machine. Same arguments and results (up to float32 rounding order).
 void leaflens_sgemm_packed_portable(
