@@ -64,7 +64,7 @@ void leaflens_sgemm_pack_a(long m, long k, const float *a, long lda, int transpo
 // The direct definition over packed weights: the path for CPUs without AVX-512 (and kernels over 8×8).
 static void leaflens_sconv_reference(
     const leaflens_conv_geometry *g, const float *x, long x_stride, long images, long m, const float *packed_a,
-    const float *bias, float *y, long ldy, long y_stride, long q0, long q1) {
+    const float *bias, const float *residual, int relu, float *y, long ldy, long y_stride, long q0, long q1) {
     long taps = g->kernel_h * g->kernel_w, k = g->channels * taps;
     long positions = g->out_h * g->out_w, total = images * positions;
     for (long gp = q0 * NR; gp < q1 * NR && gp < total; gp++) {
@@ -82,7 +82,9 @@ static void leaflens_sconv_reference(
                 if (ih < 0 || ih >= g->height || iw < 0 || iw >= g->width) continue;
                 sum += a[kk * MR] * image[(c * g->height + ih) * g->width + iw];
             }
-            out[i * ldy + j] = bias ? sum + bias[i] : sum;
+            if (bias) sum += bias[i];
+            if (residual) sum += residual[gp / positions * y_stride + i * ldy + j];
+            out[i * ldy + j] = relu && sum < 0 ? 0 : sum;
         }
     }
 }
@@ -120,20 +122,24 @@ LL_TARGET static void pack_b_panel(long kb, long nb, const float *b, long ldb, f
 
 // Where a tile's lanes go: lanes t0 … t0+len−1 of row r to base + r·ldc + (t − t0). A panel of 32 output
 // positions covers one run of consecutive positions per image it touches.
-typedef struct { long t0, len; float *base; } out_segment;
+// `skip`, when non-NULL, is the same place in a tensor added to the output (a residual connection).
+typedef struct { long t0, len; float *base; const float *skip; } out_segment;
 
 // One MR×32 tile: C (=|+=) Σ_k a[k][r] · b[k][0..32) for rows r < mb, accumulated in 2·MR zmm registers and
-// written through `segs`. With `bias` (non-NULL), bias[r] is added to row r after the last term, as a
-// separate addition.
+// written through `segs`. When `finish` (the last block of k), the epilogue runs in this order, each a
+// separate float32 operation as in the unfused layers: + bias[r] (if `bias`), + the segment's `skip`
+// values (if any), then ReLU (x < 0 ? 0 : x) if `relu`.
 LL_TARGET static inline __attribute__((always_inline)) void kernel_tile(
     long kb, const float *a, const float *b, const out_segment *segs, long nsegs, long ldc, long mb,
-    int accumulate, const float *bias) {
+    int accumulate, const float *bias, int finish, int relu) {
     __mmask16 m0[NR], m1[NR];
     float *base[NR];
+    const float *skip[NR];
     for (long s = 0; s < nsegs; s++) {
         m0[s] = lane_range(segs[s].t0, segs[s].t0 + segs[s].len);
         m1[s] = lane_range(segs[s].t0 - 16, segs[s].t0 + segs[s].len - 16);
         base[s] = segs[s].base - segs[s].t0;  // lane t ↦ base + t (masked-off lanes are never touched)
+        skip[s] = segs[s].skip ? segs[s].skip - segs[s].t0 : NULL;
     }
     // Continuing a sum (accumulate) starts from C, so each element is one sequential float32 sum over k.
     __m512 acc[MR][2];
@@ -159,17 +165,27 @@ LL_TARGET static inline __attribute__((always_inline)) void kernel_tile(
         a += MR;
         b += NR;
     }
+    __m512 zero = _mm512_setzero_ps();
 #pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) {
         if (r >= mb) break;
-        if (bias) {
+        if (finish && bias) {
             __m512 v = _mm512_set1_ps(bias[r]);
             acc[r][0] = _mm512_add_ps(acc[r][0], v);
             acc[r][1] = _mm512_add_ps(acc[r][1], v);
         }
         for (long s = 0; s < nsegs; s++) {
-            _mm512_mask_storeu_ps(base[s] + r * ldc, m0[s], acc[r][0]);
-            _mm512_mask_storeu_ps(base[s] + r * ldc + 16, m1[s], acc[r][1]);
+            __m512 v0 = acc[r][0], v1 = acc[r][1];
+            if (finish && skip[s]) {
+                v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(m0[s], skip[s] + r * ldc));
+                v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(m1[s], skip[s] + r * ldc + 16));
+            }
+            if (finish && relu) {
+                v0 = _mm512_mask_mov_ps(v0, _mm512_cmp_ps_mask(v0, zero, _CMP_LT_OQ), zero);
+                v1 = _mm512_mask_mov_ps(v1, _mm512_cmp_ps_mask(v1, zero, _CMP_LT_OQ), zero);
+            }
+            _mm512_mask_storeu_ps(base[s] + r * ldc, m0[s], v0);
+            _mm512_mask_storeu_ps(base[s] + r * ldc + 16, m1[s], v1);
         }
     }
 }
@@ -188,8 +204,8 @@ LL_TARGET static void sgemm_avx512(
             pack_b_panel(kb, nb, b + k0 * ldb + j, ldb, buffer);
             for (long p = 0; p < panels; p++) {
                 long mb = m - p * MR < MR ? m - p * MR : MR;
-                out_segment seg = {0, nb, c + p * MR * ldc + j};
-                kernel_tile(kb, packed_a + p * MR * k + k0 * MR, buffer, &seg, 1, ldc, mb, add, NULL);
+                out_segment seg = {0, nb, c + p * MR * ldc + j, NULL};
+                kernel_tile(kb, packed_a + p * MR * k + k0 * MR, buffer, &seg, 1, ldc, mb, add, NULL, 0, 0);
             }
         }
     }
@@ -207,10 +223,11 @@ enum { MAX_CHUNKS = NR / 16 + NR };  // chunks per tap: at most one per segment 
 // is i·P + j, P = out_h·out_w); returns chunks per tap. Offsets are from the start of image `first_image`,
 // images `image_stride` apart. With `split` (stride 2 across), offsets are into images whose rows are stored
 // as even columns then odd columns (see split_columns), where the lanes of a stride-2 run are contiguous.
-// `outputs` receives one segment per image the panel touches (base: that image's output + its first j).
+// `outputs` receives one segment per image the panel touches (base: that image's output + its first j; skip:
+// the same place in `residual`, if given).
 static long panel_recipes(
     const leaflens_conv_geometry *g, long gp0, long nb, chunk_recipe *recipes, int split, long first_image,
-    long image_stride, float *y, long y_stride, out_segment *outputs, long *output_count) {
+    long image_stride, float *y, const float *residual, long y_stride, out_segment *outputs, long *output_count) {
     long half = (g->width + 1) / 2, sw = g->stride_w, positions = g->out_h * g->out_w;
     // The runs of positions on one output row of one image: image b, row oh, from column ow, lanes t … t+len−1.
     long run_b[NR], run_oh[NR], run_ow[NR], run_t[NR], run_len[NR], runs = 0, segments = 0;
@@ -220,7 +237,7 @@ static long panel_recipes(
         long len = g->out_w - ow < nb - t ? g->out_w - ow : nb - t;
         run_b[runs] = b, run_oh[runs] = oh, run_ow[runs] = ow, run_t[runs] = t, run_len[runs] = len;
         if (segments == 0 || run_b[runs - 1] != b)
-            outputs[segments++] = (out_segment){t, 0, y + b * y_stride + j};
+            outputs[segments++] = (out_segment){t, 0, y + b * y_stride + j, residual ? residual + b * y_stride + j : NULL};
         outputs[segments - 1].len += len;
         runs++;
         t += len;
@@ -318,7 +335,7 @@ enum { GROUP = 16 };  // panels packed together: A's micro-panels are reused GRO
 
 LL_TARGET static void sconv_avx512(
     const leaflens_conv_geometry *g, const float *x, long x_stride, long images, long m, const float *packed_a,
-    const float *bias, float *y, long ldy, long y_stride, long q0, long q1) {
+    const float *bias, const float *residual, int relu, float *y, long ldy, long y_stride, long q0, long q1) {
     long taps = g->kernel_h * g->kernel_w;
     long positions = g->out_h * g->out_w, total = images * positions;
     long k = g->channels * taps;
@@ -331,7 +348,7 @@ LL_TARGET static void sconv_avx512(
     float *buffers = aligned_alloc(64, sizeof(float) * GROUP * KC_MAX * NR);
     if (buffers == NULL || taps > 64) {  // (kernels over 8×8 do not occur in ResNets)
         free(buffers);
-        leaflens_sconv_reference(g, x, x_stride, images, m, packed_a, bias, y, ldy, y_stride, q0, q1);
+        leaflens_sconv_reference(g, x, x_stride, images, m, packed_a, bias, residual, relu, y, ldy, y_stride, q0, q1);
         return;
     }
     // Several panels at a time when A is larger than L2, so that each of its micro-panels is read once
@@ -366,24 +383,27 @@ LL_TARGET static void sconv_avx512(
                 float *buffer = buffers + i * KC_MAX * NR;
                 if (nb < NR) memset(buffer, 0, sizeof(float) * (size_t)(kb * NR));
                 long per_tap = panel_recipes(
-                    g, gp0, nb, recipes, split, source_image, image_stride, y, y_stride, outputs[i], &output_counts[i]);
+                    g, gp0, nb, recipes, split, source_image, image_stride, y, residual, y_stride, outputs[i],
+                    &output_counts[i]);
                 pack_image_panel(g, source, plane_size, split || g->stride_w == 1, recipes, per_tap, k0, kb, buffer);
             }
-            int add = k0 > 0;
+            int add = k0 > 0, finish = k0 + kb == k;
             for (long p = 0; p < panels; p++) {
                 long mb = m - p * MR < MR ? m - p * MR : MR;
                 const float *a = packed_a + p * MR * k + k0 * MR;
-                const float *tile_bias = bias && k0 + kb == k ? bias + p * MR : NULL;
+                const float *tile_bias = bias ? bias + p * MR : NULL;
                 for (long i = 0; i < count; i++) {
                     out_segment rows[NR];
                     for (long s = 0; s < output_counts[i]; s++) {
                         rows[s] = outputs[i][s];
                         rows[s].base += p * MR * ldy;
+                        if (rows[s].skip) rows[s].skip += p * MR * ldy;
                     }
+                    const float *panel = buffers + i * KC_MAX * NR;
                     if (output_counts[i] == 1)  // the usual case, compiled with its loops removed
-                        kernel_tile(kb, a, buffers + i * KC_MAX * NR, rows, 1, ldy, mb, add, tile_bias);
+                        kernel_tile(kb, a, panel, rows, 1, ldy, mb, add, tile_bias, finish, relu);
                     else
-                        kernel_tile(kb, a, buffers + i * KC_MAX * NR, rows, output_counts[i], ldy, mb, add, tile_bias);
+                        kernel_tile(kb, a, panel, rows, output_counts[i], ldy, mb, add, tile_bias, finish, relu);
                 }
             }
         }
@@ -536,22 +556,22 @@ void leaflens_sgemm_packed_portable(
 
 void leaflens_sconv_packed(
     const leaflens_conv_geometry *g, const float *x, long x_stride, long images, long m, const float *packed_a,
-    const float *bias, float *y, long ldy, long y_stride, long q0, long q1) {
+    const float *bias, const float *residual, int relu, float *y, long ldy, long y_stride, long q0, long q1) {
     if (m <= 0 || q1 <= q0) return;
 #if LL_HAS_KERNEL
     if (leaflens_sgemm_available()) {
-        sconv_avx512(g, x, x_stride, images, m, packed_a, bias, y, ldy, y_stride, q0, q1);
+        sconv_avx512(g, x, x_stride, images, m, packed_a, bias, residual, relu, y, ldy, y_stride, q0, q1);
         return;
     }
 #endif
-    leaflens_sconv_reference(g, x, x_stride, images, m, packed_a, bias, y, ldy, y_stride, q0, q1);
+    leaflens_sconv_reference(g, x, x_stride, images, m, packed_a, bias, residual, relu, y, ldy, y_stride, q0, q1);
 }
 
 void leaflens_sconv_packed_portable(
     const leaflens_conv_geometry *g, const float *x, long x_stride, long images, long m, const float *packed_a,
-    const float *bias, float *y, long ldy, long y_stride, long q0, long q1) {
+    const float *bias, const float *residual, int relu, float *y, long ldy, long y_stride, long q0, long q1) {
     if (m <= 0 || q1 <= q0) return;
-    leaflens_sconv_reference(g, x, x_stride, images, m, packed_a, bias, y, ldy, y_stride, q0, q1);
+    leaflens_sconv_reference(g, x, x_stride, images, m, packed_a, bias, residual, relu, y, ldy, y_stride, q0, q1);
 }
 
 int leaflens_scol2im_add(const leaflens_conv_geometry *g, const float *col, float *x, long c0, long c1) {

@@ -146,11 +146,12 @@ extension GEMM {
     /// small layers waste no lanes). On the calling thread, or on all cores when `parallel` and the work is
     /// large enough: split over panels of 32 output positions, or over 8-row
     /// panels of A when there are few positions (then each weight is read once, not once per panel).
-    /// `bias` (O values) is added to each output after its sum, as a separate float32 addition.
+    /// Then, each a separate float32 operation as in unfused layers: `bias` (O values) is added to each
+    /// output, `residual` (laid out as `output`) is added, and ReLU (x < 0 ? 0 : x) applied when `relu`.
     public static func packedConvolution(
         _ a: PackedMatrix, shape: ConvolutionShape, images: Int, image: UnsafePointer<Float>,
-        bias: UnsafePointer<Float>? = nil, output: UnsafeMutablePointer<Float>, parallel: Bool,
-        kernel: PackedKernel = .fastest
+        bias: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil, relu: Bool = false,
+        output: UnsafeMutablePointer<Float>, parallel: Bool, kernel: PackedKernel = .fastest
     ) {
         let run = kernel == .portable ? leaflens_sconv_packed_portable : leaflens_sconv_packed
         let geometry = shape.c
@@ -165,11 +166,11 @@ extension GEMM {
             guard let base = ap.baseAddress else { return }
             if workers == 1 || blocks.count == 1 {
                 var g = geometry
-                run(&g, image, inSize, images, m, base, bias, output, positions, outSize, 0, columnPanels)
+                run(&g, image, inSize, images, m, base, bias, residual, relu ? 1 : 0, output, positions, outSize, 0, columnPanels)
                 return
             }
             let pa = UnsafeSendable(base), px = UnsafeSendable(image), py = UnsafeSendable(output)
-            let pbias = UnsafeSendable(bias)
+            let pbias = UnsafeSendable(bias), pres = UnsafeSendable(residual)
             Parallel.forEach(blocks.count) { i in
                 var g = geometry
                 let part = blocks[i]
@@ -177,11 +178,12 @@ extension GEMM {
                     let r0 = part.lowerBound &* 8, r1 = min(m, part.upperBound &* 8)
                     run(
                         &g, px.value, inSize, images, r1 &- r0, pa.value + r0 &* k, pbias.value.map { $0 + r0 },
-                        py.value + r0 &* positions, positions, outSize, 0, columnPanels)
+                        pres.value.map { $0 + r0 &* positions }, relu ? 1 : 0, py.value + r0 &* positions, positions,
+                        outSize, 0, columnPanels)
                 } else {
                     run(
-                        &g, px.value, inSize, images, m, pa.value, pbias.value, py.value, positions, outSize,
-                        part.lowerBound, part.upperBound)
+                        &g, px.value, inSize, images, m, pa.value, pbias.value, pres.value, relu ? 1 : 0, py.value,
+                        positions, outSize, part.lowerBound, part.upperBound)
                 }
             }
         }

@@ -147,24 +147,8 @@ public struct Conv2d<T: TensorScalar>: Sendable {
         let g = geometry
         let (o, k, p) = (outChannels, g.columnRows, oh * ow)
         let inSize = x.shape[1] * x.shape[2] * x.shape[3]
-        let count = outShape.reduce(1, *)
-        if let packed, x.count > 0, count > 0 {
-            // Packed weights: the column matrix is built panel by panel inside the kernel, which also adds
-            // the bias and writes every output element (so the output starts uninitialised).
-            let storage = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-                x.storage.withUnsafeBufferPointer { xs in
-                    (bias?.storage ?? []).withUnsafeBufferPointer { bs in
-                        // safe: x and the output are non-empty (checked above). An empty array may still
-                        // have a base address, so "no bias" is decided by `bias`, not by the pointer.
-                        GEMM.packedConvolution(
-                            packed.forward, shape: g.shape, images: n, image: floatPointer(xs.baseAddress!),
-                            bias: bias == nil ? nil : bs.baseAddress.map { floatPointer($0) },
-                            output: floatPointer(buffer.baseAddress!), parallel: true)
-                    }
-                }
-                initialized = count
-            }
-            return Tensor(uncheckedShape: outShape, storage: storage)
+        if packed != nil, x.count > 0, outShape[0] * outShape[1] * oh * ow > 0 {
+            return try forwardPacked(x, outShape: outShape, geometry: g, residual: nil, relu: false)
         }
         var y = Tensor<T>(zeros: outShape)
         guard x.count > 0, y.count > 0 else { return y }  // an empty batch: nothing to compute
@@ -196,6 +180,54 @@ public struct Conv2d<T: TensorScalar>: Sendable {
         }
         if let bias { y.addChannelBias(bias) }
         return y
+    }
+
+    /// Whether `forwardFused` can run: packed weights (Float on an AVX-512 CPU).
+    var fuses: Bool { packed != nil }
+
+    /// relu(conv(x) + residual) — or relu(conv(x)) without `residual` — in one pass over the output, with
+    /// the same float32 operations in the same order as the three separate steps. Needs packed weights.
+    func forwardFused(_ x: Tensor<T>, residual: Tensor<T>?, relu: Bool) throws(TensorError) -> Tensor<T> {
+        let outShape = try outputShape(for: x.shape)
+        if let residual, residual.shape != outShape {
+            throw .shapeMismatch(operation: "residual add", expected: outShape, found: residual.shape)
+        }
+        var g = geometry
+        (g.inputH, g.inputW, g.outputH, g.outputW) = (x.shape[2], x.shape[3], outShape[2], outShape[3])
+        guard packed != nil, x.count > 0, outShape.reduce(1, *) > 0 else {
+            var y = try forward(x)
+            if let residual { try ResidualAdd.add(residual, into: &y) }
+            if relu { ReLU.apply(&y) }
+            return y
+        }
+        return try forwardPacked(x, outShape: outShape, geometry: g, residual: residual, relu: relu)
+    }
+
+    /// The packed-kernel forward: the column matrix is built panel by panel inside the kernel, which also
+    /// runs the epilogue (bias, residual, ReLU) and writes every output element (so the output starts
+    /// uninitialised).
+    private func forwardPacked(
+        _ x: Tensor<T>, outShape: [Int], geometry g: ConvGeometry, residual: Tensor<T>?, relu: Bool
+    ) throws(TensorError) -> Tensor<T> {
+        guard let packed else { throw .invalidShape(outShape) }  // callers check; kept throwing, not trapping
+        let count = outShape.reduce(1, *)
+        let storage = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            x.storage.withUnsafeBufferPointer { xs in
+                (bias?.storage ?? []).withUnsafeBufferPointer { bs in
+                    (residual?.storage ?? []).withUnsafeBufferPointer { rs in
+                        // safe: x and the output are non-empty (callers check). An empty array may still
+                        // have a base address, so "none" is decided by the optionals, not the pointers.
+                        GEMM.packedConvolution(
+                            packed.forward, shape: g.shape, images: outShape[0], image: floatPointer(xs.baseAddress!),
+                            bias: bias == nil ? nil : bs.baseAddress.map { floatPointer($0) },
+                            residual: residual == nil ? nil : rs.baseAddress.map { floatPointer($0) }, relu: relu,
+                            output: floatPointer(buffer.baseAddress!), parallel: true)
+                    }
+                }
+            }
+            initialized = count
+        }
+        return Tensor(uncheckedShape: outShape, storage: storage)
     }
 
     /// The direct definition, for tests: six nested loops, no GEMM.

@@ -28,7 +28,18 @@ extension ResNetProgram {
         }
         let keep = retainedValues(taps: taps, plan: plan, above: floor)
         var lastUse = [Int](repeating: -1, count: valueCount)
-        for (i, step) in steps.enumerated() { for v in step.inputs { lastUse[v] = i } }
+        var readers = [Int](repeating: 0, count: valueCount)
+        for (i, step) in steps.enumerated() {
+            for v in step.inputs {
+                lastUse[v] = i
+                readers[v] += 1
+            }
+        }
+        /// Whether value `v` is read by step `i` alone and need not be kept: then it never has to exist.
+        func passesThrough(_ v: Int, into i: Int) -> Bool {
+            readers[v] == 1 && lastUse[v] == i && !keep.contains(v)
+        }
+        var skipThrough = -1  // steps already computed by a fused step
 
         var values = [Tensor<T>?](repeating: nil, count: valueCount)
         var shapes = [[Int]](repeating: [], count: valueCount)
@@ -39,6 +50,32 @@ extension ResNetProgram {
         shapes[0] = input.shape
         do {
             for (i, step) in steps.enumerated() {
+                if i <= skipThrough { continue }
+                // conv → ReLU and conv → add → ReLU (a block's end) run as one pass over the output when the
+                // convolution has packed weights and the intermediate values are needed by nothing else.
+                // The backward pass reads only the ReLU output, which is produced as usual.
+                if case .convolution(let conv, _) = step.operation, conv.fuses, i + 1 < steps.count,
+                    passesThrough(step.output, into: i + 1), let x = values[step.inputs[0]]
+                {
+                    let next = steps[i + 1]
+                    var fused: (y: Tensor<T>, last: Int, identity: Int?)?
+                    if case .relu = next.operation {
+                        fused = (try conv.forwardFused(x, residual: nil, relu: true), i + 1, nil)
+                    } else if case .add = next.operation, i + 2 < steps.count, next.inputs[0] == step.output,
+                        next.inputs[1] != step.output, passesThrough(next.output, into: i + 2),
+                        case .relu = steps[i + 2].operation, let identity = values[next.inputs[1]]
+                    {
+                        fused = (try conv.forwardFused(x, residual: identity, relu: true), i + 2, next.inputs[1])
+                    }
+                    if let fused {
+                        for j in i...fused.last { shapes[steps[j].output] = fused.y.shape }
+                        values[steps[fused.last].output] = fused.y
+                        for v in step.inputs where lastUse[v] == i && !keep.contains(v) { values[v] = nil }
+                        if let id = fused.identity, lastUse[id] == i + 1, !keep.contains(id) { values[id] = nil }
+                        skipThrough = fused.last
+                        continue
+                    }
+                }
                 // A value read for the last time and not kept can be updated in place (ReLU, add):
                 // taking it out of `values` leaves it uniquely referenced, so no copy is made.
                 let first = step.inputs[0]

@@ -158,6 +158,61 @@ import Testing
         }
     }
 
+    /// relu(conv(x) + r) in one pass equals the three separate steps bit for bit (same float32 operations in
+    /// the same order), with and without the residual; the portable loops agree within rounding.
+    @Test(arguments: [cases[1], cases[5], cases[11], cases[12]])
+    func fusedEpilogueEqualsSeparateSteps(_ c: Case) throws {
+        let (_, conv) = try convolutions(c, seed: 311)
+        let x: Tensor<Float> = randomTensor(c.input, seed: 312).converted()
+        let residual: Tensor<Float> = randomTensor(try conv.outputShape(for: c.input), seed: 313).converted()
+        var expected = try conv.forward(x)
+        ReLU.apply(&expected)
+        expectClose(try conv.forwardFused(x, residual: nil, relu: true), expected, atol: 0, rtol: 0, "conv → relu")
+        expected = try conv.forward(x)
+        try ResidualAdd.add(residual, into: &expected)
+        ReLU.apply(&expected)
+        let fused = try conv.forwardFused(x, residual: residual, relu: true)
+        expectClose(fused, expected, atol: 0, rtol: 0, "conv → add → relu")
+        #expect(fused.storage.contains(0) && fused.storage.contains { $0 > 0 }, "the case must exercise ReLU")
+
+        guard let packed = conv.packed?.forward else { return }  // no AVX-512: forwardFused ran the steps
+        var portable = [Float](repeating: .nan, count: expected.count)
+        x.storage.withUnsafeBufferPointer { xs in
+            conv.bias!.storage.withUnsafeBufferPointer { bs in
+                residual.storage.withUnsafeBufferPointer { rs in
+                    portable.withUnsafeMutableBufferPointer { ys in
+                        var g = conv.geometry
+                        (g.inputH, g.inputW, g.outputH, g.outputW) = (c.input[2], c.input[3], expected.shape[2], expected.shape[3])
+                        GEMM.packedConvolution(
+                            packed, shape: g.shape, images: c.input[0], image: xs.baseAddress!, bias: bs.baseAddress,
+                            residual: rs.baseAddress, relu: true, output: ys.baseAddress!, parallel: false,
+                            kernel: .portable)
+                    }
+                }
+            }
+        }
+        expectClose(try Tensor(shape: expected.shape, storage: portable), expected, atol: 1e-4, rtol: 1e-5, "portable")
+    }
+
+    /// A program fuses conv → ReLU and conv → add → ReLU unless the intermediate value is asked for (a tap
+    /// keeps it): both ways give the same logits and input gradients, bit for bit.
+    @Test func fusedProgramEqualsUnfusedProgram() throws {
+        let model = try ResNet18<Float>.seeded(seed: 6, configuration: ResNet18Configuration(classCount: 5, width: 8))
+        let program = try ResNetProgram(model: model, foldingBatchNorm: true)
+        let x: Tensor<Float> = randomTensor([2, 3, 40, 36], seed: 314).converted()
+        let everything = Set(program.availableLayers)  // every intermediate value tapped: nothing fuses
+        let fused = try program.forward(x, backward: .inputOnly)
+        let unfused = try program.forward(x, taps: everything, backward: .inputOnly)
+        expectClose(fused.outputs, unfused.outputs, atol: 0, rtol: 0, "logits")
+        var seed = Tensor<Float>(zeros: fused.outputs.shape)
+        seed.storage[1] = 1
+        seed.storage[5 + 3] = 1
+        let a = try program.backward(fused, gradOutput: seed).input!
+        let b = try program.backward(unfused, gradOutput: seed).input!
+        expectClose(a, b, atol: 0, rtol: 0, "input gradient")
+        expectClose(try program.forward(x).outputs, fused.outputs, atol: 0, rtol: 0, "without a backward plan")
+    }
+
     /// Inference programs carry packed weights wherever the kernel runs; training programs (unfolded,
     /// weights updated every step) only when asked.
     @Test func foldedProgramUsesPackedWeights() throws {

@@ -30,15 +30,17 @@ typedef struct leaflens_conv_geometry {
 } leaflens_conv_geometry;
 
 /// Convolution as a GEMM whose column matrix is built panel by panel from the images (no im2col matrix):
-/// y[i][j] = Σ_k A[i][k] · col(x)[k][j] (+ bias[i] when `bias` is non-NULL, added after the sum) for the m
+/// y[i][j] = Σ_k A[i][k] · col(x)[k][j], then (each a separate float32 operation) + bias[i] if `bias` is
+/// non-NULL, + residual[i][j] if `residual` is non-NULL (same layout as y), and ReLU if `relu`, for the m
 /// rows of packed A (k = channels·kh·kw columns, in the order the geometry gives) and output positions
 /// j = oh·out_w + ow of each of `images` images. Image b starts at x + b·x_stride and y + b·y_stride; y's rows
 /// have stride ldy. The output positions of all images, numbered b·(out_h·out_w) + j, are cut into panels
 /// of 32 (a panel may span images); this computes panels q0 … q1−1.
-/// Single-threaded; callers split panels, or rows (by 8: pass packed + 8·p·k, bias + 8·p, y + 8·p·ldy).
+/// Single-threaded; callers split panels, or rows (by 8: pass packed + 8·p·k, bias + 8·p, residual and y
+/// + 8·p·ldy).
 void leaflens_sconv_packed(
     const leaflens_conv_geometry *g, const float *x, long x_stride, long images, long m, const float *packed_a,
-    const float *bias, float *y, long ldy, long y_stride, long q0, long q1);
+    const float *bias, const float *residual, int relu, float *y, long ldy, long y_stride, long q0, long q1);
 
 /// col2im (scatter-add of a column matrix [channels·kh·kw, out_h·out_w], rows in (c, kh, kw) order, into an
 /// image [channels, height, width]) for channels c0 … c1−1, vectorised for stride 2 across on AVX-512 CPUs.
@@ -56,6 +58,6 @@ void leaflens_sgemm_packed_portable(
     long m, long n, long k, const float *packed_a, const float *b, long ldb, float *c, long ldc, int accumulate);
 void leaflens_sconv_packed_portable(
     const leaflens_conv_geometry *g, const float *x, long x_stride, long images, long m, const float *packed_a,
-    const float *bias, float *y, long ldy, long y_stride, long q0, long q1);
+    const float *bias, const float *residual, int relu, float *y, long ldy, long y_stride, long q0, long q1);
 
 #endif
