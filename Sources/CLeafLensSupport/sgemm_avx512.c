@@ -219,6 +219,10 @@ typedef struct { long offset, t; __mmask16 load, store; } chunk_recipe;
 
 enum { MAX_CHUNKS = NR / 16 + NR };  // chunks per tap: at most one per segment plus one per 16 lanes
 
+// a / s for a ≥ 0 and the strides that occur (1, 2) without an integer division, which costs tens of
+// cycles and ran hundreds of times per panel for a 7×7 kernel.
+static inline long divide(long a, long s) { return s == 1 ? a : s == 2 ? a >> 1 : a / s; }
+
 // The recipes of every tap for the panel of global output positions gp0 … gp0+nb−1 (position j of image i
 // is i·P + j, P = out_h·out_w); returns chunks per tap. Offsets are from the start of image `first_image`,
 // images `image_stride` apart. With `split` (stride 2 across), offsets are into images whose rows are stored
@@ -252,8 +256,8 @@ static long panel_recipes(
                 long ih = run_oh[s] * g->stride_h - g->pad_h + kh, iw0 = run_ow[s] * sw - g->pad_w + kw;
                 long lo = 0, hi = 0;
                 if (ih >= 0 && ih < g->height) {  // lanes u with 0 ≤ iw0 + u·sw < W
-                    lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
-                    hi = g->width - 1 - iw0 < 0 ? 0 : (g->width - 1 - iw0) / sw + 1;
+                    lo = iw0 >= 0 ? 0 : divide(-iw0 + sw - 1, sw);
+                    hi = g->width - 1 - iw0 < 0 ? 0 : divide(g->width - 1 - iw0, sw) + 1;
                     if (hi > len) hi = len;
                 }
                 for (long q = 0; q < len; q += 16) {

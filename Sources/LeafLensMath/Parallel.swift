@@ -1,3 +1,4 @@
+import CLeafLensSupport
 import Foundation
 import Dispatch
 
@@ -14,14 +15,23 @@ public enum Parallel {
     /// Worker count: one per active processor.
     public static let workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-    /// Runs `body(i)` for i in 0..<count, concurrently when count > 1.
-    @inlinable
+    /// Runs `body(i)` for i in 0..<count, concurrently when count > 1, on LeafLens's own pool
+    /// (`parallel.c`: workers spin briefly between regions, so the ~20 regions of a forward pass do not
+    /// each pay a thread wake-up). Nested or concurrent calls run inline on the calling thread.
     public static func forEach(_ count: Int, _ body: @Sendable (Int) -> Void) {
         if count <= 1 {
             if count == 1 { body(0) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        withoutActuallyEscaping(body) { task in
+            var task = task
+            withUnsafeMutablePointer(to: &task) { pointer in
+                leaflens_parallel_for(count, { context, index in
+                    // safe: `context` is `pointer`, valid until leaflens_parallel_for returns.
+                    context!.assumingMemoryBound(to: (@Sendable (Int) -> Void).self).pointee(index)
+                }, pointer)
+            }
+        }
     }
 
     /// Splits 0..<total into at most `workers` contiguous chunks of at least `minimum` items.
