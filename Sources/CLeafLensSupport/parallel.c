@@ -14,9 +14,11 @@
 //           acknowledges g.
 // A call from inside a region (nested) or while another thread's region runs (concurrent) runs inline,
 // serially, on the calling thread.
+#define _GNU_SOURCE  // sched_getaffinity
 #include "leaflens_parallel.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -85,7 +87,10 @@ static void *worker_main(void *argument) {
 }
 
 static void start_workers(void) {
+    // The processors this process may run on (taskset, cgroups), as Parallel.workers counts them.
     long processors = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) processors = CPU_COUNT(&allowed);
     int wanted = processors > 1 ? (int)(processors - 1) : 0;
     if (wanted > MAX_WORKERS) wanted = MAX_WORKERS;
     pthread_attr_t attributes;

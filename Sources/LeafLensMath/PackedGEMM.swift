@@ -1,8 +1,8 @@
 import CLeafLensSupport
 
-/// A float32 matrix packed once for LeafLens's AVX-512 GEMM kernel (see `sgemm_avx512.c`): the fixed
-/// operand of a convolution (its weights, or their transpose for the input gradient). Packing costs as much
-/// as reading the matrix, so it is done when a network is prepared, not on every call.
+/// A float32 matrix packed once for LeafLens's AVX-512 kernel (see `sgemm_avx512.c`): the fixed operand of
+/// a convolution (its weights; for the input gradient, the rotated filters or the transpose). Packing costs
+/// as much as reading the matrix, so it is done when a network is prepared, not on every call.
 public struct PackedMatrix: Sendable {
     /// Rows and columns of the packed operand op(A).
     public let rows: Int
@@ -141,13 +141,15 @@ public struct ConvolutionShape: Sendable {
 
 extension GEMM {
     /// The convolution of `images` images `[C, H, W]` (consecutive at `image`) with packed weights A
-    /// (`PackedMatrix(convolution:…)`) into `output` (`[images, O, OH·OW]`), the column matrix built
-    /// panel by panel from the images (no im2col matrix; a panel of 32 output positions may span images, so
-    /// small layers waste no lanes). On the calling thread, or on all cores when `parallel` and the work is
-    /// large enough: split over panels of 32 output positions, or over 8-row
-    /// panels of A when there are few positions (then each weight is read once, not once per panel).
-    /// Then, each a separate float32 operation as in unfused layers: `bias` (O values) is added to each
-    /// output, `residual` (laid out as `output`) is added, and ReLU (x < 0 ? 0 : x) applied when `relu`.
+    /// (`PackedMatrix(convolution:…)`) into `output` (`[images, O, OH·OW]`), the column matrix built panel
+    /// by panel from the images (no im2col matrix; a panel of 32 output positions may span images, so small
+    /// layers waste no lanes). Then, each a separate float32 operation as in unfused layers: `bias` (O
+    /// values) is added to each output, `residual` (laid out as `output`) is added, and ReLU (x < 0 ? 0 : x)
+    /// is applied when `relu`.
+    ///
+    /// Runs on the calling thread, or on all cores when `parallel` and the work is large enough: split over
+    /// panels of 32 output positions, or over 8-row panels of A when there are few positions (then each
+    /// weight is read once, not once per panel).
     public static func packedConvolution(
         _ a: PackedMatrix, shape: ConvolutionShape, images: Int, image: UnsafePointer<Float>,
         bias: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil, relu: Bool = false,

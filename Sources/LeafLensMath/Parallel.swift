@@ -1,8 +1,7 @@
 import CLeafLensSupport
 import Foundation
-import Dispatch
 
-/// Raw pointers crossing into `concurrentPerform` workers. Every worker writes a disjoint range,
+/// Raw pointers crossing into `Parallel.forEach` workers. Every worker writes a disjoint range,
 /// which is what makes this sound; the box only tells the compiler we checked.
 public struct UnsafeSendable<Value>: @unchecked Sendable {
     public let value: Value

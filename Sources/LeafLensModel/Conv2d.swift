@@ -84,10 +84,11 @@ public struct Conv2d<T: TensorScalar>: Sendable {
         return copy
     }
 
-    /// A copy that carries its weights packed for LeafLens's AVX-512 GEMM kernel — W for the forward pass,
-    /// Wᵀ for the input gradient — so that fixed-weight networks (classification, attribution) skip both
-    /// OpenBLAS and per-call packing. Unchanged for Double or on CPUs without AVX-512. Only the order of
-    /// the float32 terms differs from the OpenBLAS path (tests compare both against the direct definition).
+    /// A copy that carries its weights packed for LeafLens's AVX-512 kernel — W for the forward pass; for the
+    /// input gradient the rotated filters (stride 1) or Wᵀ (strided) — so that fixed-weight networks
+    /// (classification, attribution) skip both OpenBLAS and per-call packing. Unchanged for Double or on CPUs
+    /// without AVX-512. Only the order of the float32 terms differs from the OpenBLAS path (tests compare
+    /// both against the direct definition).
     public func withPackedWeights() -> Conv2d {
         guard T.self == Float.self, PackedMatrix.isAvailable else { return self }
         var copy = self
@@ -323,13 +324,12 @@ public struct Conv2d<T: TensorScalar>: Sendable {
                                     GEMM.packedParallel(
                                         transposed, n: p, b: floatPointer(dyp.value), ldb: p,
                                         c: floatPointer(column), ldc: p)
-                                    geometry.columnsToImage(column, into: dxp.value, parallel: true)
                                 } else {
                                     GEMM.parallel(
                                         transA: true, transB: false, m: k, n: p, k: o, alpha: 1, a: wp.value,
                                         lda: k, b: dyp.value, ldb: p, beta: 0, c: column, ldc: p)
-                                    geometry.columnsToImage(column, into: dxp.value, parallel: true)
                                 }
+                                geometry.columnsToImage(column, into: dxp.value, parallel: true)
                                 if wantsWeights, let x = xp.value, let part = pp.value {
                                     geometry.withColumns(x, parallel: true) { col in
                                         GEMM.parallel(
@@ -348,13 +348,12 @@ public struct Conv2d<T: TensorScalar>: Sendable {
                                         GEMM.packedSerial(
                                             transposed, n: p, b: floatPointer(dyp.value + i &* o &* p),
                                             ldb: p, c: floatPointer(dcol), ldc: p)
-                                        geometry.columnsToImage(dcol, into: dxp.value + i &* inSize, parallel: false)
                                     } else {
                                         GEMM.serial(
                                             transA: true, transB: false, m: k, n: p, k: o, alpha: 1, a: wp.value,
                                             lda: k, b: dyp.value + i &* o &* p, ldb: p, beta: 0, c: dcol, ldc: p)
-                                        geometry.columnsToImage(dcol, into: dxp.value + i &* inSize, parallel: false)
                                     }
+                                    geometry.columnsToImage(dcol, into: dxp.value + i &* inSize, parallel: false)
                                     if wantsWeights, let x = xp.value, let part = pp.value {
                                         geometry.withColumns(x + i &* inSize, parallel: false) { col in
                                             GEMM.serial(
@@ -393,7 +392,8 @@ public struct Conv2d<T: TensorScalar>: Sendable {
     }
 }
 
-/// A convolution's weights packed for `GEMM.packedSerial`/`packedParallel`: `[O, C·KH·KW]` and its transpose.
+/// A convolution's weights packed for LeafLens's AVX-512 kernel: W `[O, C·KH·KW]` for the forward pass, and
+/// one form for the input gradient.
 struct PackedConvWeights: Sendable {
     let forward: PackedMatrix
     /// Wᵀ `[C·KH·KW, O]`, for ∂L/∂x = col2im(Wᵀ·dY) (strided convolutions).
