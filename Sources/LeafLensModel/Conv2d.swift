@@ -74,7 +74,8 @@ public struct Conv2d<T: TensorScalar>: Sendable {
     /// slower at 64, where the transforms outweigh the saved multiplies. For fixed weights and plain
     /// classification only: its float32 rounding differs enough from the direct sum to flip ReLU decisions
     /// near zero, which moved Integrated Gradients 1.5e-3 (relative L2) away from Captum's, over the 1e-3
-    /// the parity tests allow. Attribution therefore runs the direct (im2col) convolution.
+    /// the parity tests allow. Attribution therefore never uses it. On AVX-512 CPUs classification does not
+    /// either: `withPackedWeights()` is faster there.
     public func preparedForInference(winogradMinimumChannels: Int = 128) -> Conv2d {
         guard kernel == (3, 3), stride == (1, 1), padding == (1, 1), inChannels >= winogradMinimumChannels else {
             return self

@@ -117,6 +117,19 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
         return copy
     }
 
+    /// A copy whose 3×3 convolutions take the Winograd path and none the packed kernel: what classification
+    /// runs on CPUs without AVX-512, so that tests on any machine can check it against torchvision.
+    func withWinogradConvolutions() -> ResNetProgram {
+        var copy = self
+        for i in copy.steps.indices {
+            if case .convolution(var conv, let parameter) = copy.steps[i].operation {
+                conv.packed = nil
+                copy.steps[i].operation = .convolution(conv.preparedForInference(), parameter: parameter)
+            }
+        }
+        return copy
+    }
+
     private mutating func emit(_ operation: Operation, _ inputs: [Int], name: String?) -> Int {
         let id = valueCount
         valueCount += 1

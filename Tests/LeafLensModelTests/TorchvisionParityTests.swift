@@ -1,6 +1,6 @@
 import Foundation
 import LeafLensMath
-import LeafLensModel
+@testable import LeafLensModel
 import LeafLensTestSupport
 import Testing
 
@@ -52,9 +52,12 @@ import Testing
             seed: c.weight_seed, configuration: ResNet18Configuration(classCount: c.classes, width: c.width))
         let x = ResNet18<Float>.seededInput(seed: c.input_seed, shape: c.input_shape)
         let seed = try ResNetProgram<Float>.oneHot(targets: c.targets, classCount: c.classes)
-        // The classification program (BN folded, Winograd for 3×3 convolutions) gives the same logits.
-        let fast = try model.program(fastConvolutions: true).forward(x).outputs
-        expectParity(fast, try reference(c, "logits"), "\(c.name) logits, folded with Winograd")
+        // The classification program (BN folded; the packed AVX-512 kernel, or Winograd for 3×3
+        // convolutions on other CPUs) gives the same logits.
+        let fast = try model.program(fastConvolutions: true)
+        expectParity(try fast.forward(x).outputs, try reference(c, "logits"), "\(c.name) logits, classification program")
+        let winograd = fast.withWinogradConvolutions()
+        expectParity(try winograd.forward(x).outputs, try reference(c, "logits"), "\(c.name) logits, folded with Winograd")
         for folded in [true, false] {
             let program = try model.program(foldingBatchNorm: folded)
             let record = try program.forward(x, taps: ["layer4"], backward: .inputOnly)
