@@ -23,7 +23,8 @@ let package = Package(
         .systemLibrary(
             name: "CJPEG", pkgConfig: "libjpeg",
             providers: [.apt(["libjpeg62-turbo-dev"])]),
-        // Small C shims: OpenBLAS kernel selection at load time, and image codecs whose error
+        // C: OpenBLAS kernel selection at load time; the AVX-512 convolution/GEMM/max-pool kernels
+        // (target attributes, chosen at run time by CPUID); the thread pool; image codecs whose error
         // handling needs setjmp/longjmp (which Swift cannot call).
         .target(name: "CLeafLensSupport", dependencies: ["CBLAS", "CPNG", "CJPEG"]),
 
