@@ -60,17 +60,20 @@ struct ConvGeometry: Sendable {
         _ image: UnsafePointer<T>, into col: UnsafeMutablePointer<T>, parallel: Bool
     ) {
         let src = UnsafeSendable(image), dst = UnsafeSendable(col)
-        forEachChannel(parallel: parallel) { c in self.channelToColumns(c, src.value, dst.value) }
+        forEachChannelRange(parallel: parallel) { range in
+            for c in range { self.channelToColumns(c, src.value, dst.value) }
+        }
     }
 
-    /// Runs `body(c)` for every input channel, split across workers when asked and worth it.
-    private func forEachChannel(parallel: Bool, _ body: @escaping @Sendable (Int) -> Void) {
+    /// Runs `body(range)` over ranges of input channels covering all of them: one range per worker when
+    /// asked and worth it, else one range on the calling thread.
+    private func forEachChannelRange(parallel: Bool, _ body: @escaping @Sendable (Range<Int>) -> Void) {
         guard parallel && channels > 1 && columnRows * columnCount > 50_000 else {
-            for c in 0..<channels { body(c) }
+            body(0..<channels)
             return
         }
         let ranges = Parallel.chunks(channels)
-        Parallel.forEach(ranges.count) { part in for c in ranges[part] { body(c) } }
+        Parallel.forEach(ranges.count) { part in body(ranges[part]) }
     }
 
     @inline(__always)
@@ -123,21 +126,16 @@ struct ConvGeometry: Sendable {
             for i in 0..<total { image[i] += col[i] }
             return
         }
-        if T.self == Float.self, strideW == 2, PackedMatrix.isAvailable {
-            // Vectorised through even/odd-split rows (the stride-2 ResNet layers); the plain loop if the
-            // kernel declines (it then has touched nothing).
-            let shape = self.shape
-            let fs = UnsafeSendable(UnsafePointer<Float>(OpaquePointer(col)))
-            let fd = UnsafeSendable(UnsafeMutablePointer<Float>(OpaquePointer(image)))
-            let ranges = parallel && channels > 1 ? Parallel.chunks(channels) : [0..<channels]
-            Parallel.forEach(ranges.count) { part in
-                if !shape.addColumns(fs.value, into: fd.value, channels: ranges[part]) {
-                    for c in ranges[part] { self.columnsToChannel(c, src.value, dst.value) }
-                }
-            }
-            return
+        // Float with stride 2 across is vectorised through even/odd-split rows (the stride-2 ResNet layers)
+        // where the CPU allows; the plain loop runs if the kernel declines (it then has touched nothing).
+        let vectorised = T.self == Float.self && strideW == 2 && PackedMatrix.isAvailable
+        let shape = self.shape
+        let fs = UnsafeSendable(UnsafePointer<Float>(OpaquePointer(col)))
+        let fd = UnsafeSendable(UnsafeMutablePointer<Float>(OpaquePointer(image)))
+        forEachChannelRange(parallel: parallel) { range in
+            if vectorised && shape.addColumns(fs.value, into: fd.value, channels: range) { return }
+            for c in range { self.columnsToChannel(c, src.value, dst.value) }
         }
-        forEachChannel(parallel: parallel) { c in self.columnsToChannel(c, src.value, dst.value) }
     }
 
     @inline(__always)
