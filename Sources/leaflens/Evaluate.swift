@@ -126,7 +126,7 @@ struct ExplanationEvaluationOptions: ParsableArguments {
     @Option(name: .long, help: "Pointing-game tolerance in pixels of the network input (default: 15·S/224, as Zhang et al. at 224 px).")
     var tolerance: Int?
 
-    @Option(name: .long, help: "Grad-CAM layer (layer3's grid is twice as fine as layer4's).")
+    @Option(name: .long, help: "Grad-CAM layer (default: layer3, whose grid is twice as fine as layer4's).")
     var layer: String?
     @Option(name: .customLong("cam-layer"), help: .hidden) var camLayer: String?
 
