@@ -49,7 +49,7 @@ public struct Evaluation {
             "class folders \(missing.prefix(5).joined(separator: ", ")) are not among the model's \(model.count) labels")
     }
 
-    var transform: ImageTransform { .evaluation(resize: size.resize ?? size.crop, size: size.crop) }
+    var transform: ImageTransform { size.evaluationTransform }
 
     /// The model over every image: accuracy, loss, per-class metrics and the confusion matrix.
     /// `progress(done, total)` counts batches.

@@ -86,7 +86,7 @@ public struct ExplanationScoring {
     }
 
     var loader: InputLoader { InputLoader(size: size) }
-    var transform: ImageTransform { .evaluation(resize: size.resize ?? size.crop, size: size.crop) }
+    var transform: ImageTransform { size.evaluationTransform }
 
     /// Diseased samples (non-empty mask) with their masks, at most `limit`, spread evenly.
     func diseasedSamples(masks: URL, limit: Int?) throws -> [(ImageFolder.Sample, [Bool])] {

@@ -39,6 +39,7 @@ public struct InputSize: Sendable, Equatable, Codable {
         Int((Double(crop) * Double(defaultResize) / Double(defaultCrop)).rounded())
     }
 
-    /// The resize for transforms that always resize (training, evaluation): `resize`, or the crop.
-    var resizeOrCrop: Int { resize ?? crop }
+    /// These sizes as LeafLensTraining's evaluation transform, which always resizes (evaluate and train
+    /// have no --no-resize; a nil resize would resize the shorter side to the crop).
+    var evaluationTransform: ImageTransform { .evaluation(resize: resize ?? crop, size: crop) }
 }
