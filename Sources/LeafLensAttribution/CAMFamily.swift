@@ -62,6 +62,14 @@ typealias CAMWeighting<Scalar: TensorScalar> = (CAMLayerData<Scalar>) throws -> 
 ///
 /// Output `[N, 1, H, W]` Float. `targets == nil` explains each image's (augmented image's) argmax,
 /// like `targets=None`.
+///
+/// **Target layers modified in place (decision).** pytorch-grad-cam records a layer's output tensor by
+/// reference; torchvision's `BasicBlock` then adds the identity to `bn2`'s output and applies an in-place
+/// ReLU, so at a `layerL.B.bn2` tap the library pairs the *block output* (post-modification) with the
+/// gradient of the true bn2 output, and at the reused `layerL.B.relu` module it takes the first call.
+/// LeafLens always uses the true activation of the named value and its own gradient (what Captum's
+/// LayerGradCam and the papers mean), so on `…bn2` layers the numbers differ from the library's on
+/// purpose; block outputs (`layer4`, `layer4.1`, the usual targets) are unaffected and match.
 enum CAMEngine {
     static func run<Model: AttributionModel>(
         model: Model, input: Tensor<Model.Scalar>, targets: [Int]?, parameters: CAMParameters,
@@ -224,4 +232,13 @@ enum CAMEngine {
             }
         }
     }
+}
+
+/// Which library's numbers `grad-cam` gives (`--cam-postprocess captum|grad-cam`): Captum's
+/// `LayerGradCam` raw map (`GradCAM`), or pytorch-grad-cam's finished map (`NormalizedGradCAM`).
+public enum CAMPostprocessing: String, CaseIterable, Sendable {
+    /// Captum 0.9 `LayerGradCam` (+ `LayerAttribution.interpolate`): raw weighted sum, optional ReLU/upsampling.
+    case captum
+    /// pytorch-grad-cam 1.5.7: ReLU, min–max with 1e−7, bilinear resize to the input (cv2 semantics).
+    case gradCAM = "grad-cam"
 }

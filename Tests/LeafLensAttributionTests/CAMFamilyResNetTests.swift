@@ -46,7 +46,7 @@ import Testing
                     Issue.record("\(method): numpy's principal-component sign is the opposite of LeafLens's rule here")
                 }
             }
-            expectRelativeL2(raw, expected, atMost: Self.bound, "\(method) raw")
+            expectParity(raw, expected, atMost: Self.bound, "\(method) raw")
             // A raw-map difference δ moves the min–max normalised map by up to ≈ 2δ/range.
             let relu = expected.storage.map { max($0, 0) }
             let range = Double((relu.max() ?? 0) - (relu.min() ?? 0))
@@ -56,10 +56,10 @@ import Testing
         let map = try CAMMethods.run(method, model: model, input: x, targets: [target], parameters: parameters)
         let start = try manifest.camRequired.subsample.start, step = try manifest.camRequired.subsample.step
         let expected = try MethodsCAMManifest.array(reference.final_sub_file)
-        expectRelativeL2(try subsampled(map, start: start, step: step), expected, atMost: Self.bound, "\(method) final")
+        expectParity(try subsampled(map, start: start, step: step), expected, atMost: Self.bound, "\(method) final")
         if let full = reference.final_file {
             let whole = try MethodsCAMManifest.array(full)
-            expectRelativeL2(try map.reshaped(whole.shape), whole, atMost: Self.bound, "\(method) final 224×224")
+            expectParity(try map.reshaped(whole.shape), whole, atMost: Self.bound, "\(method) final 224×224")
             expectClose(try map.reshaped(whole.shape), whole, atol: finalTolerance, rtol: 0, "\(method) final, element-wise")
         }
     }
@@ -103,7 +103,7 @@ import Testing
         let parameters = CAMParameters(layers: reference.layers, eigenSmooth: reference.eigen_smooth, augSmooth: reference.aug_smooth)
         let map = try CAMMethods.run(variant.method, model: model, input: x, targets: reference.targets, parameters: parameters)
         let expected = try MethodsCAMManifest.array(reference.final_sub_file)
-        expectRelativeL2(
+        expectParity(
             try subsampled(map, start: try manifest.camRequired.subsample.start, step: try manifest.camRequired.subsample.step), expected,
             atMost: Self.bound, variant.name)
     }

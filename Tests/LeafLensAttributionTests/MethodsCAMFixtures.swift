@@ -115,3 +115,15 @@ func subsampled(_ map: Tensor<Float>, start: Int, step: Int) throws -> Tensor<Fl
     for i in 0..<n { for r in rows { for c in cols { out.append(map.storage[(i * h + r) * w + c]) } } }
     return try Tensor(shape: [n, rows.count, cols.count], storage: out)
 }
+
+/// `expectRelativeL2`, and with LEAFLENS_REPORT_PARITY=1 also prints the measured error (to quote
+/// measured numbers in docs and reports; off by default, tests stay quiet).
+func expectParity(
+    _ actual: Tensor<Float>, _ expected: Tensor<Float>, atMost bound: Double, _ label: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    if ProcessInfo.processInfo.environment["LEAFLENS_REPORT_PARITY"] == "1", actual.shape == expected.shape {
+        print("parity \(label): relative L2 \(relativeL2Error(actual, expected))")
+    }
+    expectRelativeL2(actual, expected, atMost: bound, label, sourceLocation: sourceLocation)
+}

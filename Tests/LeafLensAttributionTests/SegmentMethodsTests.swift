@@ -109,7 +109,7 @@ import Testing
         let (manifest, model, x) = try resnet()
         let reference = try #require(manifest.segments.first { $0.method == "feature-ablation" })
         let result = try FeatureAblation.attribute(model: model, input: x, targets: [MethodsCAMManifest.target], segments: try grid(reference.segments))
-        expectRelativeL2(
+        expectParity(
             try Tensor(shape: [reference.values.count], storage: result.values[0].map { Float($0) }),
             try Tensor(shape: [reference.values.count], storage: reference.values.map { Float($0) }), atMost: 1e-4,
             "feature-ablation")
@@ -125,7 +125,7 @@ import Testing
         let result = try ShapleyValueSampling.attribute(
             model: model, input: x, targets: [MethodsCAMManifest.target], segments: segments,
             parameters: .init(samples: samples, seed: seed))
-        expectRelativeL2(
+        expectParity(
             try Tensor(shape: [segments.count], storage: result.values[0].map { Float($0) }),
             try Tensor(shape: [segments.count], storage: reference.values.map { Float($0) }), atMost: 1e-3,
             "shapley-value-sampling")
@@ -150,14 +150,14 @@ import Testing
                                         parameters: .init(samples: samples, seed: seed)).values[0]
             // How far scikit-learn's default stopping rule leaves Lasso from its minimiser (informational bound).
             let tight = try #require(reference.values_tight_lasso)
-            expectRelativeL2(
+            expectParity(
                 try Tensor(shape: [segments.count], storage: values.map { Float($0) }),
                 try Tensor(shape: [segments.count], storage: tight.map { Float($0) }), atMost: 1e-3, "lime vs tight Lasso")
         } else {
             values = try KernelShap.attribute(model: model, input: x, targets: [MethodsCAMManifest.target], segments: segments,
                                               parameters: .init(samples: samples, seed: seed)).values[0]
         }
-        expectRelativeL2(
+        expectParity(
             try Tensor(shape: [segments.count], storage: values.map { Float($0) }),
             try Tensor(shape: [segments.count], storage: reference.values.map { Float($0) }), atMost: 1e-3, method)
     }
