@@ -55,6 +55,20 @@ public struct FeatureSegments: Sendable, Equatable {
         return out
     }
 
+    /// Pixels on a segment border (a 4-neighbour below or to the right has another id, or the pixel is
+    /// such a neighbour), row-major `[H·W]`: for drawing the segments over a picture.
+    public var boundaries: [Bool] {
+        var edge = [Bool](repeating: false, count: labels.count)
+        for i in 0..<height {
+            for j in 0..<width {
+                let p = i * width + j
+                if j + 1 < width, labels[p] != labels[p + 1] { edge[p] = true; edge[p + 1] = true }
+                if i + 1 < height, labels[p] != labels[p + width] { edge[p] = true; edge[p + width] = true }
+            }
+        }
+        return edge
+    }
+
     /// Paints per-segment values onto `[1, channels, H, W]`.
     public func painted<S: TensorScalar>(_ values: [S], channels: Int) -> [S] {
         var plane = [S](repeating: 0, count: height * width)

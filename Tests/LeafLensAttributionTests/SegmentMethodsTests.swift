@@ -191,6 +191,12 @@ import Testing
         #expect(throws: SegmentError.self) { try FeatureSegments.grid(9, height: 8, width: 8) }
     }
 
+    @Test func boundariesOfAGrid() throws {
+        let g = try FeatureSegments.grid(2, height: 4, width: 4)
+        // Columns 1–2 and rows 1–2 touch another quadrant.
+        #expect(g.boundaries.map { $0 ? 1 : 0 } == [0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0])
+    }
+
     @Test func gridFormula() throws {
         let g = try FeatureSegments.grid(3, height: 5, width: 7)
         #expect(g.count == 9)
