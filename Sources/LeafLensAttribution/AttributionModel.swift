@@ -31,6 +31,11 @@ public protocol AttributionModel: Sendable {
     /// makes Occlusion forward whole occluded batches through `outputs`.
     func occlusionEvaluator(example: Tensor<Scalar>, fill: Tensor<Scalar>, target: Int) throws
         -> OcclusionEvaluator<Scalar>?
+
+    /// An optional ability (AblationCAM): the activation at `layer` for `input` and a function running
+    /// only the network above it on replaced activations (`LayerReplay`). nil (the default) when the
+    /// model or that layer cannot.
+    func layerReplay(_ input: Tensor<Scalar>, layer: String) throws -> LayerReplay<Scalar>?
 }
 
 extension AttributionModel {
