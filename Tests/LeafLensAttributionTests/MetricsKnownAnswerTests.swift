@@ -349,3 +349,28 @@ struct FaithfulnessEvaluatorTests {
         #expect(PixelRanking.order([1, 2, 2, 0], ties: .reversedStableArgsort) == [2, 1, 0, 3])
     }
 }
+
+@Suite("CAMFusion")
+struct CAMFusionTests {
+    @Test func averagesTheScaledMapsAndRescales() throws {
+        // ReLU then scaled: [0, 0.5, 1] and [1, 0, 0.25] (up to the 1e−7 of the scaling);
+        // mean [0.5, 0.25, 0.625] → rescaled [2/3, 0, 1].
+        let fused = try CAMFusion.fuse([[0, 1, 2], [4, -2, 1]])
+        expectClose(fused, [2.0 / 3, 0, 1], atol: 1e-6, rtol: 0)
+        #expect(throws: MetricError.self) { try CAMFusion.fuse([[1, 2], [1]]) }
+        #expect(throws: MetricError.self) { try CAMFusion.fuse([]) }
+    }
+}
+
+@Suite("ROAD noise")
+struct ROADNoiseTests {
+    @Test func seededNoiseIsReproducibleAndSmall() throws {
+        let model = DenseModel<Double>.riseExample
+        let a = try ROAD.evaluate(model: model, image: RISEExample.image, map: RISEExample.saliency, target: 1, noise: 0.01, seed: 5)
+        let b = try ROAD.evaluate(model: model, image: RISEExample.image, map: RISEExample.saliency, target: 1, noise: 0.01, seed: 5)
+        let exact = try ROAD.evaluate(model: model, image: RISEExample.image, map: RISEExample.saliency, target: 1, noise: 0)
+        #expect(a == b)
+        #expect(a != exact)
+        expectClose([a.morf, a.lerf, a.combined], [exact.morf, exact.lerf, exact.combined], atol: 0.02, rtol: 0)
+    }
+}

@@ -14,7 +14,7 @@ import LeafLensMath
 /// (every 8-connected missing region then touches a known pixel). It is solved in Double by
 /// Jacobi-preconditioned conjugate gradients on M itself (pytorch-grad-cam uses scipy's SuperLU
 /// `spsolve`; both give the unique solution, to a residual of 1e−12 relative here), the C channels as separate
-/// right-hand sides, and rounded to Float. With every pixel missing the right-hand side is 0 and
+/// right-hand sides, and rounded to the scalar type (Float, as pytorch-grad-cam casts). With every pixel missing the right-hand side is 0 and
 /// the result is 0, as SuperLU returns. Noise: σ·z per imputed value and channel (`GaussianDraws`,
 /// channel-major over the missing pixels in row-major order, as `randn_like` fills C × #missing),
 /// added in Float; σ = 0 is deterministic and draws nothing.
@@ -53,7 +53,7 @@ public struct NoisyLinearImputer: Sendable {
         for c in 0..<channels {
             let plane = image.storage[(c * pixels)..<((c + 1) * pixels)].map(Double.init)
             let solution = system.solve(rightHandSide: system.rightHandSide(plane))
-            for (k, p) in missing.enumerated() { out[c * pixels + p] = Scalar(Float(solution[k])) }
+            for (k, p) in missing.enumerated() { out[c * pixels + p] = Scalar(solution[k]) }
         }
         if noise > 0 {
             for c in 0..<channels {
