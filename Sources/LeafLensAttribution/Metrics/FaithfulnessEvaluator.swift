@@ -15,7 +15,8 @@ public struct FaithfulnessOptions: Sendable, Equatable {
     public var infidelityScore: Infidelity.Score = .logit
     public var sensitivityRadius: Double = SensitivityMax.defaultRadius
     public var sensitivitySamples: Int = SensitivityMax.defaultSamples
-    /// Seed of every random draw (ROAD noise, infidelity and sensitivity perturbations).
+    /// Seed of the random draws: ROAD noise and infidelity use SeededRandom(seed), sensitivity
+    /// SeededRandom(seed + 1), so the two perturbation sets are independent.
     public var seed: UInt64 = 0
     /// Images per forward pass.
     public var batchSize: Int = 16

@@ -43,13 +43,12 @@ public enum ROAD {
     /// d = b − a in Float, a + d·Float(γ) when γ < ½, else b − d·Float(1 − γ).
     public static func percentile(_ values: [Float], _ p: Double) -> Float {
         let sorted = values.sorted()
-        guard let first = sorted.first else { return .nan }
+        guard !sorted.isEmpty else { return .nan }
         let v = Double(sorted.count - 1) * (p / 100)
         let i = min(Int(v.rounded(.down)), sorted.count - 1)
         let gamma = v - Double(i)
         let (a, b) = (sorted[i], sorted[min(i + 1, sorted.count - 1)])
         let d = b - a
-        _ = first
         return gamma < 0.5 ? a + d * Float(gamma) : b - d * Float(1 - gamma)
     }
 
