@@ -181,3 +181,80 @@ struct OcclusionGrid: Sendable {
         }
     }
 }
+
+extension Occlusion {
+    /// Which channels one window spans (the first axis of Captum's `sliding_window_shapes` for
+    /// `[C, H, W]` examples).
+    public enum ChannelWindow: Sendable, Equatable {
+        /// Every channel at once: window C, Captum's usual `(3, h, w)`.
+        case all
+        /// One channel at a time: window 1, channel stride 1 (Captum's `(1, h, w)`, strides `(1, …)`).
+        case each
+        /// `size` consecutive channels, sliding by `stride` (Captum's `(size, h, w)`, strides `(stride, …)`).
+        case groups(size: Int, stride: Int)
+    }
+
+    /// Occlusion's options for image examples `[C, H, W]`: a rectangular window (Captum allows any
+    /// h × w, e.g. 15 × 25), its strides, and the channels it spans. The fast ResNet path handles
+    /// every shape (it recomputes the region a window's rows and columns can change, for the
+    /// channels inside the window).
+    public struct Parameters<Scalar: TensorScalar>: Sendable, Equatable {
+        public var height: Int, width: Int
+        public var strideHeight: Int, strideWidth: Int
+        public var channels: ChannelWindow
+        public var baseline: Baseline<Scalar>
+        public var perturbationsPerEval: Int
+
+        /// Strides default to the window size (no overlap is a common choice; Captum's own default is 1).
+        public init(
+            height: Int = 15, width: Int? = nil, strideHeight: Int? = nil, strideWidth: Int? = nil,
+            channels: ChannelWindow = .all, baseline: Baseline<Scalar> = .zero, perturbationsPerEval: Int = 1
+        ) {
+            self.height = height
+            self.width = width ?? height
+            self.strideHeight = strideHeight ?? height
+            self.strideWidth = strideWidth ?? (width ?? height)
+            self.channels = channels
+            self.baseline = baseline
+            self.perturbationsPerEval = perturbationsPerEval
+        }
+
+        /// Captum's `sliding_window_shapes` and `strides` for examples of `channelCount` channels.
+        public func captumWindow(channelCount: Int) throws(AttributionError) -> (window: [Int], strides: [Int]) {
+            switch channels {
+            case .all: return ([channelCount, height, width], [channelCount, strideHeight, strideWidth])
+            case .each: return ([1, height, width], [1, strideHeight, strideWidth])
+            case .groups(let size, let stride):
+                guard size >= 1, size <= channelCount, stride >= 1 else {
+                    throw .invalidOption("channel window \(size) (stride \(stride)) must fit 1...\(channelCount) channels")
+                }
+                return ([size, height, width], [stride, strideHeight, strideWidth])
+            }
+        }
+    }
+
+    /// Occlusion of `[N, C, H, W]` images with `parameters` (see `attribute(model:input:targets:window:…)`).
+    @_specialize(where Model == ResNetClassifier<Float>)
+    public static func attribute<Model: AttributionModel>(
+        model: Model, input: Tensor<Model.Scalar>, targets: [Int], parameters: Parameters<Model.Scalar>,
+        progress: AttributionProgress? = nil
+    ) throws -> Tensor<Float> {
+        guard input.rank == 4 else {
+            throw AttributionError.shapeMismatch("occlusion windows need images [N, C, H, W], got \(input.shape)")
+        }
+        let (window, strides) = try parameters.captumWindow(channelCount: input.shape[1])
+        return try attribute(
+            model: model, input: input, targets: targets, window: window, strides: strides,
+            baseline: parameters.baseline, perturbationsPerEval: parameters.perturbationsPerEval, progress: progress)
+    }
+
+    /// Parses a window spec `HxW` (`15x25`) or `S` (a square, `15`); throws naming `window`.
+    public static func parseWindow(_ text: String) throws(AttributionError) -> (height: Int, width: Int) {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        let values = parts.compactMap { Int($0) }
+        guard values.count == parts.count, (1...2).contains(values.count), values.allSatisfy({ $0 >= 1 }) else {
+            throw .invalidOption("window '\(text)' must be HxW (e.g. 15x25) or one size, positive integers")
+        }
+        return (values[0], values.count == 2 ? values[1] : values[0])
+    }
+}

@@ -166,10 +166,12 @@ extension ResNetProgram {
     /// Reverse pass. `gradOutput` is ∂L/∂outputs (`[N, K]`, e.g. one-hot rows for per-image targets).
     /// Returns ∂L/∂input if `input` is true, ∂L/∂(layer) for each name in `layers`, and parameter gradients
     /// if the forward plan asked for them. Stops as soon as nothing further down is needed.
+    /// `reluRule` replaces every ReLU's local gradient (guided backprop, deconvolution; see `ReLUBackwardRule`).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func backward(
-        _ record: ForwardRecord<T>, gradOutput: Tensor<T>, input wantInput: Bool = true, layers names: Set<String> = []
+        _ record: ForwardRecord<T>, gradOutput: Tensor<T>, input wantInput: Bool = true, layers names: Set<String> = [],
+        reluRule: ReLUBackwardRule = .standard
     ) throws(ModelError) -> BackwardResult<T> {
         guard let plan = record.plan else { throw .invalidInput("backward needs a forward pass run with a backward plan") }
         guard gradOutput.shape == record.outputs.shape else {
@@ -220,9 +222,9 @@ extension ResNetProgram {
                 case .relu:
                     guard let y = values[step.output] else { throw ModelError.invalidInput("ReLU output was not kept") }
                     if tapped {
-                        dx = ReLU.backward(gradOutput: dy, output: y)
+                        dx = ReLU.backward(gradOutput: dy, output: y, rule: reluRule)
                     } else {
-                        ReLU.backwardInPlace(&dy, output: y)
+                        ReLU.backwardInPlace(&dy, output: y, rule: reluRule)
                         dx = dy
                     }
                 case .maxPool(let pool):
