@@ -6,8 +6,10 @@ import Testing
 
 /// LeafLens's resnet34 and resnet50 against torchvision's own code (PyTorch 2.13, float32) on seeded weights
 /// with non-trivial BatchNorm, small widths and full width at 224×224 (Fixtures/depths, from
-/// `scripts/fixtures/depths.py`). Same tolerance as resnet18's parity: |Δ| ≤ 1e-4 · max(1, max|ref|)
-/// element-wise. The full-width input gradients are kept at every `grad_stride`-th element.
+/// `scripts/fixtures/depths.py`; references computed in float64 by torchvision's code). Same tolerance as
+/// resnet18's parity, |Δ| ≤ 1e-4 · max(1, max|ref|) element-wise, except where PyTorch's own float32 is
+/// further from float64 than that (see `expectParity`). The full-width input gradients are kept at every
+/// `grad_stride`-th element.
 @Suite struct DepthParityTests {
     struct Case: Codable, CustomTestStringConvertible, Sendable {
         let name: String
@@ -20,7 +22,15 @@ import Testing
         let targets: [Int]
         let grad_stride: Int
         let learnable_parameters: Int
+        let torch_float32_deviation: Deviation
         var testDescription: String { "\(name) (input \(input_shape))" }
+    }
+
+    /// How far PyTorch's own float32 forward/backward is from the float64 reference (measured by the
+    /// fixture script).
+    struct Deviation: Codable, Sendable {
+        let logits_max_abs: Double
+        let input_grad_max_abs: Double
     }
 
     struct Manifest: Codable { let cases: [Case] }
@@ -36,9 +46,13 @@ import Testing
         try NPY.read(FixturePaths.fixture("depths/\(c.name).\(what).npy"), as: Float.self)
     }
 
-    func expectParity(_ actual: Tensor<Float>, _ expected: Tensor<Float>, _ label: String) {
+    /// |Δ| ≤ max(1e-4 · max(1, max|ref|), `floor`): the resnet18 tolerance, unless PyTorch's own float32
+    /// result is further than that from the float64 reference (`floor`, that deviation): a float32
+    /// implementation is then held to PyTorch's float32 accuracy (the seeded full-width resnet50, whose
+    /// logits reach 1.2e4: PyTorch's float32 input gradient is 0.059 from float64, max |grad| 3.8).
+    func expectParity(_ actual: Tensor<Float>, _ expected: Tensor<Float>, floor: Double = 0, _ label: String) {
         let scale = max(1, expected.storage.map { abs(Double($0)) }.max() ?? 0)
-        expectClose(actual, expected, atol: 1e-4 * scale, rtol: 0, label)
+        expectClose(actual, expected, atol: max(1e-4 * scale, floor), rtol: 0, label)
     }
 
     /// Every `stride`-th element of `t` in C order, as the fixture keeps them.
@@ -69,7 +83,7 @@ import Testing
             expectParity(record.outputs, logits, "\(c.name) logits, \(purpose)")
             expectParity(
                 strided(try #require(grads.input), c.grad_stride), try reference(c, "input_grad"),
-                "\(c.name) input gradient, \(purpose)")
+                floor: c.torch_float32_deviation.input_grad_max_abs, "\(c.name) input gradient, \(purpose)")
         }
     }
 }
@@ -103,11 +117,12 @@ import Testing
         "layer2.0.conv2.weight", "layer2.0.downsample.1.bias", "layer3.5.bn2.bias", "layer4.2.conv3.weight", "fc.weight",
     ].flatMap { [ParameterCase(name: $0, training: false), ParameterCase(name: $0, training: true)] }
 
-    @Test(arguments: parameterCases) func parameterGradient(_ c: ParameterCase) throws {
+    /// Eval-mode BatchNorm: finite differences.
+    @Test(arguments: parameterCases.filter { !$0.training }) func parameterGradient(_ c: ParameterCase) throws {
         let model = try model()
-        let x = ResNet<Double>.seededInput(seed: 24, shape: [2, 3, 64, 64])  // layer4 2×2: training BN over 8 values
+        let x = ResNet<Double>.seededInput(seed: 24, shape: [2, 3, 64, 64])
         let r = randomTensor([2, 4], seed: 25)
-        let plan = BackwardPlan(parameterGradients: true, training: c.training)
+        let plan = BackwardPlan(parameterGradients: true, training: false)
         let program = try model.program(for: .training)
         let grads = try program.backward(try program.forward(x, backward: plan), gradOutput: r).parameters
         let analytic = try #require(grads[c.name])
@@ -117,6 +132,25 @@ import Testing
             return try projection(changed.program(for: .training).forward(x, backward: plan).outputs, r)
         }
         #expect(check.passed, "\(check)")
+    }
+
+    /// Training-mode BatchNorm: against PyTorch's float64 autograd on the same network, input and
+    /// projection (Fixtures/depths/training-manifest.json, `scripts/fixtures/depths_training.py`). Finite
+    /// differences are no reference here: a weight change moves every batch statistic below it, and across
+    /// ~50 BatchNorm layers some ReLU decision lies within reach of any usable step (PyTorch's own float64
+    /// differences miss its autograd on this network too). |Δ| ≤ 1e-6 · max(1, max|ref|): the fixture's
+    /// float32 rounding.
+    @Test(arguments: parameterCases.filter(\.training)) func trainingParameterGradientMatchesPyTorch(_ c: ParameterCase) throws {
+        // PyTorch's seeded weights and inputs are float32 values (then float64): the same here.
+        let model = try ResNet<Float>.seeded(seed: 21, configuration: Self.tiny).converted(to: Double.self)
+        let x = ResNet<Float>.seededInput(seed: 24, shape: [2, 3, 64, 64]).converted(to: Double.self)
+        let r = randomTensor([2, 4], seed: 25)
+        let program = try model.program(for: .training)
+        let plan = BackwardPlan(parameterGradients: true, training: true)
+        let grads = try program.backward(try program.forward(x, backward: plan), gradOutput: r).parameters
+        let expected = try NPY.read(FixturePaths.fixture("depths/resnet50-train.\(c.name).npy"), as: Double.self)
+        let scale = max(1, expected.storage.map(abs).max() ?? 0)
+        expectClose(try #require(grads[c.name]), expected, atol: 1e-6 * scale, rtol: 0, c.name)
     }
 
     @Test func everyTrainableParameterGetsAGradient() throws {
