@@ -47,6 +47,13 @@ public struct ResNet<T: TensorScalar>: Sendable {
             labels: labels)
     }
 
+    /// Architecture, classes with their labels, parameters and MACs at `inputSize`² (for `leaflens info`).
+    public func summary(inputSize: Int = 224) -> ResNetSummary {
+        var summary = configuration.summary(inputSize: inputSize)
+        summary.labels = labels
+        return summary
+    }
+
     /// Learnable parameters only (no running statistics), in torchvision order.
     public var trainableParameterNames: [String] {
         configuration.parameters.filter(\.role.isLearnable).map(\.name)

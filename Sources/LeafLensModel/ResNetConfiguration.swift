@@ -190,7 +190,8 @@ public struct ResNetConfiguration: Sendable, Equatable, Hashable, Codable {
         ResNetSummary(
             architecture: architecture, depth: depth, width: width, classCount: classCount, inputSize: inputSize,
             parameterCount: learnableParameterCount,
-            multiplyAccumulates: multiplyAccumulates(height: inputSize, width: inputSize))
+            multiplyAccumulates: multiplyAccumulates(height: inputSize, width: inputSize),
+            labels: (0..<classCount).map { "class_\($0)" })
     }
 }
 
@@ -208,6 +209,8 @@ public struct ResNetSummary: Sendable, Equatable, Codable {
     public var parameterCount: Int
     /// Multiply–accumulates of one forward pass at `inputSize`².
     public var multiplyAccumulates: Int
+    /// Class labels in class-index order (`class_0…` for a bare configuration).
+    public var labels: [String]
 }
 
 /// One convolution and the BatchNorm after it, under their state_dict names.

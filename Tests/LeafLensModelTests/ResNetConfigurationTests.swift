@@ -32,6 +32,10 @@ import Testing
         #expect(abs(macs - c.gigaMACs) < 0.002, "\(macs) GMAC")
         let summary = configuration.summary(inputSize: 224)
         #expect(summary.architecture == "resnet\(c.depth)" && summary.parameterCount == c.parameters)
+        #expect(summary.labels.count == 1000 && summary.labels.first == "class_0")
+        let labelled = try ResNet<Float>.seeded(
+            seed: 1, configuration: try ResNetConfiguration(depth: c.depth, width: 2, classCount: 2), labels: ["a", "b"])
+        #expect(labelled.summary(inputSize: 64).labels == ["a", "b"])
     }
 
     @Test func bottleneckTableFollowsTorchvision() throws {
