@@ -1,23 +1,41 @@
 /// A dense, row-major (C-order) tensor with value semantics. Images are `[N, C, H, W]`.
 ///
 /// Storage is a Swift array, so copies are cheap until written (copy-on-write). The element
-/// count always equals the product of `shape`; initialisers that take user data check it and throw.
+/// count always equals the product of `shape`: initialisers that take user data check it and throw, and
+/// `storage` may be changed in place (element values) but never resized — a write that changes its count
+/// is a programming error and traps.
 public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     public let shape: [Int]
-    public var storage: [Scalar]
+    @usableFromInline
+    var values: [Scalar]
+
+    /// The elements in C order. Element values may be written; the count is fixed by `shape`.
+    @inlinable
+    public var storage: [Scalar] {
+        get { values }
+        set {
+            precondition(newValue.count == values.count, "Tensor.storage resized from \(values.count) to \(newValue.count)")
+            values = newValue
+        }
+        _modify {
+            let count = values.count
+            yield &values
+            precondition(values.count == count, "Tensor.storage resized from \(count) to \(values.count)")
+        }
+    }
 
     /// A tensor of zeros.
     @inlinable
     public init(zeros shape: [Int]) {
         self.shape = shape
-        self.storage = Array(repeating: 0, count: shape.reduce(1, *))
+        self.values = Array(repeating: 0, count: shape.reduce(1, *))
     }
 
     /// A tensor filled with one value.
     @inlinable
     public init(repeating value: Scalar, shape: [Int]) {
         self.shape = shape
-        self.storage = Array(repeating: value, count: shape.reduce(1, *))
+        self.values = Array(repeating: value, count: shape.reduce(1, *))
     }
 
     /// Wraps existing values; throws if the count does not match the shape.
@@ -29,14 +47,14 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
             throw .elementCountMismatch(shape: shape, expected: count, found: storage.count)
         }
         self.shape = shape
-        self.storage = storage
+        self.values = storage
     }
 
     /// Fast path for shapes computed by LeafLens itself (the count is the caller's guarantee).
     @inlinable
     package init(uncheckedShape shape: [Int], storage: [Scalar]) {
         self.shape = shape
-        self.storage = storage
+        self.values = storage
     }
 
     @inlinable

@@ -1,36 +1,23 @@
 import LeafLensMath
 
-/// Geometry of one convolution applied to one image, and the im2col / col2im transforms.
+/// im2col / col2im on the one convolution geometry type (`ConvolutionShape`: one image's channels, size,
+/// kernel, stride, padding and output size), shared with the packed kernel.
 ///
 /// The column matrix of an image `[C, H, W]` is `[C·KH·KW, OH·OW]`: row (c, p, q) holds, for every output
 /// position (i, j), the input value x[c, i·sh − ph + p, j·sw − pw + q] (0 outside the image). Then the
 /// convolution is one GEMM: `[O, C·KH·KW] × [C·KH·KW, OH·OW]`.
-struct ConvGeometry: Sendable {
-    var channels: Int
-    var kernelH: Int, kernelW: Int
-    var strideH: Int, strideW: Int
-    var padH: Int, padW: Int
-    var inputH = 0, inputW = 0
-    var outputH = 0, outputW = 0
-
+extension ConvolutionShape {
     var columnRows: Int { channels * kernelH * kernelW }
-
-    /// This geometry for `GEMM.packedConvolution` (one image).
-    var shape: ConvolutionShape {
-        ConvolutionShape(
-            channels: channels, height: inputH, width: inputW, kernelH: kernelH, kernelW: kernelW,
-            strideH: strideH, strideW: strideW, padH: padH, padW: padW, outputH: outputH, outputW: outputW)
-    }
+    var columnCount: Int { outputH * outputW }
 
     /// The stride-1 convolution that maps ∂L/∂y `[O, OH, OW]` to ∂L/∂x `[C, H, W]` (rotated filters,
     /// padding kernel − 1 − padding); `outChannels` is O. Valid for stride 1 with padding < kernel.
-    func transposedShape(outChannels: Int) -> ConvolutionShape {
+    func transposed(outChannels: Int) -> ConvolutionShape {
         ConvolutionShape(
             channels: outChannels, height: outputH, width: outputW, kernelH: kernelH, kernelW: kernelW,
             strideH: 1, strideW: 1, padH: kernelH - 1 - padH, padW: kernelW - 1 - padW,
-            outputH: inputH, outputW: inputW)
+            outputH: height, outputW: width)
     }
-    var columnCount: Int { outputH * outputW }
 
     /// A 1×1, stride-1, unpadded convolution reads the image itself as its column matrix.
     var isPointwise: Bool {
@@ -82,23 +69,23 @@ struct ConvGeometry: Sendable {
     private func channelToColumns<T: TensorScalar>(
         _ c: Int, _ image: UnsafePointer<T>, _ col: UnsafeMutablePointer<T>
     ) {
-        let plane = image + c &* inputH &* inputW
+        let plane = image + c &* height &* width
         let p = columnCount
         for kh in 0..<kernelH {
             for kw in 0..<kernelW {
                 let row = col + ((c &* kernelH &+ kh) &* kernelW &+ kw) &* p
                 // Output columns j whose input column j·sw − pw + kw lies inside [0, W).
-                let (j0, j1) = validRange(offset: kw &- padW, stride: strideW, size: inputW, count: outputW)
+                let (j0, j1) = validRange(offset: kw &- padW, stride: strideW, size: width, count: outputW)
                 for i in 0..<outputH {
                     let ih = i &* strideH &- padH &+ kh
                     let dst = row + i &* outputW
-                    if ih < 0 || ih >= inputH || j0 >= j1 {
+                    if ih < 0 || ih >= height || j0 >= j1 {
                         dst.update(repeating: 0, count: outputW)
                         continue
                     }
                     if j0 > 0 { dst.update(repeating: 0, count: j0) }
                     if j1 < outputW { (dst + j1).update(repeating: 0, count: outputW &- j1) }
-                    let srcRow = plane + (ih &* inputW &+ (kw &- padW))
+                    let srcRow = plane + (ih &* width &+ (kw &- padW))
                     if strideW == 1 {
                         (dst + j0).update(from: srcRow + j0, count: j1 &- j0)
                     } else {
@@ -129,7 +116,7 @@ struct ConvGeometry: Sendable {
         // Float with stride 2 across is vectorised through even/odd-split rows (the stride-2 ResNet layers)
         // where the CPU allows; the plain loop runs if the kernel declines (it then has touched nothing).
         let vectorised = T.self == Float.self && strideW == 2 && PackedMatrix.isAvailable
-        let shape = self.shape
+        let shape = self
         let fs = UnsafeSendable(UnsafePointer<Float>(OpaquePointer(col)))
         let fd = UnsafeSendable(UnsafeMutablePointer<Float>(OpaquePointer(image)))
         forEachChannelRange(parallel: parallel) { range in
@@ -144,18 +131,18 @@ struct ConvGeometry: Sendable {
     private func columnsToChannel<T: TensorScalar>(
         _ c: Int, _ col: UnsafePointer<T>, _ image: UnsafeMutablePointer<T>
     ) {
-        let plane = image + c &* inputH &* inputW
+        let plane = image + c &* height &* width
         let p = columnCount
         for kh in 0..<kernelH {
             for kw in 0..<kernelW {
                 let row = col + ((c &* kernelH &+ kh) &* kernelW &+ kw) &* p
-                let (j0, j1) = validRange(offset: kw &- padW, stride: strideW, size: inputW, count: outputW)
+                let (j0, j1) = validRange(offset: kw &- padW, stride: strideW, size: width, count: outputW)
                 if j0 >= j1 { continue }
                 for i in 0..<outputH {
                     let ih = i &* strideH &- padH &+ kh
-                    if ih < 0 || ih >= inputH { continue }
+                    if ih < 0 || ih >= height { continue }
                     let srcRow = row + i &* outputW
-                    let dstRow = plane + (ih &* inputW &+ (kw &- padW))
+                    let dstRow = plane + (ih &* width &+ (kw &- padW))
                     var j = j0
                     while j < j1 {
                         dstRow[j &* strideW] += srcRow[j]

@@ -5,25 +5,27 @@ import LeafLensMath
 ///     y[n, o, i, j] = b[o] + Σ_{c, p, q} w[o, c, p, q] · x[n, c, i·sh − ph + p, j·sw − pw + q]
 ///
 /// with zero padding. `weight` is `[O, C, KH, KW]`, `bias` `[O]` or nil. Output size per axis:
-/// ⌊(H + 2·ph − KH) / sh⌋ + 1. Three paths compute it: im2col + OpenBLAS GEMM (any scalar; training);
-/// LeafLens's AVX-512 kernel over packed weights (Float, fixed weights: `withPackedWeights()`); Winograd
-/// (classification on CPUs without that kernel: `preparedForInference()`). `forwardReference` is the
-/// direct six-loop definition kept beside them for tests.
+/// ⌊(H + 2·ph − KH) / sh⌋ + 1. Three algorithms compute it (`ConvolutionAlgorithm`, chosen once per
+/// convolution with `using(_:)`, by `ResNetProgram` when it is built for its purpose): im2col + OpenBLAS
+/// GEMM (any scalar, any weights); LeafLens's AVX-512 kernel over packed weights (Float, fixed weights);
+/// Winograd F(2×2, 3×3) (3×3/1/1, fixed weights, classification only). `forwardReference` is the direct
+/// six-loop definition kept beside them for tests.
 public struct Conv2d<T: TensorScalar>: Sendable {
-    /// Changing the weights drops the prepared forms derived from them (packed, Winograd).
+    /// Changing the weights drops the forms prepared from them: the convolution is im2col again.
     public var weight: Tensor<T> {
-        didSet {
-            packed = nil
-            winograd = nil
-        }
+        didSet { prepared = .none }
     }
     public var bias: Tensor<T>?
     public let stride: (h: Int, w: Int)
     public let padding: (h: Int, w: Int)
-    /// Transformed filters for the Winograd forward path (see `preparedForInference()`).
-    var winograd: WinogradFilters<T>?
-    /// The weights packed for LeafLens's AVX-512 kernel (see `withPackedWeights()`); Float only.
-    var packed: PackedConvWeights?
+    /// The weights as the chosen algorithm reads them.
+    var prepared: PreparedWeights = .none
+
+    enum PreparedWeights: Sendable {
+        case none
+        case packed(PackedConvWeights)
+        case winograd(WinogradFilters<T>)
+    }
 
     public init(weight: Tensor<T>, bias: Tensor<T>? = nil, stride: Int = 1, padding: Int = 0) throws(TensorError) {
         try self.init(weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding))
@@ -63,43 +65,65 @@ public struct Conv2d<T: TensorScalar>: Sendable {
         return [shape[0], outChannels, oh, ow]
     }
 
-    var geometry: ConvGeometry {
-        ConvGeometry(
-            channels: inChannels, kernelH: kernel.h, kernelW: kernel.w,
-            strideH: stride.h, strideW: stride.w, padH: padding.h, padW: padding.w)
+    /// The geometry for an input of `height`×`width` (output size from `outputShape`).
+    func geometry(height: Int, width: Int) -> ConvolutionShape {
+        ConvolutionShape(
+            channels: inChannels, height: height, width: width, kernelH: kernel.h, kernelW: kernel.w,
+            strideH: stride.h, strideW: stride.w, padH: padding.h, padW: padding.w,
+            outputH: (height + 2 * padding.h - kernel.h) / stride.h + 1,
+            outputW: (width + 2 * padding.w - kernel.w) / stride.w + 1)
     }
 
-    /// A copy whose forward pass uses Winograd F(2×2, 3×3) when it applies (3×3, stride 1, padding 1)
-    /// and pays: measured here, it was 10–45% faster from 128 input channels up (ResNet stages 2–4) and
-    /// slower at 64, where the transforms outweigh the saved multiplies. For fixed weights and plain
-    /// classification only: its float32 rounding differs enough from the direct sum to flip ReLU decisions
-    /// near zero, which moved Integrated Gradients 1.5e-3 (relative L2) away from Captum's, over the 1e-3
-    /// the parity tests allow. Attribution therefore never uses it. On AVX-512 CPUs classification does not
-    /// either: `withPackedWeights()` is faster there.
-    public func preparedForInference(winogradMinimumChannels: Int = 128) -> Conv2d {
-        guard kernel == (3, 3), stride == (1, 1), padding == (1, 1), inChannels >= winogradMinimumChannels else {
-            return self
+    /// The algorithm this convolution runs (`using(_:)` chose it).
+    public var algorithm: ConvolutionAlgorithm {
+        switch prepared {
+        case .none: .im2col
+        case .packed: .packed
+        case .winograd: .winograd
         }
+    }
+
+    /// Whether `algorithm` can compute this convolution here: `.packed` needs Float on a CPU with
+    /// LeafLens's AVX-512 kernel; `.winograd` a 3×3, stride-1, padding-1 convolution.
+    public func supports(_ algorithm: ConvolutionAlgorithm) -> Bool {
+        switch algorithm {
+        case .im2col: true
+        case .packed: T.self == Float.self && PackedMatrix.isAvailable
+        case .winograd: kernel == (3, 3) && stride == (1, 1) && padding == (1, 1)
+        }
+    }
+
+    /// A copy that runs `algorithm` (its weights prepared once: packed, or Winograd-transformed), or
+    /// im2col when `supports(algorithm)` is false.
+    ///
+    /// Packed: W for the forward pass; for the input gradient the rotated filters (stride 1) or Wᵀ
+    /// (strided), so fixed-weight networks skip both OpenBLAS and per-call packing; only the order of the
+    /// float32 terms differs from im2col (tests compare both against the direct definition). Winograd: its
+    /// float32 rounding differs enough from the direct sum to flip ReLU decisions near zero, which moved
+    /// Integrated Gradients 1.5e-3 (relative L2) away from Captum's, over the 1e-3 the parity tests allow;
+    /// so programs use it for classification only, and its backward pass is im2col's.
+    public func using(_ algorithm: ConvolutionAlgorithm) -> Conv2d {
         var copy = self
-        copy.winograd = WinogradFilters(weight: weight)
+        guard supports(algorithm) else {
+            copy.prepared = .none
+            return copy
+        }
+        switch algorithm {
+        case .im2col: copy.prepared = .none
+        case .winograd: copy.prepared = .winograd(WinogradFilters(weight: weight))
+        case .packed: copy.prepared = .packed(packedWeights())
+        }
         return copy
     }
 
-    /// A copy that carries its weights packed for LeafLens's AVX-512 kernel — W for the forward pass; for the
-    /// input gradient the rotated filters (stride 1) or Wᵀ (strided) — so that fixed-weight networks
-    /// (classification, attribution) skip both OpenBLAS and per-call packing. Unchanged for Double or on CPUs
-    /// without AVX-512. Only the order of the float32 terms differs from the OpenBLAS path (tests compare
-    /// both against the direct definition).
-    public func withPackedWeights() -> Conv2d {
-        guard T.self == Float.self, PackedMatrix.isAvailable else { return self }
-        var copy = self
-        let (o, k) = (outChannels, geometry.columnRows)
+    private func packedWeights() -> PackedConvWeights {
+        let (o, k) = (outChannels, inChannels * kernel.h * kernel.w)
         let c = inChannels, (kh, kw) = kernel
         // Stride 1 (and padding < kernel): ∂L/∂x is itself a convolution of ∂L/∂y, with the filters
         // transposed over channels and rotated 180°, stride 1 and padding kernel − 1 − padding.
         let flips = stride == (1, 1) && padding.h < kh && padding.w < kw
         var rotated = [Float](repeating: 0, count: flips ? weight.count : 0)
-        weight.storage.withUnsafeBufferPointer { ws in
+        return weight.storage.withUnsafeBufferPointer { ws in
             let w = floatPointer(ws.baseAddress!)  // safe: the weights have positive dimensions
             if flips {
                 for oc in 0..<o {
@@ -113,16 +137,20 @@ public struct Conv2d<T: TensorScalar>: Sendable {
                     }
                 }
             }
-            copy.packed = PackedConvWeights(
+            return PackedConvWeights(
                 forward: PackedMatrix(convolution: w, outChannels: o, inChannels: c, taps: kh * kw),
                 transposed: flips ? nil : PackedMatrix(rows: k, columns: o, w, lda: k, transposed: true),
                 rotated: flips
                     ? rotated.withUnsafeBufferPointer {
-                        PackedMatrix(convolution: $0.baseAddress!, outChannels: c, inChannels: o, taps: kh * kw)
+                        PackedMatrix(convolution: $0.baseAddress!, outChannels: c, inChannels: o, taps: kh * kw)  // safe: non-empty
                     }
                     : nil)
         }
-        return copy
+    }
+
+    var packed: PackedConvWeights? {
+        if case .packed(let p) = prepared { return p }
+        return nil
     }
 
     /// Below this many 2×2 output tiles per batch, the 16 tiny GEMMs lose to im2col + one GEMM.
@@ -136,21 +164,16 @@ public struct Conv2d<T: TensorScalar>: Sendable {
     public func forward(_ x: Tensor<T>) throws(TensorError) -> Tensor<T> {
         let outShape = try outputShape(for: x.shape)
         let (n, oh, ow) = (x.shape[0], outShape[2], outShape[3])
-        if let winograd, n * ((oh + 1) / 2) * ((ow + 1) / 2) >= Self.winogradMinimumTiles {
+        if case .winograd(let winograd) = prepared, n * ((oh + 1) / 2) * ((ow + 1) / 2) >= Self.winogradMinimumTiles {
             var y = winograd.convolve(x)
             if let bias { y.addChannelBias(bias) }
             return y
         }
-        var geometry = self.geometry
-        geometry.inputH = x.shape[2]
-        geometry.inputW = x.shape[3]
-        geometry.outputH = oh
-        geometry.outputW = ow
-        let g = geometry
+        let g = geometry(height: x.shape[2], width: x.shape[3])
         let (o, k, p) = (outChannels, g.columnRows, oh * ow)
         let inSize = x.shape[1] * x.shape[2] * x.shape[3]
         if packed != nil, x.count > 0, outShape[0] * outShape[1] * oh * ow > 0 {
-            return try forwardPacked(x, outShape: outShape, geometry: g, residual: nil, relu: false)
+            return forwardPacked(x, outShape: outShape, geometry: g, residual: nil, relu: false)
         }
         var y = Tensor<T>(zeros: outShape)
         guard x.count > 0, y.count > 0 else { return y }  // an empty batch: nothing to compute
@@ -184,34 +207,27 @@ public struct Conv2d<T: TensorScalar>: Sendable {
         return y
     }
 
-    /// Whether `forwardFused` can run: packed weights (Float on an AVX-512 CPU).
-    var fuses: Bool { packed != nil }
-
     /// relu(conv(x) + residual) — or relu(conv(x)) without `residual` — in one pass over the output, with
-    /// the same float32 operations in the same order as the three separate steps. Needs packed weights.
-    func forwardFused(_ x: Tensor<T>, residual: Tensor<T>?, relu: Bool) throws(TensorError) -> Tensor<T> {
+    /// the same float32 operations in the same order as the three separate steps. Packed convolutions only
+    /// (the program plans fusion for those alone).
+    func forwardFused(_ x: Tensor<T>, residual: Tensor<T>?) throws(TensorError) -> Tensor<T> {
+        precondition(packed != nil, "fused convolutions are planned for packed weights only")  // safe: planner's invariant
         let outShape = try outputShape(for: x.shape)
         if let residual, residual.shape != outShape {
             throw .shapeMismatch(operation: "residual add", expected: outShape, found: residual.shape)
         }
-        var g = geometry
-        (g.inputH, g.inputW, g.outputH, g.outputW) = (x.shape[2], x.shape[3], outShape[2], outShape[3])
-        guard packed != nil, x.count > 0, outShape.reduce(1, *) > 0 else {
-            var y = try forward(x)
-            if let residual { try ResidualAdd.add(residual, into: &y) }
-            if relu { ReLU.apply(&y) }
-            return y
-        }
-        return try forwardPacked(x, outShape: outShape, geometry: g, residual: residual, relu: relu)
+        guard x.count > 0, outShape.reduce(1, *) > 0 else { return Tensor(zeros: outShape) }
+        return forwardPacked(
+            x, outShape: outShape, geometry: geometry(height: x.shape[2], width: x.shape[3]), residual: residual, relu: true)
     }
 
     /// The packed-kernel forward: the column matrix is built panel by panel inside the kernel, which also
     /// runs the epilogue (bias, residual, ReLU) and writes every output element (so the output starts
-    /// uninitialised).
+    /// uninitialised). Callers check that the weights are packed and x and the output are non-empty.
     private func forwardPacked(
-        _ x: Tensor<T>, outShape: [Int], geometry g: ConvGeometry, residual: Tensor<T>?, relu: Bool
-    ) throws(TensorError) -> Tensor<T> {
-        guard let packed else { throw .invalidShape(outShape) }  // callers check; kept throwing, not trapping
+        _ x: Tensor<T>, outShape: [Int], geometry g: ConvolutionShape, residual: Tensor<T>?, relu: Bool
+    ) -> Tensor<T> {
+        guard let packed else { preconditionFailure("forwardPacked without packed weights") }  // safe: callers check
         let count = outShape.reduce(1, *)
         let storage = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             x.storage.withUnsafeBufferPointer { xs in
@@ -220,7 +236,7 @@ public struct Conv2d<T: TensorScalar>: Sendable {
                         // safe: x and the output are non-empty (callers check). An empty array may still
                         // have a base address, so "none" is decided by the optionals, not the pointers.
                         GEMM.packedConvolution(
-                            packed.forward, shape: g.shape, images: outShape[0], image: floatPointer(xs.baseAddress!),
+                            packed.forward, shape: g, images: outShape[0], image: floatPointer(xs.baseAddress!),
                             bias: bias == nil ? nil : bs.baseAddress.map { floatPointer($0) },
                             residual: residual == nil ? nil : rs.baseAddress.map { floatPointer($0) }, relu: relu,
                             output: floatPointer(buffer.baseAddress!), parallel: true)
@@ -281,11 +297,7 @@ public struct Conv2d<T: TensorScalar>: Sendable {
         guard dy.shape == outShape else {
             throw .shapeMismatch(operation: "conv2d backward", expected: outShape, found: dy.shape)
         }
-        var g = geometry
-        g.inputH = inputShape[2]
-        g.inputW = inputShape[3]
-        g.outputH = outShape[2]
-        g.outputW = outShape[3]
+        let g = self.geometry(height: inputShape[2], width: inputShape[3])
         let geometry = g
         let n = inputShape[0]
         let (o, k, p) = (outChannels, g.columnRows, g.outputH * g.outputW)
@@ -312,7 +324,7 @@ public struct Conv2d<T: TensorScalar>: Sendable {
                             if let rotated = packed?.rotated, !wantsWeights {
                                 // Stride 1: ∂L/∂x is a convolution of ∂L/∂y with the rotated filters.
                                 GEMM.packedConvolution(
-                                    rotated, shape: geometry.transposedShape(outChannels: o), images: n,
+                                    rotated, shape: geometry.transposed(outChannels: o), images: n,
                                     image: floatPointer(UnsafePointer(dyp.value)), output: floatPointer(dxp.value),
                                     parallel: true)
                                 return
@@ -391,6 +403,16 @@ public struct Conv2d<T: TensorScalar>: Sendable {
         }
         return dx
     }
+}
+
+/// How a convolution is computed (see `Conv2d.using(_:)`).
+public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
+    /// im2col + OpenBLAS GEMM; col2im for the input gradient. Any scalar, any weights (training).
+    case im2col
+    /// LeafLens's AVX-512 kernel over weights packed once (Float, fixed weights).
+    case packed
+    /// Winograd F(2×2, 3×3) forward for 3×3/1/1 convolutions (fixed weights, classification).
+    case winograd
 }
 
 /// A convolution's weights packed for LeafLens's AVX-512 kernel: W `[O, C·KH·KW]` for the forward pass, and

@@ -1,15 +1,47 @@
 import LeafLensMath
 
-/// A ResNet18 bound to its layers as a straight-line program: a list of steps, each reading value ids
-/// and writing one. `forward` runs the list; `backward` runs it in reverse, one VJP per step, so a reviewer
-/// checks one list against the other (the residual `add` is the only step with two inputs; a value read
-/// twice — a block's input — receives the sum of both gradients).
+/// What a program is built for; it decides BatchNorm folding and each convolution's algorithm.
+public enum ProgramPurpose: String, Sendable, CaseIterable {
+    /// Forward passes only (`classify`, `bench forward`): BN folded; per convolution the packed AVX-512
+    /// kernel where the CPU has it, else Winograd for 3×3/1/1 convolutions from 128 input channels (measured
+    /// 10–45% faster there, slower at 64), else im2col.
+    case classification
+    /// Forward and input/layer gradients with fixed weights (attribution): BN folded; packed where the
+    /// CPU allows, else im2col — never Winograd, whose rounding moved IG past the Captum tolerance.
+    case attribution
+    /// Every state_dict layer its own step (training, parameter gradients, training-mode BatchNorm, and
+    /// taps at pre-BN convolution outputs such as `layer3.0.conv2`): BN unfolded; im2col (the weights change,
+    /// and packing would hold two more copies of them).
+    case training
+
+    public var foldsBatchNorm: Bool { self != .training }
+
+    /// Winograd pays from this many input channels on (see `classification`).
+    static let winogradMinimumChannels = 128
+
+    /// The algorithm for `conv` in a program built for this purpose.
+    func algorithm<T>(for conv: Conv2d<T>) -> ConvolutionAlgorithm {
+        switch self {
+        case .training: return .im2col
+        case .attribution: return conv.supports(.packed) ? .packed : .im2col
+        case .classification:
+            if conv.supports(.packed) { return .packed }
+            return conv.supports(.winograd) && conv.inChannels >= Self.winogradMinimumChannels ? .winograd : .im2col
+        }
+    }
+}
+
+/// A ResNet bound to its layers as a straight-line program: a list of steps, each reading value ids
+/// and writing one. `forward` runs a schedule of those steps (fusions and value lifetimes planned once,
+/// see `ResNetProgram+Schedule.swift`); `backward` runs the steps in reverse, one VJP per step, so a
+/// reviewer checks one list against the other (the residual `add` is the only step with two inputs; a
+/// value read twice — a block's input — receives the sum of both gradients).
 ///
 /// Values carry torchvision module paths as names (`conv1`, `bn1`, `relu`, `maxpool`, `layer1` … `layer4`,
-/// `layer4.1`, `layer4.1.conv2`, `layer4.1.bn2`, `layer2.0.downsample`, `avgpool` (`[N, C, 1, 1]`), `fc`).
-/// `layerL.B.relu` names the first ReLU inside a block (torchvision reuses that module twice; the second
-/// use is the block's output `layerL.B`). With BatchNorm folded into the convolutions (inference), the
-/// pre-BN convolution outputs (`conv1`, `…conv1`, `…conv2`, `…downsample.0`) do not exist.
+/// `layer4.1`, `layer4.1.conv2`, `layer4.1.bn2`, `layer4.2.conv3`, `layer2.0.downsample`, `avgpool`
+/// (`[N, C, 1, 1]`), `fc`). `layerL.B.relu` names the first ReLU inside a block (torchvision reuses that
+/// module two or three times; the last use is the block's output `layerL.B`). With BatchNorm folded into the
+/// convolutions, the pre-BN convolution outputs (`conv1`, `…conv1`, `…conv2`, `…downsample.0`) do not exist.
 public struct ResNetProgram<T: TensorScalar>: Sendable {
     enum Operation: Sendable {
         case convolution(Conv2d<T>, parameter: String?)
@@ -32,102 +64,118 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
     public private(set) var layers: [String: Int] = [:]
     var layerOrder: [String] = []
     var valueCount = 1  // value 0 is the input
-    public let foldsBatchNorm: Bool
-    public let configuration: ResNet18Configuration
+    public let purpose: ProgramPurpose
+    public let configuration: ResNetConfiguration
+    /// Schedules planned when the program was built (no taps; without a backward plan, for input
+    /// gradients, and for training); others are planned per call.
+    var schedules: [ScheduleKey: Schedule<T>] = [:]
+
+    public var foldsBatchNorm: Bool { purpose.foldsBatchNorm }
 
     /// Layer names available for taps, in forward order.
     public var availableLayers: [String] { layerOrder }
 
-    /// With `fold`, the convolutions carry their weights packed for LeafLens's AVX-512 kernel where the CPU
-    /// has it (`Conv2d.withPackedWeights()`), for classification and attribution alike. `fastConvolutions`
-    /// (with `fold`) lets 3×3 convolutions use Winograd on CPUs without that kernel: for classification
-    /// only (see `Conv2d.preparedForInference()` for why attribution does not).
-    public init(model: ResNet18<T>, foldingBatchNorm fold: Bool, fastConvolutions: Bool = false) throws(ModelError) {
-        foldsBatchNorm = fold
+    /// Binds `model`'s layers as its block table (`ResNetConfiguration.blocks`) describes them, for `purpose`.
+    public init(model: ResNet<T>, purpose: ProgramPurpose) throws(ModelError) {
+        self.purpose = purpose
         configuration = model.configuration
         let p = model.parameters
         func tensor(_ name: String) throws(ModelError) -> Tensor<T> {
             guard let t = p[name] else { throw .missingKeys([name]) }
             return t
         }
-        func batchNorm(_ prefix: String) throws(ModelError) -> BatchNorm2d<T> {
+        /// conv (+ BN): one folded step named after the BN, or two steps.
+        func unit(_ input: Int, _ unit: ConvolutionUnit) throws(ModelError) -> Int {
+            let conv: Conv2d<T>, bn: BatchNorm2d<T>
             do {
-                return try BatchNorm2d(
-                    weight: try tensor("\(prefix).weight"), bias: try tensor("\(prefix).bias"),
-                    runningMean: try tensor("\(prefix).running_mean"), runningVar: try tensor("\(prefix).running_var"))
-            } catch let e as ModelError { throw e } catch { throw .notResNet18("\(prefix): \(error)") }
-        }
-        /// conv (+ BN): emits one folded step named after the BN, or two steps.
-        func convBN(_ input: Int, conv convName: String, bn bnName: String, stride: Int, padding: Int) throws(ModelError) -> Int {
-            let conv: Conv2d<T>
-            do { conv = try Conv2d(weight: try tensor("\(convName).weight"), stride: stride, padding: padding) } catch let e as ModelError { throw e } catch { throw .notResNet18("\(convName): \(error)") }
-            let bn = try batchNorm(bnName)
-            if fold {
-                var folded: Conv2d<T>
-                do {
-                    folded = try bn.folded(into: conv).withPackedWeights()
-                    if fastConvolutions && !PackedMatrix.isAvailable { folded = folded.preparedForInference() }
-                } catch { throw .notResNet18("\(bnName): \(error)") }
-                return emit(.convolution(folded, parameter: nil), [input], name: bnName)
+                conv = try Conv2d(weight: try tensor("\(unit.convolution).weight"), stride: unit.stride, padding: unit.padding)
+                bn = try BatchNorm2d(
+                    weight: try tensor("\(unit.norm).weight"), bias: try tensor("\(unit.norm).bias"),
+                    runningMean: try tensor("\(unit.norm).running_mean"), runningVar: try tensor("\(unit.norm).running_var"))
+            } catch let e as ModelError { throw e } catch { throw .notResNet("\(unit.convolution): \(error)") }
+            if purpose.foldsBatchNorm {
+                let folded: Conv2d<T>
+                do { folded = try bn.folded(into: conv) } catch { throw .notResNet("\(unit.norm): \(error)") }
+                return emit(.convolution(folded.using(purpose.algorithm(for: folded)), parameter: nil), [input], name: unit.norm)
             }
-            let c = emit(.convolution(conv, parameter: convName), [input], name: convName)
-            return emit(.batchNorm(bn, parameter: bnName), [c], name: bnName)
+            let c = emit(.convolution(conv, parameter: unit.convolution), [input], name: unit.convolution)
+            return emit(.batchNorm(bn, parameter: unit.norm), [c], name: unit.norm)
         }
 
-        var x = try convBN(0, conv: "conv1", bn: "bn1", stride: 2, padding: 3)
+        var x = try unit(0, configuration.stem)
         x = emit(.relu, [x], name: "relu")
-        do { x = emit(.maxPool(try MaxPool2d(kernel: 3, stride: 2, padding: 1)), [x], name: "maxpool") } catch { throw .invalidInput("\(error)") }
-        var inChannels = configuration.width
-        for (stage, planes) in configuration.stageWidths.enumerated() {
-            for block in 0..<ResNet18Configuration.blocksPerStage[stage] {
-                let prefix = "layer\(stage + 1).\(block)"
-                let stride = block == 0 ? ResNet18Configuration.stageStrides[stage] : 1
-                let blockInput = x
-                var y = try convBN(blockInput, conv: "\(prefix).conv1", bn: "\(prefix).bn1", stride: stride, padding: 1)
-                y = emit(.relu, [y], name: "\(prefix).relu")
-                y = try convBN(y, conv: "\(prefix).conv2", bn: "\(prefix).bn2", stride: 1, padding: 1)
-                var identity = blockInput
-                if block == 0 && (stride != 1 || inChannels != planes) {
-                    identity = try convBN(
-                        blockInput, conv: "\(prefix).downsample.0", bn: "\(prefix).downsample.1", stride: stride, padding: 0)
-                    alias("\(prefix).downsample", identity)
-                }
-                let sum = emit(.add, [y, identity], name: nil)
-                x = emit(.relu, [sum], name: prefix)
-                inChannels = planes
+        let pool = ResNetConfiguration.maxPool
+        // safe: the table's window (3, 2, 1) is a valid max pool.
+        x = emit(.maxPool(try! MaxPool2d(kernel: pool.kernel, stride: pool.stride, padding: pool.padding)), [x], name: "maxpool")
+        for block in configuration.blocks {
+            let blockInput = x
+            var y = blockInput
+            for (k, conv) in block.body.enumerated() {
+                y = try unit(y, conv)
+                if k + 1 < block.body.count { y = emit(.relu, [y], name: k == 0 ? "\(block.name).relu" : nil) }
             }
-            alias("layer\(stage + 1)", x)
+            var identity = blockInput
+            if let shortcut = block.shortcut {
+                identity = try unit(blockInput, shortcut)
+                alias("\(block.name).downsample", identity)
+            }
+            let sum = emit(.add, [y, identity], name: nil)
+            x = emit(.relu, [sum], name: block.name)
+            if block.index + 1 == configuration.stageBlocks[block.stage - 1] { alias("layer\(block.stage)", x) }
         }
         x = emit(.averagePool, [x], name: "avgpool")
         do {
             let fc = try Linear(weight: try tensor("fc.weight"), bias: try tensor("fc.bias"))
             _ = emit(.linear(fc, parameter: "fc"), [x], name: "fc")
-        } catch let e as ModelError { throw e } catch { throw .notResNet18("fc: \(error)") }
+        } catch let e as ModelError { throw e } catch { throw .notResNet("fc: \(error)") }
+        for key in [ScheduleKey(taps: [], plan: nil), ScheduleKey(taps: [], plan: .inputOnly)] {
+            schedules[key] = schedule(for: key)
+        }
+        if purpose == .training {
+            let key = ScheduleKey(taps: [], plan: BackwardPlan(parameterGradients: true, training: true))
+            schedules[key] = schedule(for: key)
+        }
     }
 
-    /// A copy whose convolutions carry their weights packed for LeafLens's AVX-512 kernel (see
-    /// `Conv2d.withPackedWeights()`); for programs whose weights stay fixed (folded programs have it already).
-    public func withPackedWeights() -> ResNetProgram {
+    /// The compatibility form: `foldingBatchNorm` with `fastConvolutions` is `.classification`, without it
+    /// `.attribution`; no folding is `.training`.
+    public init(model: ResNet<T>, foldingBatchNorm fold: Bool, fastConvolutions: Bool = false) throws(ModelError) {
+        try self.init(model: model, purpose: fold ? (fastConvolutions ? .classification : .attribution) : .training)
+    }
+
+    /// A copy whose convolutions run `algorithm` where they can (for tests: e.g. Winograd's network-level
+    /// torchvision parity on machines where classification would pack).
+    func withConvolutions(_ algorithm: ConvolutionAlgorithm) -> ResNetProgram {
         var copy = self
         for i in copy.steps.indices {
             if case .convolution(let conv, let parameter) = copy.steps[i].operation {
-                copy.steps[i].operation = .convolution(conv.packed == nil ? conv.withPackedWeights() : conv, parameter: parameter)
+                copy.steps[i].operation = .convolution(conv.using(algorithm), parameter: parameter)
             }
         }
+        for key in copy.schedules.keys { copy.schedules[key] = copy.schedule(for: key) }
         return copy
     }
 
-    /// A copy whose 3×3 convolutions take the Winograd path and none the packed kernel: what classification
-    /// runs on CPUs without AVX-512, so that tests on any machine can check it against torchvision.
+    /// What classification runs on CPUs without AVX-512 — Winograd for 3×3/1/1 convolutions from 128
+    /// input channels, im2col elsewhere — so tests on any machine can check it against torchvision.
     func withWinogradConvolutions() -> ResNetProgram {
         var copy = self
         for i in copy.steps.indices {
-            if case .convolution(var conv, let parameter) = copy.steps[i].operation {
-                conv.packed = nil
-                copy.steps[i].operation = .convolution(conv.preparedForInference(), parameter: parameter)
+            if case .convolution(let conv, let parameter) = copy.steps[i].operation {
+                let winograd = conv.supports(.winograd) && conv.inChannels >= ProgramPurpose.winogradMinimumChannels
+                copy.steps[i].operation = .convolution(conv.using(winograd ? .winograd : .im2col), parameter: parameter)
             }
         }
+        for key in copy.schedules.keys { copy.schedules[key] = copy.schedule(for: key) }
         return copy
+    }
+
+    /// Each convolution's algorithm, in step order (for `leaflens info`/`bench` and tests).
+    public var convolutionAlgorithms: [ConvolutionAlgorithm] {
+        steps.compactMap { step in
+            if case .convolution(let conv, _) = step.operation { return conv.algorithm }
+            return nil
+        }
     }
 
     private mutating func emit(_ operation: Operation, _ inputs: [Int], name: String?) -> Int {
@@ -147,7 +195,7 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
 }
 
 /// What a forward pass must keep for the backward pass that follows it.
-public struct BackwardPlan: Sendable, Equatable {
+public struct BackwardPlan: Sendable, Hashable {
     /// Also compute parameter gradients (keeps layer inputs).
     public var parameterGradients: Bool
     /// Run BatchNorm in training mode (batch statistics; running statistics updated).
@@ -177,6 +225,8 @@ public struct ForwardRecord<T: TensorScalar>: Sendable {
     /// Updated BatchNorm running statistics (training mode only), keyed by state_dict name.
     public let updatedStatistics: [String: Tensor<T>]
     let plan: BackwardPlan?
+    /// The index of the lowest step the backward pass may run (−1: all of them).
+    let floor: Int
     var values: [Tensor<T>?]
     var shapes: [[Int]]
     var argmax: [Int: [Int32]]
@@ -191,4 +241,17 @@ public struct BackwardResult<T: TensorScalar>: Sendable {
     public var layers: [String: Tensor<T>]
     /// ∂L/∂θ under state_dict names, when the forward plan asked for parameter gradients.
     public var parameters: [String: Tensor<T>]
+}
+
+extension ResNet {
+    /// Binds the layers once for `purpose` (BN folding and each convolution's algorithm follow from it).
+    public func program(for purpose: ProgramPurpose) throws(ModelError) -> ResNetProgram<T> {
+        try ResNetProgram(model: self, purpose: purpose)
+    }
+
+    /// The compatibility form of `program(for:)`: folded with `fastConvolutions` is `.classification`,
+    /// folded without it `.attribution`, unfolded `.training`.
+    public func program(foldingBatchNorm: Bool = true, fastConvolutions: Bool = false) throws(ModelError) -> ResNetProgram<T> {
+        try ResNetProgram(model: self, foldingBatchNorm: foldingBatchNorm, fastConvolutions: fastConvolutions)
+    }
 }

@@ -110,21 +110,6 @@ public enum ModelRandomization {
     /// from SplitMix64(seed): conv U(±√(6/fan_in)), fc weight and bias U(±1/√fan_in), BatchNorm γ = 1,
     /// β = 0, running mean 0, running variance 1.
     public static func randomized(_ model: ResNet18<Float>, prefixes: [String], seed: UInt64) throws -> ResNet18<Float> {
-        var rng = SeededRandom(seed: seed)
-        var parameters = model.parameters
-        for (name, shape) in model.configuration.parameterShapes where prefixes.contains(where: { name.hasPrefix($0) }) {
-            let count = shape.reduce(1, *)
-            if name.hasPrefix("fc.") {
-                let bound = 1 / Double(8 * model.configuration.width).squareRoot()
-                parameters[name] = Tensor(uncheckedShape: shape, storage: rng.uniformArray(count, -bound, bound))
-            } else if shape.count == 4 {
-                let bound = (6 / Double(shape[1] * shape[2] * shape[3])).squareRoot()
-                parameters[name] = Tensor(uncheckedShape: shape, storage: rng.uniformArray(count, -bound, bound))
-            } else {
-                let one = name.hasSuffix(".weight") || name.hasSuffix("running_var")
-                parameters[name] = Tensor(repeating: one ? 1 : 0, shape: shape)
-            }
-        }
-        return try ResNet18(configuration: model.configuration, parameters: parameters, labels: model.labels)
+        try model.reinitialized(prefixes: prefixes, rule: .reset, seed: seed)
     }
 }

@@ -18,9 +18,9 @@ public enum CrossEntropy {
         public var predictions: [Int]
     }
 
-    public static func evaluate<T: TensorScalar>(logits: Tensor<T>, targets: [Int]) throws(DatasetError) -> Result<T> {
+    public static func evaluate<T: TensorScalar>(logits: Tensor<T>, targets: [Int]) throws(TrainingError) -> Result<T> {
         guard logits.rank == 2, logits.shape[0] == targets.count, logits.shape[0] > 0 else {
-            throw .invalidOption("logits \(logits.shape) do not match \(targets.count) targets")
+            throw .shapeMismatch("logits \(logits.shape) do not match \(targets.count) targets")
         }
         let n = logits.shape[0], k = logits.shape[1]
         var gradient = [T](repeating: 0, count: n * k)
@@ -28,7 +28,7 @@ public enum CrossEntropy {
         var predictions: [Int] = []
         for i in 0..<n {
             let t = targets[i]
-            guard t >= 0 && t < k else { throw .invalidOption("target \(t) is outside 0..<\(k)") }
+            guard t >= 0 && t < k else { throw .targetOutOfRange(target: t, classCount: k) }
             let row = (0..<k).map { Double(logits.storage[i * k + $0]) }
             var best = 0
             for j in 1..<max(k, 1) where row[j] > row[best] { best = j }

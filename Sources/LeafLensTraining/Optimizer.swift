@@ -55,14 +55,14 @@ public struct Optimizer: Sendable {
     /// Updates `parameters[name]` for every name in `gradients` (names missing in `parameters` are errors).
     public mutating func step(
         parameters: inout [String: Tensor<Float>], gradients: [String: Tensor<Float>], learningRate: Double
-    ) throws(DatasetError) {
+    ) throws(TrainingError) {
         stepCount += 1
         for name in gradients.keys.sorted() {
             guard let g = gradients[name], var p = parameters[name] else {
-                throw .invalidOption("the optimiser got a gradient for unknown parameter '\(name)'")
+                throw .unknownParameter(name)
             }
             guard g.shape == p.shape else {
-                throw .invalidOption("gradient of '\(name)' has shape \(g.shape), parameter \(p.shape)")
+                throw .shapeMismatch("gradient of '\(name)' has shape \(g.shape), parameter \(p.shape)")
             }
             parameters[name] = nil  // keep p uniquely referenced
             switch settings.kind {

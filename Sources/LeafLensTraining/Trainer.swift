@@ -79,7 +79,7 @@ public struct TrainingProgress: Sendable {
 /// the metadata, loadable by every command) and `epoch-NNN.state.safetensors` (optimizer buffers, step
 /// count, options and history), both written atomically; `model.safetensors` is the latest model.
 public final class Trainer {
-    public private(set) var model: ResNet18<Float>
+    public private(set) var model: ResNet<Float>
     public let train: ImageFolder
     public let validation: ImageFolder?
     public let options: TrainingOptions
@@ -91,7 +91,7 @@ public final class Trainer {
     public let trainedNames: [String]
 
     public init(
-        model: ResNet18<Float>, train: ImageFolder, validation: ImageFolder?, options: TrainingOptions,
+        model: ResNet<Float>, train: ImageFolder, validation: ImageFolder?, options: TrainingOptions,
         checkpointDirectory: URL?
     ) throws {
         guard options.epochs >= 1, options.batchSize >= 1, options.learningRate > 0 else {
@@ -120,9 +120,9 @@ public final class Trainer {
         else {
             throw DatasetError.unreadable("\(state.path): not a training state for optimizer \(options.optimizer.kind.rawValue)")
         }
-        let loaded = try ResNet18<Float>.load(contentsOf: checkpoint)
-        guard loaded.labels == train.classes, loaded.configuration.width == model.configuration.width else {
-            throw DatasetError.invalidOption("\(checkpoint.path): labels or width differ from this run's")
+        let loaded = try ResNet<Float>.load(contentsOf: checkpoint)
+        guard loaded.labels == train.classes, loaded.configuration == model.configuration else {
+            throw DatasetError.invalidOption("\(checkpoint.path): labels, depth or width differ from this run's")
         }
         model = loaded
         var tensors: [String: Tensor<Float>] = [:]
@@ -194,7 +194,6 @@ public final class Trainer {
         let trainFeatures = try features(of: train, progress: progress)
         let validationFeatures = try validation.map { try features(of: $0, progress: progress) }
         featureSeconds = -featureStart.timeIntervalSinceNow
-        let k = model.configuration.classCount
         let count = train.samples.count
         for epoch in history.count..<options.epochs {
             let lr = options.schedule.rate(base: options.learningRate, epoch: epoch)
@@ -208,12 +207,13 @@ public final class Trainer {
                 let members = Array(order[b * options.batchSize..<min(count, (b + 1) * options.batchSize)])
                 let x = trainFeatures.rows(members)
                 let labels = members.map { train.samples[$0].label }
-                let head = try headParameters()
-                let logits = HeadMath.logits(x, weight: head.weight, bias: head.bias)
-                let ce = try CrossEntropy.evaluate(logits: logits, targets: labels)
-                let grads = HeadMath.gradients(x, gradLogits: ce.gradient, classCount: k)
-                var parameters = ["fc.weight": head.weight, "fc.bias": head.bias]
-                try optimizer.step(parameters: &parameters, gradients: ["fc.weight": grads.weight, "fc.bias": grads.bias], learningRate: lr)
+                let head = try headLayer()
+                let ce = try CrossEntropy.evaluate(logits: try head.forward(x), targets: labels)
+                var grads: LinearGradients<Float>? = LinearGradients(weightShape: head.weight.shape, hasBias: true)
+                _ = try head.backward(gradOutput: ce.gradient, input: x, parameterGradients: &grads)
+                guard let grads, let biasGradient = grads.bias else { preconditionFailure("Linear.backward returns the gradients it was given") }  // safe: see message
+                var parameters = ["fc.weight": head.weight, "fc.bias": try headBias(head)]
+                try optimizer.step(parameters: &parameters, gradients: ["fc.weight": grads.weight, "fc.bias": biasGradient], learningRate: lr)
                 for (name, value) in parameters { try model.setParameter(name, value) }
                 meter.add(loss: ce.loss, predictions: ce.predictions, labels: labels)
                 progress(TrainingProgress(
@@ -225,9 +225,8 @@ public final class Trainer {
                 epoch: epoch + 1, learningRate: lr, trainLoss: meter.loss, trainAccuracy: meter.accuracy,
                 validationLoss: nil, validationAccuracy: nil, seconds: seconds, imagesPerSecond: Double(meter.count) / max(seconds, 1e-9))
             if let validationFeatures, let validation, !validation.samples.isEmpty {
-                let head = try headParameters()
                 let all = Array(0..<validation.samples.count)
-                let logits = HeadMath.logits(validationFeatures.rows(all), weight: head.weight, bias: head.bias)
+                let logits = try headLayer().forward(validationFeatures.rows(all))
                 let ce = try CrossEntropy.evaluate(logits: logits, targets: validation.samples.map(\.label))
                 report.validationLoss = ce.loss
                 report.validationAccuracy = Double(zip(ce.predictions, validation.samples).filter { $0.0 == $0.1.label }.count)
@@ -237,19 +236,25 @@ public final class Trainer {
         }
     }
 
-    private func headParameters() throws -> (weight: Tensor<Float>, bias: Tensor<Float>) {
+    /// The model's `fc` as a layer (every ResNet has one: the configuration lists it).
+    private func headLayer() throws -> Linear<Float> {
         guard let w = model.parameters["fc.weight"], let b = model.parameters["fc.bias"] else {
-            throw DatasetError.invalidOption("the model has no fc layer")
+            preconditionFailure("a validated ResNet has fc.weight and fc.bias")  // safe: ResNet.init checks every entry
         }
-        return (w, b)
+        return try Linear(weight: w, bias: b)
     }
 
-    /// avgpool features `[N, 8w]` of every image (evaluation transform, BN folded), in data set order.
+    private func headBias(_ head: Linear<Float>) throws -> Tensor<Float> {
+        guard let bias = head.bias else { preconditionFailure("headLayer sets the bias") }  // safe: see headLayer
+        return bias
+    }
+
+    /// avgpool features `[N, 8w·expansion]` of every image (evaluation transform, BN folded), in data set order.
     private func features(of dataset: ImageFolder, progress: (TrainingProgress) -> Void) throws -> FeatureMatrix {
-        let program = try model.program(foldingBatchNorm: true)
+        let program = try model.program(for: .attribution)
         let loader = BatchLoader(dataset: dataset, transform: options.evaluationTransform, batchSize: max(16, options.batchSize), seed: options.seed)
         loader.startEpoch(0, shuffle: false)
-        let width = 8 * model.configuration.width
+        let width = model.configuration.featureCount
         var values = [Float](repeating: 0, count: dataset.samples.count * width)
         let start = Date()
         var done = 0
@@ -307,17 +312,17 @@ public final class Trainer {
 /// Returns the loss (before the update) and the batch's predictions.
 public enum TrainingStep {
     public static func full(
-        model: inout ResNet18<Float>, optimizer: inout Optimizer, inputs: Tensor<Float>, labels: [Int],
+        model: inout ResNet<Float>, optimizer: inout Optimizer, inputs: Tensor<Float>, labels: [Int],
         trained: Set<String>, learningRate: Double
     ) throws -> CrossEntropy.Result<Float> {
-        let program = try model.program(foldingBatchNorm: false)
+        let program = try model.program(for: .training)
         let record = try program.forward(inputs, backward: BackwardPlan(parameterGradients: true, training: true))
         let ce = try CrossEntropy.evaluate(logits: record.outputs, targets: labels)
         let grads = try program.backward(record, gradOutput: ce.gradient, input: false)
         var parameters = model.parameters
         try optimizer.step(parameters: &parameters, gradients: grads.parameters.filter { trained.contains($0.key) }, learningRate: learningRate)
         for (name, value) in record.updatedStatistics { parameters[name] = value }
-        model = try ResNet18(configuration: model.configuration, parameters: parameters, labels: model.labels)
+        model = try ResNet(configuration: model.configuration, parameters: parameters, labels: model.labels)
         return ce
     }
 }
@@ -332,38 +337,6 @@ struct FeatureMatrix {
         out.reserveCapacity(indices.count * width)
         for i in indices { out.append(contentsOf: values[i * width..<(i + 1) * width]) }
         return Tensor(uncheckedShape: [indices.count, width], storage: out)
-    }
-}
-
-/// The linear head `fc` on features, forward and backward.
-///
-///     logits[n, k] = Σ_j x[n, j]·W[k, j] + b[k];   ∂W = Gᵀx  ([K, D]),   ∂b = Σ_n G[n, :]
-enum HeadMath {
-    static func logits(_ x: Tensor<Float>, weight: Tensor<Float>, bias: Tensor<Float>) -> Tensor<Float> {
-        let n = x.shape[0], d = x.shape[1], k = weight.shape[0]
-        var out = [Float](repeating: 0, count: n * k)
-        for i in 0..<n {
-            for c in 0..<k {
-                var sum = bias.storage[c]
-                for j in 0..<d { sum += x.storage[i * d + j] * weight.storage[c * d + j] }
-                out[i * k + c] = sum
-            }
-        }
-        return Tensor(uncheckedShape: [n, k], storage: out)
-    }
-
-    static func gradients(_ x: Tensor<Float>, gradLogits g: Tensor<Float>, classCount k: Int) -> (weight: Tensor<Float>, bias: Tensor<Float>) {
-        let n = x.shape[0], d = x.shape[1]
-        var w = [Float](repeating: 0, count: k * d)
-        var b = [Float](repeating: 0, count: k)
-        for i in 0..<n {
-            for c in 0..<k {
-                let gc = g.storage[i * k + c]
-                b[c] += gc
-                for j in 0..<d { w[c * d + j] += gc * x.storage[i * d + j] }
-            }
-        }
-        return (Tensor(uncheckedShape: [k, d], storage: w), Tensor(uncheckedShape: [k], storage: b))
     }
 }
 

@@ -11,42 +11,39 @@ public enum TrainingMode: String, Sendable, Codable, CaseIterable {
     case full
 }
 
-/// Starting weights for training.
+/// Starting weights for training, from the model's one initialisation rule (`ParameterInitialization`).
 public enum TrainingSetup {
-    /// A fresh ResNet18 as PyTorch would build it for training from scratch, deterministically: convolutions
-    /// and `fc` from the seeded model (conv U(±√(6/fan_in)), fc U(±1/√fan_in)), BatchNorm γ = 1, β = 0,
-    /// running mean 0, running variance 1.
-    public static func freshModel(width: Int, labels: [String], seed: UInt64) throws -> ResNet18<Float> {
-        let configuration = ResNet18Configuration(classCount: labels.count, width: width)
-        let seeded = try ResNet18<Float>.seeded(seed: seed, configuration: configuration, labels: labels)
-        var parameters = seeded.parameters
-        for (name, shape) in configuration.parameterShapes where shape.count == 1 && !name.hasPrefix("fc.") {
-            let value: Float = name.hasSuffix(".weight") || name.hasSuffix("running_var") ? 1 : 0
-            parameters[name] = Tensor(repeating: value, shape: shape)
-        }
-        return try ResNet18(configuration: configuration, parameters: parameters, labels: labels)
+    /// A fresh ResNet18 as PyTorch would build it for training from scratch, deterministically (see
+    /// `freshModel(configuration:labels:seed:)`).
+    public static func freshModel(width: Int, labels: [String], seed: UInt64) throws -> ResNet<Float> {
+        try freshModel(configuration: ResNetConfiguration(classCount: labels.count, width: width), labels: labels, seed: seed)
     }
 
-    /// `model` prepared for a data set with `labels`: same weights; `fc` re-initialised (seeded,
-    /// U(±1/√fan_in) for weight and bias, PyTorch's `nn.Linear` default range) when the class count differs.
-    public static func adapt(_ model: ResNet18<Float>, to labels: [String], seed: UInt64) throws -> (model: ResNet18<Float>, reinitializedHead: Bool) {
-        let width = model.configuration.width
+    /// A fresh network of any depth: `.reset` (BatchNorm γ = 1, β = 0, running mean 0, running variance 1)
+    /// with convolutions and `fc` drawn from the seeded model's stream (the seeded model's very values:
+    /// conv U(±√(6/fan_in)), fc U(±1/√fan_in)).
+    public static func freshModel(configuration: ResNetConfiguration, labels: [String], seed: UInt64) throws -> ResNet<Float> {
+        try ResNet<Float>.initialized(configuration, rule: .reset, seed: seed, stream: .seeded, labels: labels)
+    }
+
+    /// `model` prepared for a data set with `labels`: same weights; `fc` re-initialised (`.reset`, i.e.
+    /// U(±1/√fan_in) for weight and bias, PyTorch's `nn.Linear` default range, from a stream seeded with
+    /// `seed` ⊕ "fc-head") when the class count differs.
+    public static func adapt(_ model: ResNet<Float>, to labels: [String], seed: UInt64) throws -> (model: ResNet<Float>, reinitializedHead: Bool) {
         if model.configuration.classCount == labels.count {
-            return (try ResNet18(configuration: model.configuration, parameters: model.parameters, labels: labels), false)
+            return (try ResNet(configuration: model.configuration, parameters: model.parameters, labels: labels), false)
         }
-        let configuration = ResNet18Configuration(classCount: labels.count, width: width)
-        var parameters = model.parameters
-        var rng = SeededRandom(seed: seed ^ 0x6663_2D68_6561_64)  // "fc-head"
-        let fanIn = 8 * width
-        let bound = 1 / Double(fanIn).squareRoot()
-        parameters["fc.weight"] = Tensor(uncheckedShape: [labels.count, fanIn], storage: rng.uniformArray(labels.count * fanIn, -bound, bound))
-        parameters["fc.bias"] = Tensor(uncheckedShape: [labels.count], storage: rng.uniformArray(labels.count, -bound, bound))
-        return (try ResNet18(configuration: configuration, parameters: parameters, labels: labels), true)
+        var configuration = model.configuration
+        configuration.classCount = labels.count
+        let adapted = try model.reinitialized(
+            prefixes: ["fc."], rule: .reset, seed: seed ^ 0x6663_2D68_6561_64,  // "fc-head"
+            configuration: configuration, labels: labels)
+        return (adapted, true)
     }
 
     /// Parameter names trained in `mode`. `freezeUntil` = N (1…4) freezes `conv1`, `bn1` and the stages
     /// before `layerN`; `layerN` … `fc` are trained.
-    public static func trainedParameters(of model: ResNet18<Float>, mode: TrainingMode, freezeUntil: Int?) -> [String] {
+    public static func trainedParameters(of model: ResNet<Float>, mode: TrainingMode, freezeUntil: Int?) -> [String] {
         switch mode {
         case .head:
             return ["fc.weight", "fc.bias"]

@@ -246,15 +246,15 @@ import Testing
     func winogradMatchesReference(_ shape: [Int]) throws {
         let weight = randomTensor([6, shape[1], 3, 3], seed: 94)
         let conv = try Conv2d<Double>(weight: weight, bias: randomTensor([6], seed: 95), stride: 1, padding: 1)
-        let fast = conv.preparedForInference(winogradMinimumChannels: 1)
+        let fast = conv.using(.winograd)
         let x = randomTensor(shape, seed: 96)
         let tiles = shape[0] * ((shape[2] + 1) / 2) * ((shape[3] + 1) / 2)
         #expect(tiles >= Conv2d<Double>.winogradMinimumTiles, "case must take the Winograd path")
-        #expect(fast.winograd != nil)
+        #expect(fast.algorithm == .winograd)
         expectClose(try fast.forward(x), try conv.forwardReference(x), atol: 1e-12, rtol: 1e-12)
         let floatFast = try Conv2d<Float>(
             weight: weight.converted(), bias: conv.bias?.converted(), stride: 1, padding: 1
-        ).preparedForInference(winogradMinimumChannels: 1)
+        ).using(.winograd)
         expectClose(try floatFast.forward(x.converted(to: Float.self)), try conv.forwardReference(x), atol: 1e-5, rtol: 1e-5)
     }
 

@@ -47,7 +47,7 @@ import Testing
         let reference = try Conv2d<Double>(weight: weight, bias: bias, stride: c.stride, padding: c.padding)
         let packed = try Conv2d<Float>(
             weight: weight.converted(), bias: bias?.converted(), stride: c.stride, padding: c.padding
-        ).withPackedWeights()
+        ).using(.packed)
         if PackedMatrix.isAvailable { #expect(packed.packed != nil, "this CPU runs the kernel: weights must be packed") }
         return (reference, packed)
     }
@@ -163,28 +163,28 @@ import Testing
     @Test(arguments: [cases[1], cases[5], cases[11], cases[12]])
     func fusedEpilogueEqualsSeparateSteps(_ c: Case) throws {
         let (_, conv) = try convolutions(c, seed: 311)
+        guard conv.algorithm == .packed else { return }  // no AVX-512: programs never plan fusion
         let x: Tensor<Float> = randomTensor(c.input, seed: 312).converted()
         let residual: Tensor<Float> = randomTensor(try conv.outputShape(for: c.input), seed: 313).converted()
         var expected = try conv.forward(x)
         ReLU.apply(&expected)
-        expectClose(try conv.forwardFused(x, residual: nil, relu: true), expected, atol: 0, rtol: 0, "conv → relu")
+        expectClose(try conv.forwardFused(x, residual: nil), expected, atol: 0, rtol: 0, "conv → relu")
         expected = try conv.forward(x)
         try ResidualAdd.add(residual, into: &expected)
         ReLU.apply(&expected)
-        let fused = try conv.forwardFused(x, residual: residual, relu: true)
+        let fused = try conv.forwardFused(x, residual: residual)
         expectClose(fused, expected, atol: 0, rtol: 0, "conv → add → relu")
         #expect(fused.storage.contains(0) && fused.storage.contains { $0 > 0 }, "the case must exercise ReLU")
 
-        guard let packed = conv.packed?.forward else { return }  // no AVX-512: forwardFused ran the steps
+        guard let packed = conv.packed?.forward else { return }  // safe: checked above
         var portable = [Float](repeating: .nan, count: expected.count)
         x.storage.withUnsafeBufferPointer { xs in
             conv.bias!.storage.withUnsafeBufferPointer { bs in
                 residual.storage.withUnsafeBufferPointer { rs in
                     portable.withUnsafeMutableBufferPointer { ys in
-                        var g = conv.geometry
-                        (g.inputH, g.inputW, g.outputH, g.outputW) = (c.input[2], c.input[3], expected.shape[2], expected.shape[3])
+                        let g = conv.geometry(height: c.input[2], width: c.input[3])
                         GEMM.packedConvolution(
-                            packed, shape: g.shape, images: c.input[0], image: xs.baseAddress!, bias: bs.baseAddress,
+                            packed, shape: g, images: c.input[0], image: xs.baseAddress!, bias: bs.baseAddress,
                             residual: rs.baseAddress, relu: true, output: ys.baseAddress!, parallel: false,
                             kernel: .portable)
                     }
@@ -213,13 +213,16 @@ import Testing
         expectClose(try program.forward(x).outputs, fused.outputs, atol: 0, rtol: 0, "without a backward plan")
     }
 
-    /// Inference programs carry packed weights wherever the kernel runs; training programs (unfolded,
-    /// weights updated every step) only when asked.
+    /// Programs for classification and attribution carry packed weights wherever the kernel runs;
+    /// training programs (unfolded, weights updated every step) only when asked.
     @Test func foldedProgramUsesPackedWeights() throws {
         let model = try ResNet18<Float>.seeded(seed: 5, configuration: ResNet18Configuration(classCount: 3, width: 8))
-        let folded = try ResNetProgram(model: model, foldingBatchNorm: true)
-        let unfolded = try ResNetProgram(model: model, foldingBatchNorm: false)
-        for (program, packs) in [(folded, true), (unfolded, false), (unfolded.withPackedWeights(), true)] {
+        let folded = try ResNetProgram(model: model, purpose: .attribution)
+        let classifier = try ResNetProgram(model: model, purpose: .classification)
+        let unfolded = try ResNetProgram(model: model, purpose: .training)
+        for (program, packs) in [
+            (folded, true), (classifier, true), (unfolded, false), (unfolded.withConvolutions(.packed), true),
+        ] {
             for step in program.steps {
                 if case .convolution(let conv, _) = step.operation {
                     #expect((conv.packed != nil) == (packs && PackedMatrix.isAvailable))

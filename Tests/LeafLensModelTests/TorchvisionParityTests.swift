@@ -54,12 +54,12 @@ import Testing
         let seed = try ResNetProgram<Float>.oneHot(targets: c.targets, classCount: c.classes)
         // The classification program (BN folded; the packed AVX-512 kernel, or Winograd for 3×3
         // convolutions on other CPUs) gives the same logits.
-        let fast = try model.program(fastConvolutions: true)
+        let fast = try model.program(for: .classification)
         expectParity(try fast.forward(x).outputs, try reference(c, "logits"), "\(c.name) logits, classification program")
         let winograd = fast.withWinogradConvolutions()
         expectParity(try winograd.forward(x).outputs, try reference(c, "logits"), "\(c.name) logits, folded with Winograd")
         for folded in [true, false] {
-            let program = try model.program(foldingBatchNorm: folded)
+            let program = try model.program(for: folded ? .attribution : .training)
             let record = try program.forward(x, taps: ["layer4"], backward: .inputOnly)
             let grads = try program.backward(record, gradOutput: seed, input: true, layers: ["layer4"])
             let label = folded ? "folded" : "unfolded"

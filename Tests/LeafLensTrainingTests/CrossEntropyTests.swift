@@ -49,7 +49,7 @@ import Testing
 
     @Test func rejectsBadTargets() {
         let logits = Tensor<Float>(zeros: [1, 3])
-        #expect(throws: DatasetError.self) { try CrossEntropy.evaluate(logits: logits, targets: [3]) }
-        #expect(throws: DatasetError.self) { try CrossEntropy.evaluate(logits: logits, targets: [0, 1]) }
+        #expect(throws: TrainingError.self) { try CrossEntropy.evaluate(logits: logits, targets: [3]) }
+        #expect(throws: TrainingError.self) { try CrossEntropy.evaluate(logits: logits, targets: [0, 1]) }
     }
 }

@@ -78,7 +78,7 @@ import Testing
     @Test func unknownParameterIsAnError() {
         var optimizer = Optimizer(OptimizerSettings(kind: .sgd))
         var parameters: [String: Tensor<Float>] = [:]
-        #expect(throws: DatasetError.self) {
+        #expect(throws: TrainingError.self) {
             try optimizer.step(parameters: &parameters, gradients: ["x": Tensor(zeros: [1])], learningRate: 0.1)
         }
     }

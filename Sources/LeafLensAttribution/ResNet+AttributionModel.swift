@@ -1,23 +1,24 @@
 import LeafLensMath
 import LeafLensModel
 
-/// A ResNet18 as attribution methods see it.
+/// A ResNet (any depth) as attribution methods see it: an adapter from `AttributionModel` to the model
+/// module's programs.
 ///
-/// Forward passes and input gradients run the BatchNorm-folded program (faster, same function up to
-/// rounding — implementation invariance is tested). Taps at pre-BN convolution outputs (`conv1`,
-/// `layer3.0.conv2`, …), which do not exist once BN is folded, run the unfolded program.
+/// Forward passes and input gradients run the BatchNorm-folded program built for attribution (faster,
+/// same function up to rounding — implementation invariance is tested). Taps at pre-BN convolution outputs
+/// (`conv1`, `layer3.0.conv2`, …), which do not exist once BN is folded, run the unfolded program.
 public struct ResNetClassifier<T: TensorScalar>: AttributionModel {
     public typealias Scalar = T
-    public let model: ResNet18<T>
+    public let model: ResNet<T>
     public let folded: ResNetProgram<T>
     public let unfolded: ResNetProgram<T>
 
-    public init(_ model: ResNet18<T>) throws(ModelError) {
+    public init(_ model: ResNet<T>) throws(ModelError) {
         self.model = model
-        folded = try model.program(foldingBatchNorm: true)
-        // Not packed: it only serves Grad-CAM on pre-BatchNorm layers, and packing would hold two more
-        // copies of the weights (≈ 90 MB at full width).
-        unfolded = try model.program(foldingBatchNorm: false)
+        folded = try model.program(for: .attribution)
+        // Unpacked (`.training` runs im2col): it only serves Grad-CAM on pre-BatchNorm layers, and packing
+        // would hold two more copies of the weights (≈ 90 MB for a full-width resnet18).
+        unfolded = try model.program(for: .training)
     }
 
     public var classCount: Int { model.configuration.classCount }
@@ -35,7 +36,8 @@ public struct ResNetClassifier<T: TensorScalar>: AttributionModel {
         let record = try folded.forward(input, backward: .inputOnly)
         let seed = try ResNetProgram<T>.oneHot(targets: targets, classCount: classCount)
         let result = try folded.backward(record, gradOutput: seed, input: true)
-        guard let gradient = result.input else { throw ModelError.invalidInput("no input gradient was produced") }
+        // safe: a backward pass asked for the input gradient returns it.
+        guard let gradient = result.input else { preconditionFailure("no input gradient was produced") }
         return (record.outputs, gradient)
     }
 
@@ -50,23 +52,24 @@ public struct ResNetClassifier<T: TensorScalar>: AttributionModel {
         let record = try program.forward(input, taps: [layer], backward: .layerOnly(layer))
         let seed = try ResNetProgram<T>.oneHot(targets: targets, classCount: classCount)
         let result = try program.backward(record, gradOutput: seed, input: false, layers: [layer])
+        // safe: a tapped layer above the plan's floor has an activation and a gradient.
         guard let activation = record.layerActivations[layer], let gradient = result.layers[layer] else {
-            throw ModelError.invalidInput("layer '\(layer)' produced no gradient")
+            preconditionFailure("layer '\(layer)' produced no gradient")
         }
         return (record.outputs, activation, gradient)
     }
 
     /// Occlusion's fast path: only the part of each layer a window can change is recomputed
-    /// (`ResNetRegionalForward`), from the BN-folded layers, in batches of the windows asked for.
+    /// (`RegionalOcclusion`, from the folded program's steps), in batches of the windows asked for.
     public func occlusionEvaluator(example: Tensor<T>, fill: Tensor<T>, target: Int) throws -> OcclusionEvaluator<T>? {
         try folded.validateInput(example.shape)
         guard example.shape[0] == 1, fill.shape == example.shape else { return nil }
         try checkTargets([target], batch: 1)
-        let runner = try ResNetRegionalForward(model)
+        let runner = try RegionalOcclusion(program: folded)
         let clean = try runner.cleanPass(example)
         let classes = classCount
-        return OcclusionEvaluator(clean: clean.logits.storage[target]) { windows in
-            let logits = try runner.occludedLogits(clean, fill: fill, windows: windows)
+        return OcclusionEvaluator(clean: clean.outputs.storage[target]) { windows in
+            let logits = try runner.occludedOutputs(clean, fill: fill, windows: windows)
             return (0..<windows.count).map { logits.storage[$0 * classes + target] }
         }
     }
