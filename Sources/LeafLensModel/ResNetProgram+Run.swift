@@ -107,8 +107,8 @@ extension ResNetProgram {
 
     /// Reverse pass. `gradOutput` is ∂L/∂outputs (`[N, K]`, e.g. one-hot rows for per-image targets).
     /// Returns ∂L/∂input if `input` is true, ∂L/∂(layer) for each name in `layers`, and parameter gradients
-    /// if the forward plan asked for them.
-    /// `reluRule` replaces every ReLU's local gradient (guided backprop, deconvolution; see `ReLUBackwardRule`). Stops as soon as nothing further down is needed.
+    /// if the forward plan asked for them. Stops as soon as nothing further down is needed.
+    /// `reluRule` replaces every ReLU's local gradient (guided backprop, deconvolution; see `ReLUBackwardRule`).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func backward(
