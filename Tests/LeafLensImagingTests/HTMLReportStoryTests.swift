@@ -42,20 +42,10 @@ struct HTMLReportStoryTests {
     static let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    /// The page loads in headless Chromium with no console messages (errors, CSP or resource
-    /// failures) and no network requests, and its DOM has every section. With
-    /// LEAFLENS_KEEP_REPORT=<path> the sample page is also written there (for scripts/screenshot-report).
-    @Test(.enabled(if: chromium != nil, "chromium is not installed (scripts/install-dependencies installs it; apt-get install -y chromium)"))
-    func rendersInChromiumWithoutConsoleErrors() throws {
+    /// Loads `page` in headless Chromium; returns its exit status, the DOM, and every log line that
+    /// reports a console message, a script error, a blocked or failed load, or a network lookup.
+    static func loadInChromium(_ page: URL, folder: URL) throws -> (status: Int32, dom: String, console: [String], log: String) {
         let browser = try #require(Self.chromium)
-        let folder = try FixturePaths.temporaryDirectory("leaflens-report-browser")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let page = folder.appendingPathComponent("report.html")
-        let report = try ReportSample.report()
-        try report.write(to: page)
-        if let keep = ProcessInfo.processInfo.environment["LEAFLENS_KEEP_REPORT"] {
-            try report.write(to: URL(fileURLWithPath: keep))
-        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
         process.arguments = [
@@ -76,14 +66,44 @@ struct HTMLReportStoryTests {
         process.waitUntilExit()
         try logHandle.close()
         let log = try String(contentsOf: logURL, encoding: .utf8)
-        #expect(process.terminationStatus == 0, "chromium exited with \(process.terminationStatus): \(log.suffix(2000))")
-        let console = log.split(separator: "\n").filter {
+        let console = log.split(separator: "\n").map(String.init).filter {
             $0.contains("CONSOLE") || $0.contains("Uncaught") || $0.contains("ERR_NAME_NOT_RESOLVED")
                 || $0.contains("Refused to") || $0.contains("Failed to load")
         }
-        #expect(console.isEmpty, "console messages: \(console.joined(separator: "\n"))")
-        #expect(dom.contains("<section class=\"method\" id=\"method-2\">"), "DOM: \(dom.prefix(500))")
-        #expect(dom.contains("Side by side on one scale"))
-        #expect(dom.components(separatedBy: "<svg").count == 5)
+        return (process.terminationStatus, dom, console, log)
+    }
+
+    /// The page loads in headless Chromium with no console messages (errors, CSP or resource
+    /// failures) and no network requests, and its DOM has every section. With
+    /// LEAFLENS_KEEP_REPORT=<path> the sample page is also written there (for scripts/screenshot-report).
+    @Test(.enabled(if: chromium != nil, "chromium is not installed (scripts/install-dependencies installs it; apt-get install -y chromium)"))
+    func rendersInChromiumWithoutConsoleErrors() throws {
+        let folder = try FixturePaths.temporaryDirectory("leaflens-report-browser")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let page = folder.appendingPathComponent("report.html")
+        let report = try ReportSample.report()
+        try report.write(to: page)
+        if let keep = ProcessInfo.processInfo.environment["LEAFLENS_KEEP_REPORT"] {
+            try report.write(to: URL(fileURLWithPath: keep))
+        }
+        let result = try Self.loadInChromium(page, folder: folder)
+        #expect(result.status == 0, "chromium exited with \(result.status): \(result.log.suffix(2000))")
+        #expect(result.console.isEmpty, "console messages: \(result.console.joined(separator: "\n"))")
+        #expect(result.dom.contains("<section class=\"method\" id=\"method-2\">"), "DOM: \(result.dom.prefix(500))")
+        #expect(result.dom.contains("Side by side on one scale"))
+        #expect(result.dom.components(separatedBy: "<svg").count == 5)
+    }
+
+    /// The detector above can fail: a page that logs a console error and fetches a remote image is
+    /// caught.
+    @Test(.enabled(if: chromium != nil, "chromium is not installed (apt-get install -y chromium)"))
+    func consoleDetectorSeesErrors() throws {
+        let folder = try FixturePaths.temporaryDirectory("leaflens-report-browser-control")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let page = folder.appendingPathComponent("bad.html")
+        try Data("<!DOCTYPE html><html><body><script>console.error('leaflens-control');</script></body></html>".utf8)
+            .write(to: page)
+        let result = try Self.loadInChromium(page, folder: folder)
+        #expect(result.console.contains { $0.contains("leaflens-control") }, "log: \(result.log.suffix(2000))")
     }
 }
