@@ -39,6 +39,10 @@ let package = Package(
         .systemLibrary(
             name: "CJPEG", pkgConfig: "libjpeg",
             providers: [.apt(["libjpeg62-turbo-dev"])]),
+        // Text in panels and colour bars (Debian: libfreetype-dev; the font comes from fonts-dejavu-core).
+        .systemLibrary(
+            name: "CFreeType", pkgConfig: "freetype2",
+            providers: [.apt(["libfreetype-dev"])]),
         // C: OpenBLAS kernel selection at load time; the AVX-512 convolution/GEMM/max-pool kernels
         // (target attributes, chosen at run time by CPUID); the thread pool; image codecs whose error
         // handling needs setjmp/longjmp (which Swift cannot call).
@@ -49,7 +53,7 @@ let package = Package(
         .target(name: "LeafLensMath", dependencies: ["CBLAS", "CLeafLensSupport"]),
         .target(name: "LeafLensModel", dependencies: ["LeafLensMath"]),
         .target(name: "LeafLensAttribution", dependencies: ["LeafLensMath", "LeafLensModel"]),
-        .target(name: "LeafLensImaging", dependencies: ["LeafLensMath", "CLeafLensSupport"]),
+        .target(name: "LeafLensImaging", dependencies: ["LeafLensMath", "CLeafLensSupport", "CFreeType"]),
         .target(name: "LeafLensTraining", dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensImaging"]),
         .target(
             name: "LeafLensPipeline",
