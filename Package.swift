@@ -6,11 +6,15 @@ let package = Package(
     products: [
         .library(
             name: "LeafLens",
-            targets: ["LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging", "LeafLensTraining"]),
+            targets: [
+                "LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging", "LeafLensTraining",
+                "LeafLensCheckpoint",
+            ]),
         .executable(name: "leaflens", targets: ["leaflens"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, libpng-dev, libjpeg62-turbo-dev).
@@ -34,10 +38,15 @@ let package = Package(
         .target(name: "LeafLensAttribution", dependencies: ["LeafLensMath", "LeafLensModel"]),
         .target(name: "LeafLensImaging", dependencies: ["LeafLensMath", "CLeafLensSupport"]),
         .target(name: "LeafLensTraining", dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensImaging"]),
+        // PyTorch checkpoints (.pth zip + restricted unpickler) → torchvision-named state_dicts (Debian: zlib1g-dev).
+        .target(
+            name: "LeafLensCheckpoint",
+            dependencies: ["LeafLensMath", "LeafLensModel", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .executableTarget(
             name: "leaflens",
             dependencies: [
                 "LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging", "LeafLensTraining",
+                "LeafLensCheckpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/default.safetensors")]),
@@ -55,6 +64,9 @@ let package = Package(
         .testTarget(
             name: "LeafLensTrainingTests",
             dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensImaging", "LeafLensTraining", "LeafLensTestSupport"]),
+        .testTarget(
+            name: "LeafLensCheckpointTests",
+            dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensCheckpoint", "LeafLensTestSupport"]),
         .testTarget(
             name: "LeafLensCLITests",
             dependencies: ["leaflens", "LeafLensMath", "LeafLensImaging", "LeafLensTestSupport"], exclude: ["Help"]),
