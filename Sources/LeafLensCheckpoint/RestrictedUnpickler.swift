@@ -281,6 +281,7 @@ struct RestrictedUnpickler {
     private func extend(_ list: PickleList, _ items: [PickleValue], _ what: String) throws(CheckpointError) {
         try checkMutable(list.isContained, what)
         for item in items {
+            if case .list(let inner) = item, inner === list { throw fail(.tooDeep, "\(what) puts a list inside itself (cyclic structure)") }
             item.markContained()
             list.depth = max(list.depth, item.depth + 1)
         }
@@ -293,6 +294,7 @@ struct RestrictedUnpickler {
         try checkMutable(dict.isContained, "SETITEMS")
         for i in stride(from: 0, to: items.count, by: 2) {
             let (key, value) = (items[i], items[i + 1])
+            if case .dict(let inner) = value, inner === dict { throw fail(.tooDeep, "SETITEMS puts a dict inside itself (cyclic structure)") }
             key.markContained()
             value.markContained()
             dict.depth = max(dict.depth, key.depth + 1, value.depth + 1)

@@ -8,8 +8,8 @@ import Testing
 @Suite struct RestrictedUnpicklerTests {
     static let storage = StorageReference(key: "0", dtype: .float32, elementCount: 12, location: "cpu")
 
-    func unpickle(_ bytes: [UInt8], limits: CheckpointLimits = .default) throws(CheckpointError) -> PickleValue {
-        var unpickler = RestrictedUnpickler(bytes: bytes, source: "test", limits: limits) { _ throws(CheckpointError) in Self.storage }
+    func unpickle(_ bytes: [UInt8], limits: CheckpointLimits = .default, storage: StorageReference = RestrictedUnpicklerTests.storage) throws(CheckpointError) -> PickleValue {
+        var unpickler = RestrictedUnpickler(bytes: bytes, source: "test", limits: limits) { _ throws(CheckpointError) in storage }
         return try unpickler.load()
     }
 
@@ -81,7 +81,8 @@ import Testing
         ([0x80, 0x02, 0x68, 0x05, 0x2E], .malformedPickle),
         ([0x80, 0x02, 0x58, 0xFF, 0xFF, 0xFF, 0x7F, 0x41], .malformedPickle),
         ([0x80, 0x02, 0x4E], .malformedPickle),
-        ([0x80, 0x02, 0x4B, 0x01, 0x61, 0x2E], .forbiddenCall),
+        ([0x80, 0x02, 0x4B, 0x01, 0x4B, 0x01, 0x61, 0x2E], .forbiddenCall),
+        ([0x80, 0x02, 0x7D, 0x71, 0x00, 0x4B, 0x01, 0x68, 0x00, 0x73, 0x2E], .tooDeep),
         ([0x80, 0x02, 0x5D, 0x71, 0x00, 0x68, 0x00, 0x61, 0x2E], .tooDeep),
         ([0x80, 0x02] + [UInt8](repeating: 0x28, count: 500) + [0x2E], .tooDeep),
         ([0x80, 0x02, 0x4E] + [UInt8](repeating: 0x85, count: 500) + [0x2E], .tooDeep),
@@ -95,7 +96,8 @@ import Testing
     @Test func mutatedRealPicklesNeverTrap() throws {
         let archive = try TorchArchive(data: try Data(contentsOf: CheckpointFixtures.url("whole_model.pth")), source: "w", limits: .default)
         let pickle = try archive.pickleBytes()
-        _ = try unpickle(pickle)  // the unmutated stream decodes
+        let large = StorageReference(key: "0", dtype: .float32, elementCount: 1 << 20, location: "cpu")
+        _ = try unpickle(pickle, storage: large)  // the unmutated stream decodes
         var state: UInt64 = 99
         for round in 0..<400 {
             var copy = pickle
@@ -103,7 +105,7 @@ import Testing
                 state = state &* 6364136223846793005 &+ 1442695040888963407
                 copy[Int(state >> 33) % copy.count] = UInt8(truncatingIfNeeded: state >> 17)
             }
-            _ = try? unpickle(copy, limits: CheckpointLimits(maxDepth: 64))
+            _ = try? unpickle(copy, limits: CheckpointLimits(maxDepth: 64), storage: large)
         }
     }
 }
