@@ -39,9 +39,13 @@ let package = Package(
         .target(name: "LeafLensImaging", dependencies: ["LeafLensMath", "CLeafLensSupport"]),
         .target(name: "LeafLensTraining", dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensImaging"]),
         // PyTorch checkpoints (.pth zip + restricted unpickler) → torchvision-named state_dicts (Debian: zlib1g-dev).
+        .systemLibrary(name: "CLeafLensZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "LeafLensCheckpoint",
-            dependencies: ["LeafLensMath", "LeafLensModel", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+            dependencies: [
+                "LeafLensMath", "LeafLensModel", "CLeafLensZlib",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]),
         .executableTarget(
             name: "leaflens",
             dependencies: [

@@ -119,7 +119,7 @@ struct StateDictMapping {
             guard let item = byName[name] else { continue }
             guard item.shape == shape else { throw fail("tensor '\(name)' has shape \(item.shape), expected \(shape) for \(architecture.description)") }
             guard item.isFloatingPoint else { throw fail("tensor '\(name)' has dtype \(item.dtype), not floating point") }
-            if item.dtype != "float32" && item.dtype != "F32" { converted[item.dtype, default: 0] += 1 }
+            if item.dtype != "torch.float32" && item.dtype != "F32" { converted[item.dtype, default: 0] += 1 }
         }
         for (dtype, count) in converted.sorted(by: { $0.key < $1.key }) {
             notes.append("converted \(count) tensors from \(dtype) to float32")

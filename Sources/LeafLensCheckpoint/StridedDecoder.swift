@@ -9,9 +9,14 @@ import LeafLensMath
 /// tested against.
 enum StridedDecoder {
     static func decode<T: TensorScalar>(_ bytes: [UInt8], _ view: TensorReference, bigEndian: Bool) -> [T] {
+        bytes.withUnsafeBytes { decode($0, view, bigEndian: bigEndian) }
+    }
+
+    /// `raw` holds the whole storage; `TensorReference.validated` proved every index of the view is inside.
+    static func decode<T: TensorScalar>(_ raw: UnsafeRawBufferPointer, _ view: TensorReference, bigEndian: Bool) -> [T] {
         let count = view.elementCount
         if count == 0 { return [] }
-        return bytes.withUnsafeBytes { raw -> [T] in
+        do {
             if view.isContiguous && !bigEndian, view.dtype == .float32, T.self == Float.self {
                 let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
                     // safe: `validated` proved offset + count ≤ storage elements ≤ record bytes / 4.
@@ -19,7 +24,7 @@ enum StridedDecoder {
                         from: UnsafeRawBufferPointer(rebasing: raw[(view.storageOffset * 4)..<((view.storageOffset + count) * 4)]))
                     initialized = count
                 }
-                return values as! [T]  // safe: T == Float checked above
+                return unsafeBitCast(values, to: [T].self)  // safe: T == Float checked above
             }
             var result = [T](repeating: 0, count: count)
             let element = elementReader(view.dtype, bigEndian: bigEndian, as: T.self)

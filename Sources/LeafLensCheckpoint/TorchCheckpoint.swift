@@ -98,7 +98,7 @@ public final class TorchCheckpoint {
         }
         materialisedElements += count
         let bytes = try archive.storageBytes(reference.storage)
-        let values: [T] = StridedDecoder.decode(bytes, reference, bigEndian: isBigEndian)
+        let values: [T] = bytes.withUnsafeBytes { StridedDecoder.decode($0, reference, bigEndian: isBigEndian) }
         return Tensor(uncheckedShape: reference.shape, storage: values)  // count == product(shape), checked in `validated`
     }
 }

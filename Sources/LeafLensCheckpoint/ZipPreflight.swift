@@ -12,13 +12,16 @@ import Foundation
 ///         inside the file; method is stored (0) or deflate (8); a stored entry's two sizes agree; a
 ///         deflated entry claims no more than deflate's 1032 : 1 ratio allows (a zip bomb's lie)
 ///
-/// It returns the entries' names and sizes; reading (and the CRC check) is ZIPFoundation's.
+/// It returns each entry's name, sizes, data offset and CRC-32.
 struct ZipPreflight {
     struct Record: Equatable {
         let path: String
         let method: UInt16
         let compressedSize: Int
         let uncompressedSize: Int
+        /// Where the entry's (compressed) bytes start in the file, and their CRC-32 per the directory.
+        let dataStart: Int
+        let crc: UInt32
     }
 
     let records: [Record]
@@ -80,6 +83,7 @@ struct ZipPreflight {
                 throw fail("central-directory record \(index) of \(entryCount) is missing or damaged")
             }
             let method = UInt16(u16(cursor + 10))
+            let crc = UInt32(u32(cursor + 16))
             var compressed = u32(cursor + 20), uncompressed = u32(cursor + 24)
             let nameLength = u16(cursor + 28), extraLength = u16(cursor + 30), commentLength = u16(cursor + 32)
             var localOffset = u32(cursor + 42)
@@ -125,7 +129,7 @@ struct ZipPreflight {
             default:
                 throw fail("'\(path)' uses compression method \(method); only stored and deflate are supported")
             }
-            records.append(Record(path: path, method: method, compressedSize: cSize, uncompressedSize: uSize))
+            records.append(Record(path: path, method: method, compressedSize: cSize, uncompressedSize: uSize, dataStart: dataStart, crc: crc))
             cursor = recordEnd
         }
         return ZipPreflight(records: records)
