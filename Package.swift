@@ -21,12 +21,13 @@ let package = Package(
             name: "LeafLens",
             targets: [
                 "LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging", "LeafLensTraining",
-                "LeafLensPipeline",
+                "LeafLensPipeline", "LeafLensCheckpoint",
             ]),
         .executable(name: "leaflens", targets: ["leaflens"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, libpng-dev, libjpeg62-turbo-dev).
@@ -55,9 +56,20 @@ let package = Package(
         .target(name: "LeafLensAttribution", dependencies: ["LeafLensMath", "LeafLensModel"]),
         .target(name: "LeafLensImaging", dependencies: ["LeafLensMath", "CLeafLensSupport", "CFreeType"]),
         .target(name: "LeafLensTraining", dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensImaging"]),
+        // PyTorch checkpoints (.pth zip + restricted unpickler) → torchvision-named state_dicts (Debian: zlib1g-dev).
+        .systemLibrary(name: "CLeafLensZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "LeafLensCheckpoint",
+            dependencies: [
+                "LeafLensMath", "LeafLensModel", "CLeafLensZlib",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ]),
         .target(
             name: "LeafLensPipeline",
-            dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging", "LeafLensTraining"]),
+            dependencies: [
+                "LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging", "LeafLensTraining",
+                "LeafLensCheckpoint",
+            ]),
         .executableTarget(
             name: "leaflens",
             dependencies: [
@@ -85,6 +97,9 @@ let package = Package(
                 "LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging", "LeafLensTraining",
                 "LeafLensPipeline", "LeafLensTestSupport",
             ]),
+        .testTarget(
+            name: "LeafLensCheckpointTests",
+            dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensCheckpoint", "LeafLensTestSupport"]),
         .testTarget(
             name: "LeafLensCLITests",
             dependencies: ["leaflens", "LeafLensMath", "LeafLensImaging", "LeafLensTestSupport"], exclude: ["Help"]),

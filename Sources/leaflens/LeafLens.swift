@@ -14,7 +14,7 @@ struct LeafLensCommand: ParsableCommand {
             """,
         subcommands: [
             Classify.self, Explain.self, Train.self, Evaluate.self, Synth.self, Bench.self, Info.self,
-            MakeSeededModel.self,
+            MakeSeededModel.self, Convert.self,
         ])
 
     static func main() {

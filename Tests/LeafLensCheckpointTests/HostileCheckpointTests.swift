@@ -1,0 +1,78 @@
+import Foundation
+@testable import LeafLensCheckpoint
+import LeafLensTestSupport
+import Testing
+
+/// Hostile and damaged checkpoints (Fixtures/checkpoints/hostile): each refused with its typed error,
+/// nothing executed, no trap, bounded memory (limits checked before anything is allocated for a claim).
+@Suite struct HostileCheckpointTests {
+    /// Small limits so the honest zip bomb (64 MiB of zeros) is refused by size, not read.
+    static let limits = CheckpointLimits(maxEntryBytes: 1 << 20, maxTotalBytes: 4 << 20, maxPickleBytes: 1 << 20)
+
+    @Test func everyHostileCaseIsListed() {
+        #expect(CheckpointFixtures.hostile.count >= 18)
+    }
+
+    @Test(arguments: CheckpointFixtures.hostile)
+    func refusedWithItsKind(_ c: CheckpointFixtures.Hostile) throws {
+        let url = CheckpointFixtures.url("hostile/\(c.file)")
+        let error = #expect(throws: CheckpointError.self) {
+            _ = try CheckpointImporter.load(contentsOf: url, options: .init(limits: Self.limits))
+        }
+        #expect(error?.kind.rawValue == c.kind, "\(c.name): \(error?.description ?? "no error")")
+        #expect(error?.file == url.path)
+        if let marker = CheckpointFixtures.manifest?.hostile_marker {
+            #expect(!FileManager.default.fileExists(atPath: marker), "a hostile file ran code")
+        }
+    }
+
+    @Test func osSystemNamesTheGlobal() throws {
+        let error = #expect(throws: CheckpointError.self) {
+            _ = try TorchCheckpoint.read(CheckpointFixtures.url("hostile/os_system.pth"))
+        }
+        #expect(error?.problem.contains("GLOBAL os.system") == true)
+        let call = #expect(throws: CheckpointError.self) {
+            _ = try TorchCheckpoint.read(CheckpointFixtures.url("hostile/reduce_call.pth"))
+        }
+        #expect(call?.problem.contains("torch.hub.load") == true)
+    }
+
+    @Test func legacyFormatGivesTheResaveCommand() throws {
+        let error = #expect(throws: CheckpointError.self) {
+            _ = try TorchCheckpoint.read(CheckpointFixtures.url("hostile/legacy.pth"))
+        }
+        #expect(error?.problem.contains("torch.save(torch.load(") == true)
+    }
+
+    /// The honest zip bomb under default limits: read (64 MiB, within limits) and then refused as no
+    /// state_dict; the lying one is refused while inflating, whatever the limits.
+    @Test func lyingZipBombIsCaughtWhileInflating() throws {
+        let error = #expect(throws: CheckpointError.self) {
+            _ = try TorchCheckpoint.read(CheckpointFixtures.url("hostile/zip_bomb_lying.pth"))
+        }
+        #expect(error?.kind == .sizeLimit)
+        #expect(error?.problem.contains("inflates beyond") == true)
+    }
+
+    /// Every prefix of a real checkpoint is refused cleanly (truncation at any byte).
+    @Test func everyTruncationIsRefused() throws {
+        let data = try Data(contentsOf: CheckpointFixtures.url("plain.pth"))
+        for length in Swift.stride(from: 0, to: data.count, by: max(1, data.count / 97)) {
+            #expect(throws: CheckpointError.self) { _ = try CheckpointImporter.load(data.prefix(length), source: "cut") }
+        }
+    }
+
+    /// Flipping bytes anywhere gives an error or a load, never a trap (a tiny deterministic fuzz).
+    @Test func corruptedBytesNeverTrap() throws {
+        let data = try Data(contentsOf: CheckpointFixtures.url("plain.pth"))
+        var state: UInt64 = 12345
+        for _ in 0..<300 {
+            var copy = [UInt8](data)
+            for _ in 0..<4 {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                copy[Int(state >> 33) % copy.count] = UInt8(truncatingIfNeeded: state >> 13)
+            }
+            fuzzCheckpoint(Data(copy))
+        }
+    }
+}
