@@ -47,18 +47,12 @@ public struct ImportedResNet: Sendable {
         try SafeTensorsFile.write(parameters, metadata: safetensorsMetadata, to: url)
     }
 
-    /// The weights as today's `ResNet18` model (resnet18 only until the model library takes a depth).
-    public func resnet18() throws(CheckpointError) -> ResNet18<Float> {
-        guard architecture.depth == .resnet18 else {
-            throw CheckpointError(
-                .layout, file: source,
-                "\(architecture.description) weights were read, but this LeafLens runs resnet18 models only; "
-                    + "`leaflens convert` still writes them as safetensors")
-        }
+    /// The weights as a model of the depth that was read (resnet18, resnet34 or resnet50).
+    public func model() throws(CheckpointError) -> ResNet<Float> {
         do {
-            var model = try ResNet18<Float>(
-                configuration: ResNet18Configuration(classCount: architecture.classCount, width: architecture.width),
-                parameters: parameters, labels: labels)
+            let configuration = try ResNetConfiguration(
+                depth: architecture.depth.rawValue, width: architecture.width, classCount: architecture.classCount)
+            var model = try ResNet<Float>(configuration: configuration, parameters: parameters, labels: labels)
             model.metadata = metadata
             return model
         } catch {
@@ -155,10 +149,10 @@ public enum CheckpointImporter {
         return (0..<k).map { "class_\($0)" }
     }
 
-    /// A `ResNet18` from any weights file LeafLens reads, with the notes (for `--weights` in every command).
-    public static func loadResNet18(contentsOf url: URL, options: CheckpointImportOptions = .init()) throws(CheckpointError) -> (model: ResNet18<Float>, notes: [String]) {
+    /// A model from any weights file LeafLens reads, with the notes (for `--weights` in every command).
+    public static func loadModel(contentsOf url: URL, options: CheckpointImportOptions = .init()) throws(CheckpointError) -> (model: ResNet<Float>, notes: [String]) {
         let imported = try load(contentsOf: url, options: options)
-        return (try imported.resnet18(), imported.notes)
+        return (try imported.model(), imported.notes)
     }
 }
 

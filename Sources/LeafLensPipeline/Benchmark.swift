@@ -165,6 +165,25 @@ public struct BenchmarkSetup {
 }
 
 /// Runtime facts `leaflens info` prints, as (key, value) in order.
+/// `leaflens info --weights W`: what a weights file holds, as `key: value` pairs.
+public enum ModelFacts {
+    public static func all(_ model: LoadedModel) -> [(key: String, value: String)] {
+        let size = InputSize.resolve(metadata: model.metadata)
+        let summary = model.network.summary(inputSize: size.crop)
+        let labels = model.labels.count <= 8 ? model.labels.joined(separator: ", ")
+            : model.labels.prefix(6).joined(separator: ", ") + ", … (\(model.labels.count) in all)"
+        var facts: [(key: String, value: String)] = [
+            ("architecture", summary.architecture), ("width", "\(summary.width)"), ("classes", "\(summary.classCount)"),
+            ("labels", labels),
+            ("input-size", "resize \(size.resize.map(String.init) ?? "none"), crop \(size.crop)"),
+            ("parameters", "\(summary.parameterCount)"), ("macs", "\(summary.multiplyAccumulates)"),
+            ("source", model.description),
+        ]
+        facts += model.notes.map { ("note", $0) }
+        return facts
+    }
+}
+
 public enum RuntimeFacts {
     public static func all(defaultModel: URL?) -> [(key: String, value: String)] {
         [
@@ -176,17 +195,20 @@ public enum RuntimeFacts {
     }
 }
 
-/// The deterministic seeded ResNet18 documented in Fixtures/README.md (SplitMix64 weights).
+/// The deterministic seeded ResNets documented in Fixtures/README.md (SplitMix64 weights).
 public enum SeededModel {
     /// Writes it as safetensors; 38 classes get the PlantVillage labels.
-    public static func write(seed: UInt64, width: Int, classes: Int, to url: URL) throws {
+    public static func write(seed: UInt64, depth: Int = 18, width: Int, classes: Int, to url: URL) throws {
         let labels = classes == PlantVillage.labels.count ? PlantVillage.labels : nil
-        let model = try ResNet18<Float>.seeded(
-            seed: seed, configuration: ResNet18Configuration(classCount: classes, width: width), labels: labels)
+        let configuration: ResNetConfiguration
+        do { configuration = try ResNetConfiguration(depth: depth, width: width, classCount: classes) } catch {
+            throw PipelineError(error.description)
+        }
+        let model = try ResNet<Float>.seeded(seed: seed, configuration: configuration, labels: labels)
         do {
             try model.save(
                 to: url,
-                metadata: ["description": "deterministic seeded ResNet18 (seed \(seed), width \(width)); not trained"])
+                metadata: ["description": "deterministic seeded ResNet\(depth) (seed \(seed), width \(width)); not trained"])
         } catch {
             throw PipelineError(error.description)
         }

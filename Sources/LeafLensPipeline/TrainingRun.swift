@@ -109,7 +109,7 @@ public final class TrainingRun {
         }
         do {
             if let weights = request.weights {
-                let loaded = try ResNet18<Float>.load(contentsOf: URL(fileURLWithPath: weights))
+                let loaded = try ModelSource.loadAnyWeights(URL(fileURLWithPath: weights), labels: nil, description: weights).network
                 let adapted = try TrainingSetup.adapt(loaded, to: trainSet.classes, seed: request.seed)
                 model = adapted.model
                 reinitializedHead = adapted.reinitializedHead

@@ -4,7 +4,9 @@ import LeafLensPipeline
 
 /// Options every command that runs the model shares.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "ResNet18 weights (.safetensors, torchvision names). Default: the bundled model.")
+    @Option(
+        name: .long,
+        help: "ResNet weights: LeafLens .safetensors, or a PyTorch checkpoint (.pth/.pt/.bin) read natively. Default: the bundled model.")
     var weights: String?
 
     @Option(name: .long, help: "Class labels, one per line; overrides the labels stored in the weights file.")
@@ -13,7 +15,12 @@ struct ModelOptions: ParsableArguments {
     var source: ModelSource { ModelSource(weights: weights, labelsFile: labels, bundled: DefaultModel.location) }
 
     /// Loads the model named by the options, or the bundled default.
-    func loadModel() throws -> LoadedModel { try source.load() }
+    /// A checkpoint converted in memory prints the reader's decisions on standard error.
+    func loadModel() throws -> LoadedModel {
+        let model = try source.load()
+        for note in model.notes { warn("leaflens: \(weights ?? "weights"): \(note)") }
+        return model
+    }
 }
 
 /// Where the bundled default model lives: beside the executable (SwiftPM copies the resource bundle

@@ -46,11 +46,12 @@ import Testing
         }
     }
 
-    /// |Δ| ≤ 1e-5 · max(1, max|ref|) against torch's logits on the seeded input (resnet18 cases).
-    @Test(arguments: CheckpointFixtures.cases.filter { $0.depth == 18 })
+    /// |Δ| ≤ 1e-5 · max(1, max|ref|) against torch's logits on the seeded input (every layout and depth).
+    @Test(arguments: CheckpointFixtures.cases)
     func logitsMatchPyTorch(_ c: CheckpointFixtures.Case) throws {
         let manifest = try #require(CheckpointFixtures.manifest)
-        let (model, _) = try CheckpointImporter.loadResNet18(contentsOf: CheckpointFixtures.url(c.file))
+        let (model, _) = try CheckpointImporter.loadModel(contentsOf: CheckpointFixtures.url(c.file))
+        #expect(model.configuration.depth == c.depth)
         let x = ResNet18<Float>.seededInput(seed: manifest.input_seed, shape: manifest.input_shape)
         let reference = try NPY.read(CheckpointFixtures.url("\(c.name).logits.npy"), as: Float.self)
         let logits = try ResNetProgram<Float>(model: model, foldingBatchNorm: false).forward(x).outputs
@@ -58,9 +59,9 @@ import Testing
         expectClose(logits, reference, atol: 1e-5 * scale, rtol: 0, "\(c.name) logits")
     }
 
-    @Test func deeperArchitecturesAreRefusedAsResNet18ButConvert() throws {
+    @Test func deeperArchitecturesConvertAndLoadBack() throws {
         let imported = try CheckpointImporter.load(contentsOf: CheckpointFixtures.url("resnet50.pth"))
-        #expect(throws: CheckpointError.self) { try imported.resnet18() }
+        #expect(try imported.model().configuration.depth == 50)
         #expect(imported.safetensorsMetadata["architecture"] == "resnet50")
         let directory = try FixturePaths.temporaryDirectory("checkpoint-convert")
         defer { try? FileManager.default.removeItem(at: directory) }
