@@ -1,7 +1,7 @@
 import LeafLensMath
 import LeafLensModel
 
-/// ResNet18's `layerReplay`: the residual blocks above a block boundary, then average pooling and fc,
+/// ResNet18's `layerReplay` (depth 18 only): the residual blocks above a block boundary, then average pooling and fc,
 /// with BatchNorm folded into the convolutions (the same folded weights as `outputs`).
 ///
 /// Layers it can resume from: `maxpool`, every block output `layerL.B` (and its stage alias `layerL`),
@@ -9,7 +9,9 @@ import LeafLensModel
 /// reads its input too — so they return nil, and AblationCAM reports that it cannot use them.
 extension ResNetClassifier {
     public func layerReplay(_ input: Tensor<T>, layer: String) throws -> LayerReplay<T>? {
-        guard let start = Self.firstBlockAbove(layer) else { return nil }
+        // The tail below is resnet18's BasicBlock table; deeper networks have no replay yet (AblationCAM
+        // then reports that it cannot run at the layer rather than computing with the wrong blocks).
+        guard model.configuration.depth == 18, let start = Self.firstBlockAbove(layer) else { return nil }
         let record = try folded.forward(input, taps: [layer])
         guard let activation = record.layerActivations[layer] else { return nil }
         let tail = try ResNetTail(model, from: start)
@@ -50,7 +52,7 @@ struct ResNetTail<T: TensorScalar>: Sendable {
             let b = try BatchNorm2d(
                 weight: try tensor("\(bn).weight"), bias: try tensor("\(bn).bias"),
                 runningMean: try tensor("\(bn).running_mean"), runningVar: try tensor("\(bn).running_var"))
-            return try b.folded(into: c).withPackedWeights()
+            return try b.folded(into: c).using(.packed)
         }
         var blocks: [Block] = []
         for index in start..<8 {
