@@ -34,6 +34,7 @@ let package = Package(
         .target(name: "LeafLensAttribution", dependencies: ["LeafLensMath", "LeafLensModel"]),
         .target(name: "LeafLensImaging", dependencies: ["LeafLensMath", "CLeafLensSupport"]),
         .target(name: "LeafLensTraining", dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensImaging"]),
+        .target(name: "LeafLensPipeline", dependencies: ["LeafLensMath", "LeafLensImaging", "LeafLensTraining"]),
         .executableTarget(
             name: "leaflens",
             dependencies: [
@@ -55,6 +56,9 @@ let package = Package(
         .testTarget(
             name: "LeafLensTrainingTests",
             dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensImaging", "LeafLensTraining", "LeafLensTestSupport"]),
+        .testTarget(
+            name: "LeafLensPipelineTests",
+            dependencies: ["LeafLensPipeline", "LeafLensMath", "LeafLensTestSupport"]),
         .testTarget(
             name: "LeafLensCLITests",
             dependencies: ["leaflens", "LeafLensMath", "LeafLensImaging", "LeafLensTestSupport"], exclude: ["Help"]),
