@@ -124,10 +124,8 @@ import Testing
     }
 
     /// Writes one file per image, as an explainer would, and reports a prediction.
-    static func fakeExplain(_ out: URL, failing: Set<String> = [], calls: inout [String]) -> (DataSetItem) throws -> DataSetOutcome {
-        var log: [String] = []
-        defer { calls += log }
-        return { item in
+    static func fakeExplain(_ out: URL, failing: Set<String> = []) -> (DataSetItem) throws -> DataSetOutcome {
+        { item in
             if failing.contains(item.relativePath) { throw Boom() }
             let stem = item.outputStem(in: out)
             try FileManager.default.createDirectory(at: stem.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -144,15 +142,14 @@ import Testing
     @Test func resumesAndIsIdempotent() throws {
         let out = try FixturePaths.temporaryDirectory("datasetrun")
         defer { try? FileManager.default.removeItem(at: out) }
-        var calls: [String] = []
         var run = DataSetRun(items: Self.items(10), output: out, shard: .whole, classes: ["c0", "c1"], methods: ["saliency"])
-        let first = try run.run(explain: Self.fakeExplain(out, failing: ["c1/3.png"], calls: &calls))
+        let first = try run.run(explain: Self.fakeExplain(out, failing: ["c1/3.png"]))
         #expect(first.explained == 9 && first.failed == 1 && first.skipped == 0)
         try FileManager.default.removeItem(at: out.appendingPathComponent("c0/4.saliency.npy"))
-        let second = try run.run(explain: Self.fakeExplain(out, calls: &calls))
+        let second = try run.run(explain: Self.fakeExplain(out))
         #expect(second.explained == 2 && second.skipped == 8 && second.failed == 0)
         run.methods = ["saliency"]
-        let third = try run.run(explain: Self.fakeExplain(out, calls: &calls))
+        let third = try run.run(explain: Self.fakeExplain(out))
         #expect(third.skipped == 10)
 
         let report = try DataSetReport.build(output: out)
@@ -167,11 +164,10 @@ import Testing
     @Test func reportMergesShardsAndNamesWhatIsMissing() throws {
         let out = try FixturePaths.temporaryDirectory("datasetrun")
         defer { try? FileManager.default.removeItem(at: out) }
-        var calls: [String] = []
         let items = Self.items(30)
         for k in [0, 2] {
             let run = DataSetRun(items: items, output: out, shard: try Shard(k, of: 3), classes: ["c0", "c1"], methods: ["saliency"])
-            _ = try run.run(explain: Self.fakeExplain(out, failing: ["c0/0.png"], calls: &calls))
+            _ = try run.run(explain: Self.fakeExplain(out, failing: ["c0/0.png"]))
         }
         var report = try DataSetReport.build(output: out)
         #expect(report.shardCount == 3)
@@ -191,7 +187,7 @@ import Testing
         #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"))
         // Running the missing shard completes the report (if c0/0.png was in it, it is the one failure).
         let run = DataSetRun(items: items, output: out, shard: try Shard(1, of: 3), classes: ["c0", "c1"], methods: ["saliency"])
-        _ = try run.run(explain: Self.fakeExplain(out, calls: &calls))
+        _ = try run.run(explain: Self.fakeExplain(out))
         report = try DataSetReport.build(output: out)
         #expect(report.missingShards.isEmpty && report.missingImages.isEmpty)
         #expect(report.rows.count == 30)
@@ -201,10 +197,9 @@ import Testing
     @Test func mixedShardCountsAreRefused() throws {
         let out = try FixturePaths.temporaryDirectory("datasetrun")
         defer { try? FileManager.default.removeItem(at: out) }
-        var calls: [String] = []
         for n in [2, 3] {
             let run = DataSetRun(items: Self.items(4), output: out, shard: try Shard(0, of: n), classes: [], methods: ["saliency"])
-            _ = try run.run(explain: Self.fakeExplain(out, calls: &calls))
+            _ = try run.run(explain: Self.fakeExplain(out))
         }
         #expect(throws: DataSetError.self) { try DataSetReport.build(output: out) }
     }

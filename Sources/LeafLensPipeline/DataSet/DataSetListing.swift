@@ -27,7 +27,7 @@ public enum DataSetListing {
         items += loose.map { DataSetItem(url: root.appendingPathComponent($0), relativePath: $0, label: nil) }
         items.sort { ImageFolderOrder.precedes($0.relativePath, $1.relativePath) }
         guard !items.isEmpty else { throw .invalid("\(root.path): no .png/.jpg/.jpeg images found") }
-        return (items, folder.classes)
+        return (items, classes)
     }
 
     /// One path per line (blank lines and lines starting with `#` skipped). Relative paths are taken from the

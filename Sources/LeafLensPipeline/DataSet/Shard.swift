@@ -51,7 +51,8 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         }
         if let task = try number("SLURM_ARRAY_TASK_ID") {
             let first = try number("SLURM_ARRAY_TASK_MIN") ?? 0
-            guard let count = try shards ?? number("SLURM_ARRAY_TASK_COUNT") else {
+            let given = try number("SLURM_ARRAY_TASK_COUNT")
+            guard let count = shards ?? given else {
                 throw .invalid("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; pass --shards N")
             }
             return try Shard(task - first, of: count)
