@@ -1,12 +1,28 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// The boundary (ARCHITECTURE.md): dependencies point one way only,
+//
+//     math ← model ← attribution;  math ← imaging;  model, imaging ← training;
+//     attribution, imaging, training ← pipeline ← CLI
+//
+// - Libraries (LeafLensMath … LeafLensTraining, LeafLensPipeline) never print and never parse arguments;
+//   they throw typed errors and report progress through callbacks.
+// - LeafLensPipeline holds the application logic: inputs and their size, the attribution methods and
+//   their one dispatcher, explanation files, reports, evaluation and scoring. It never imports
+//   ArgumentParser.
+// - The CLI (`leaflens`) imports only LeafLensPipeline (plus ArgumentParser and Foundation) and does
+//   option parsing, validation messages, printing and exit codes — nothing else.
+
 let package = Package(
     name: "LeafLens",
     products: [
         .library(
             name: "LeafLens",
-            targets: ["LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging", "LeafLensTraining"]),
+            targets: [
+                "LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging", "LeafLensTraining",
+                "LeafLensPipeline",
+            ]),
         .executable(name: "leaflens", targets: ["leaflens"]),
     ],
     dependencies: [
@@ -28,17 +44,20 @@ let package = Package(
         // handling needs setjmp/longjmp (which Swift cannot call).
         .target(name: "CLeafLensSupport", dependencies: ["CBLAS", "CPNG", "CJPEG"]),
 
-        // math ← model ← attribution ← imaging ← CLI
+        // See the boundary at the top: math ← model ← attribution; math ← imaging; model, imaging ←
+        // training; attribution, imaging, training ← pipeline ← CLI.
         .target(name: "LeafLensMath", dependencies: ["CBLAS", "CLeafLensSupport"]),
         .target(name: "LeafLensModel", dependencies: ["LeafLensMath"]),
         .target(name: "LeafLensAttribution", dependencies: ["LeafLensMath", "LeafLensModel"]),
         .target(name: "LeafLensImaging", dependencies: ["LeafLensMath", "CLeafLensSupport"]),
         .target(name: "LeafLensTraining", dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensImaging"]),
-        .target(name: "LeafLensPipeline", dependencies: ["LeafLensMath", "LeafLensImaging", "LeafLensTraining"]),
+        .target(
+            name: "LeafLensPipeline",
+            dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging", "LeafLensTraining"]),
         .executableTarget(
             name: "leaflens",
             dependencies: [
-                "LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging", "LeafLensTraining",
+                "LeafLensPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             resources: [.copy("Resources/default.safetensors")]),
@@ -58,7 +77,10 @@ let package = Package(
             dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensImaging", "LeafLensTraining", "LeafLensTestSupport"]),
         .testTarget(
             name: "LeafLensPipelineTests",
-            dependencies: ["LeafLensPipeline", "LeafLensMath", "LeafLensTestSupport"]),
+            dependencies: [
+                "LeafLensMath", "LeafLensModel", "LeafLensAttribution", "LeafLensImaging", "LeafLensTraining",
+                "LeafLensPipeline", "LeafLensTestSupport",
+            ]),
         .testTarget(
             name: "LeafLensCLITests",
             dependencies: ["leaflens", "LeafLensMath", "LeafLensImaging", "LeafLensTestSupport"], exclude: ["Help"]),

@@ -181,7 +181,7 @@ public final class Trainer {
                     progress(TrainingProgress(phase: .validation, epoch: epoch + 1, epochs: self.options.epochs, done: done, total: total, loss: 0, accuracy: 0, imagesPerSecond: 0))
                 }
                 report.validationLoss = result.loss
-                report.validationAccuracy = result.confusion.accuracy
+                report.validationAccuracy = result.accuracy
             }
             try finishEpoch(report, epochFinished)
         }
@@ -281,7 +281,8 @@ public final class Trainer {
         let name = "epoch-" + String(repeating: "0", count: max(0, 3 - String(epoch).count)) + String(epoch)
         let checkpoint = directory.appendingPathComponent(name + ".safetensors")
         let metadata = [
-            "epoch": String(epoch), "image_size": String(options.imageSize), "resize": String(options.resize),
+            CheckpointMetadata.epoch: String(epoch), CheckpointMetadata.imageSize: String(options.imageSize),
+            CheckpointMetadata.resize: String(options.resize),
             "mode": options.mode.rawValue, "trained_by": "leaflens train",
         ]
         try model.save(to: checkpoint, metadata: metadata)

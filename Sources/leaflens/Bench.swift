@@ -1,8 +1,6 @@
 import ArgumentParser
-import Dispatch
 import Foundation
-import LeafLensMath
-import LeafLensModel
+import LeafLensPipeline
 
 /// Timing commands. Benchmarks are not tests: these print numbers, BENCHMARKS.md records them.
 struct Bench: ParsableCommand {
@@ -17,8 +15,9 @@ struct Bench: ParsableCommand {
 struct BenchOptions: ParsableArguments {
     @OptionGroup var model: ModelOptions
 
-    @Option(name: .long, help: "Images per batch.")
-    var batch: Int = 1
+    @Option(name: .customLong("batch-size"), help: "Images per batch.")
+    var batchSize: Int?
+    @Option(name: .customLong("batch"), help: .hidden) var batchAlias: Int?
 
     @Option(name: .long, help: "Timed iterations (after 2 warm-up runs).")
     var iterations: Int = 10
@@ -29,61 +28,34 @@ struct BenchOptions: ParsableArguments {
     @Flag(name: .long, help: "Print one JSON object with median_ms, min_ms, max_ms, gflops.")
     var json = false
 
+    /// `--batch-size` (or its old name `--batch`), default 1.
+    var batch: Int { batchSize ?? batchAlias ?? 1 }
+
     func validate() throws {
-        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        let batch = try renamed(batchSize, old: batchAlias, name: "--batch-size", oldName: "--batch") ?? 1
+        guard batch >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
         guard size >= 32 else { throw ValidationError("--size must be at least 32") }
     }
 
-    /// The model, its inference program, a seeded input batch and the FLOPs of one forward over it.
-    func forwardSetup(fastConvolutions: Bool) throws -> (ResNet18<Float>, ResNetProgram<Float>, Tensor<Float>, Double) {
-        let network = try model.loadModel()
-        let program = try network.program(fastConvolutions: fastConvolutions)
-        let x = ResNet18<Float>.seededInput(seed: 1, shape: [batch, 3, size, size])
-        let flops = 2.0 * Double(network.configuration.multiplyAccumulates(height: size, width: size)) * Double(batch)
-        return (network, program, x, flops)
+    /// The setup for `model` (loaded from the options when nil is not asked for).
+    func setup(model loaded: LoadedModel?, seededWidth: Int = 64) throws -> BenchmarkSetup {
+        try BenchmarkSetup(model: loaded, seededWidth: seededWidth, batch: batch, size: size)
     }
 
-    /// Runs `body` twice to warm up, then `iterations` times, and reports.
-    func measure(task: String, flopsPerRun: Double, _ body: () throws -> Void) throws {
-        try body()
-        try body()
-        var times: [Double] = []
-        for _ in 0..<iterations {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        }
-        times.sort()
-        let median = times.count % 2 == 1
-            ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
-        let report = BenchReport(
-            task: task, batch: batch, size: size, iterations: iterations, median_ms: median,
-            min_ms: times.first ?? 0, max_ms: times.last ?? 0,
-            gflops: flopsPerRun / (median / 1000) / 1e9, blas_core: BLASRuntime.coreName,
-            conv_kernel: PackedMatrix.kernelName)
+    /// Times `subject` and prints the result.
+    func measure(_ subject: BenchmarkSubject, in setup: BenchmarkSetup) throws {
+        let report = try setup.measure(subject, iterations: iterations)
         if json {
-            print(try JSONLine.encode(report))
+            try printJSON(report)
         } else {
-            print(String(
-                format: "%@ batch %d at %dx%d: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s [%@, %@]",
-                task, batch, size, size, median, report.min_ms, report.max_ms, iterations, report.gflops,
-                report.conv_kernel, report.blas_core))
+            print(
+                String(
+                    format: "%@ batch %d at %dx%d: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s [%@, %@]",
+                    report.task, batch, size, size, report.medianMs, report.minMs, report.maxMs, iterations, report.gflops,
+                    report.convKernel, report.blasCore))
         }
     }
-}
-
-struct BenchReport: Codable {
-    var task: String
-    var batch: Int
-    var size: Int
-    var iterations: Int
-    var median_ms: Double
-    var min_ms: Double
-    var max_ms: Double
-    var gflops: Double
-    var blas_core: String
-    var conv_kernel: String
 }
 
 struct BenchForward: ParsableCommand {
@@ -94,8 +66,8 @@ struct BenchForward: ParsableCommand {
     @OptionGroup var options: BenchOptions
 
     func run() throws {
-        let (_, program, x, forwardFlops) = try options.forwardSetup(fastConvolutions: true)
-        try options.measure(task: "forward", flopsPerRun: forwardFlops) { _ = try program.forward(x) }
+        let setup = try options.setup(model: options.model.loadModel())
+        try options.measure(try setup.forward(), in: setup)
     }
 }
 
@@ -106,13 +78,152 @@ struct BenchInputGradient: ParsableCommand {
     @OptionGroup var options: BenchOptions
 
     func run() throws {
-        let (network, program, x, forwardFlops) = try options.forwardSetup(fastConvolutions: false)
-        let seed = try ResNetProgram<Float>.oneHot(
-            targets: Array(repeating: 0, count: options.batch), classCount: network.configuration.classCount)
-        // Backward costs about twice the forward (input gradient only: no weight gradients).
-        try options.measure(task: "forward+input-gradient", flopsPerRun: 3 * forwardFlops) {
-            let record = try program.forward(x, backward: .inputOnly)
-            _ = try program.backward(record, gradOutput: seed, input: true)
+        let setup = try options.setup(model: options.model.loadModel())
+        try options.measure(try setup.inputGradient(), in: setup)
+    }
+}
+
+/// What the attribution benchmarks run on, besides `BenchOptions`: by default the model of
+/// scripts/bench_pytorch.py — the seeded torchvision-width ResNet18 (seed 1003, 38 classes), input
+/// `seededInput(seed: 2003)`, target 5 — so LeafLens and Captum time the same computation.
+struct BenchAttributionOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: "Base width of the seeded ResNet18 (seed 1003, 38 classes) to time; 64 is torchvision's resnet18, as timed by scripts/bench_pytorch.py. Ignored with --weights or --bundled.")
+    var seededWidth: Int = 64
+
+    @Flag(name: .long, help: "Time the bundled default model instead of the seeded one.")
+    var bundled = false
+
+    @Option(name: .long, help: "Class whose logit is explained, for every image.")
+    var target: Int = 5
+
+    func validate() throws {
+        guard (1...512).contains(seededWidth) else { throw ValidationError("--seeded-width must be 1...512") }
+        guard target >= 0 else { throw ValidationError("--target must be ≥ 0") }
+    }
+
+    /// The setup to time, with the target checked against the model's classes.
+    func setup(_ options: BenchOptions) throws -> BenchmarkSetup {
+        let loaded = options.model.weights != nil || bundled ? try options.model.loadModel() : nil
+        let setup = try options.setup(model: loaded, seededWidth: seededWidth)
+        guard target < setup.classCount else {
+            throw ValidationError("--target \(target) is outside the model's classes 0..<\(setup.classCount)")
         }
+        return setup
+    }
+}
+
+struct BenchIntegratedGradients: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ig",
+        abstract: "Time Integrated Gradients (zero baseline), as scripts/bench_pytorch.py --only ig times Captum.",
+        discussion: """
+            FLOPs are counted as steps × (forward + backward to the input) = steps × 2 forwards, the \
+            script's convention. With --rss, runs one attribution instead and reports the process's \
+            peak resident set size before and after it (getrusage ru_maxrss).
+            """)
+
+    @OptionGroup var options: BenchOptions
+    @OptionGroup var attribution: BenchAttributionOptions
+
+    @Option(name: .long, help: "Integration steps n.")
+    var steps: Int = 50
+
+    @Option(name: .long, help: "Steps × images per forward/backward (bounds memory); default: all steps at once.")
+    var internalBatchSize: Int?
+
+    @Option(name: .long, help: "Quadrature rule: \(IntegrationRule.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var approximation: IntegrationRule = .gaussLegendre
+
+    @Flag(name: .long, help: "Report peak memory of one attribution instead of timing.")
+    var rss = false
+
+    func validate() throws {
+        guard steps >= approximation.minimumSteps else {
+            throw ValidationError("--steps must be at least \(approximation.minimumSteps) for \(approximation.rawValue)")
+        }
+        if let size = internalBatchSize, size < 1 { throw ValidationError("--internal-batch-size must be at least 1") }
+    }
+
+    func run() throws {
+        let setup = try attribution.setup(options)
+        var subject = try setup.integratedGradients(
+            target: attribution.target, steps: steps, rule: approximation, internalBatchSize: internalBatchSize)
+        guard rss else { return try options.measure(subject, in: setup) }
+        subject.task = "ig steps \(steps) internal batch \(internalBatchSize.map(String.init) ?? "none")"
+        let memory = try setup.peakMemory(subject)
+        if options.json {
+            let fields = [
+                "\"task\": \"\(memory.task)\"", String(format: "\"max_rss_mib_before\": %.1f", memory.before),
+                String(format: "\"max_rss_mib\": %.1f", memory.after),
+                String(format: "\"rss_increase_mib\": %.1f", memory.after - memory.before),
+                String(format: "\"seconds\": %.3f", memory.seconds),
+            ]
+            print("{" + fields.joined(separator: ", ") + "}")
+        } else {
+            print(
+                String(
+                    format: "%@: max RSS %.0f MiB (before %.0f MiB, +%.0f MiB), %.2f s", memory.task, memory.after,
+                    memory.before, memory.after - memory.before, memory.seconds))
+        }
+    }
+}
+
+struct BenchGradCAM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grad-cam",
+        abstract: "Time Grad-CAM with ReLU and upsampling to the input, as Captum's LayerGradCam + interpolate.",
+        discussion: "FLOPs are counted as one forward and one full backward (2 forwards), the script's convention.")
+
+    @OptionGroup var options: BenchOptions
+    @OptionGroup var attribution: BenchAttributionOptions
+
+    @Option(name: .long, help: "Layer to explain (e.g. layer4, layer3.1, layer4.0.conv2).")
+    var layer: String = "layer4"
+
+    @Option(name: .long, help: "Upsampling to the input size: none, nearest, bilinear.")
+    var upsample: UpsampleMode = .bilinear
+
+    func run() throws {
+        let setup = try attribution.setup(options)
+        let layers = try setup.layerNames()
+        guard layers.contains(layer) else {
+            throw ValidationError("unknown --layer '\(layer)'; available: \(layers.joined(separator: ", "))")
+        }
+        try options.measure(try setup.gradCAM(target: attribution.target, layer: layer, upsample: upsample), in: setup)
+    }
+}
+
+struct BenchOcclusion: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "occlusion",
+        abstract: "Time Occlusion (window over all channels, zero baseline), as Captum's Occlusion.",
+        discussion: "FLOPs are counted as (windows + 1) forwards, the script's convention.")
+
+    @OptionGroup var options: BenchOptions
+    @OptionGroup var attribution: BenchAttributionOptions
+
+    @Option(name: .long, help: "Window side K: K×K pixels over all 3 channels.")
+    var window: Int = 15
+
+    @Option(name: .long, help: "Stride in pixels (1...window).")
+    var stride: Int = 8
+
+    @Option(name: .long, help: "Occluded copies per forward pass.")
+    var perturbationsPerEval: Int = 32
+
+    func validate() throws {
+        guard window >= 1, window <= options.size else { throw ValidationError("--window must be 1...--size") }
+        guard stride >= 1, stride <= window else { throw ValidationError("--stride must be 1...--window") }
+        guard perturbationsPerEval >= 1 else { throw ValidationError("--perturbations-per-eval must be at least 1") }
+    }
+
+    func run() throws {
+        let setup = try attribution.setup(options)
+        try options.measure(
+            try setup.occlusion(
+                target: attribution.target, window: window, stride: stride, perturbationsPerEval: perturbationsPerEval),
+            in: setup)
     }
 }

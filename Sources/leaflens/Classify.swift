@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import LeafLensMath
-import LeafLensModel
+import LeafLensPipeline
 
 struct Classify: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,67 +29,27 @@ struct Classify: ParsableCommand {
 
     func run() throws {
         let network = try model.loadModel()
-        guard top <= network.configuration.classCount else {
-            throw ValidationError("--top \(top) is more than the model's \(network.configuration.classCount) classes")
+        guard top <= network.classCount else {
+            throw ValidationError("--top \(top) is more than the model's \(network.classCount) classes")
         }
-        let program = try network.program(fastConvolutions: true)
+        let classifier = try Classifier(model: network, loader: preprocessing.loader(for: network))
         var failures = 0
         for input in inputs {
             do {
-                let x = try InputLoader.load(
-                    input, preprocessor: preprocessing.preprocessor(for: network), maxPixels: preprocessing.maxPixels
-                ).tensor
-                let logits = try program.forward(x).outputs.storage
-                let result = Prediction.rank(logits: logits, labels: network.labels, top: top)
+                let record = try classifier.classify(input, top: top)
                 if json {
-                    let record = ClassifyRecord(input: input, predictions: result, logits: logits)
-                    print(try JSONLine.encode(record))
+                    try printJSON(record)
                 } else {
                     print(input)
-                    for p in result {
+                    for p in record.predictions {
                         print(String(format: "  %6.2f%%  %3d  %@", p.probability * 100, p.index, p.label))
                     }
                 }
-            } catch let error as RuntimeError {
-                warn("leaflens: error: \(error.message)")
-                failures += 1
             } catch {
-                warn("leaflens: error: \(input): \(error)")
+                warn("leaflens: error: \(errorText(error, input: input))")
                 failures += 1
             }
         }
         if failures > 0 { throw RuntimeError("\(failures) of \(inputs.count) inputs failed") }
-    }
-}
-
-/// One ranked class.
-struct Prediction: Codable, Equatable {
-    var index: Int
-    var label: String
-    var probability: Double
-
-    /// Softmax (in Double, max-subtracted) and the `top` most probable classes, ties by lower index.
-    static func rank(logits: [Float], labels: [String], top: Int) -> [Prediction] {
-        let m = logits.map(Double.init).max() ?? 0
-        let exps = logits.map { Foundation.exp(Double($0) - m) }
-        let total = exps.reduce(0, +)
-        let order = exps.indices.sorted { exps[$0] != exps[$1] ? exps[$0] > exps[$1] : $0 < $1 }
-        return order.prefix(top).map {
-            Prediction(index: $0, label: $0 < labels.count ? labels[$0] : "class_\($0)", probability: exps[$0] / total)
-        }
-    }
-}
-
-struct ClassifyRecord: Codable {
-    var input: String
-    var predictions: [Prediction]
-    var logits: [Float]
-}
-
-enum JSONLine {
-    static func encode<T: Encodable>(_ value: T) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 }

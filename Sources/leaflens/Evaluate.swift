@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
-import LeafLensImaging
-import LeafLensMath
-import LeafLensModel
-import LeafLensTraining
+import LeafLensPipeline
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +8,7 @@ struct Evaluate: ParsableCommand {
         discussion: """
             Class folders are matched to the model's labels by name (or by position when no name matches \
             and the counts agree). With --out, writes confusion.csv, confusion.png (rows: true class, \
-            columns: predicted, shade: share of the row) and metrics.json. With --masks and --explain, \
+            columns: predicted, shade: share of the row) and metrics.json. With --masks and --method, \
             also scores explanations on diseased images (non-empty masks): the pointing game (is the \
             attribution maximum within --tolerance pixels of the lesion) and the share of positive \
             attribution inside the lesion. --sanity-check runs the model-randomization check of Adebayo \
@@ -29,8 +26,9 @@ struct Evaluate: ParsableCommand {
     @Option(name: .long, help: "Folder for confusion.csv, confusion.png and metrics.json.")
     var out: String?
 
-    @Option(name: .customLong("image-size"), help: "Network input side (default: from the weights file, else 224).")
-    var imageSize: Int?
+    @Option(name: .long, help: "Network input side S: center-crop to S×S (default: from the weights file, else 224).")
+    var crop: Int?
+    @Option(name: .customLong("image-size"), help: .hidden) var imageSize: Int?
 
     @Option(name: .long, help: "Resize the shorter side to this before center-cropping (default: from the weights file, else S·256/224).")
     var resize: Int?
@@ -38,80 +36,44 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Images per forward pass.")
     var batchSize: Int = 32
 
+    @Flag(name: .long, help: "Print no progress bar.")
+    var quiet = false
+
     @OptionGroup(title: "Explanations") var explanations: ExplanationEvaluationOptions
 
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-        if let imageSize, imageSize < 32 { throw ValidationError("--image-size must be at least 32") }
-        if let resize, let imageSize, resize < imageSize { throw ValidationError("--resize must be at least --image-size") }
+        let crop = try renamed(crop, old: imageSize, name: "--crop", oldName: "--image-size")
+        if let crop, crop < 32 { throw ValidationError("--crop must be at least 32") }
+        if let resize, let crop, resize < crop { throw ValidationError("--resize must be at least --crop") }
         try explanations.validate()
     }
 
     func run() throws {
         let network = try model.loadModel()
-        let stored = storedInputSize()
-        let size = imageSize ?? stored.imageSize ?? 224
-        let transform = ImageTransform.evaluation(
-            resize: resize ?? stored.resize ?? Int((Double(size) * 256 / 224).rounded()), size: size)
-        let dataset: ImageFolder
-        do { dataset = try ImageFolder(root: URL(fileURLWithPath: data)) } catch { throw RuntimeError("\(error)") }
-        let classMap = try Self.classMap(dataset: dataset.classes, model: network.labels)
-        let result: ModelEvaluation.Result
-        do {
-            result = try ModelEvaluation.run(model: network, dataset: dataset, transform: transform, batchSize: batchSize, classMap: classMap)
-        } catch {
-            throw RuntimeError("\(error)")
-        }
-        var report = EvaluationReport(
-            images: result.confusion.total, accuracy: result.confusion.accuracy, loss: result.loss,
-            classes: result.confusion.perClass, confusion: result.confusion.counts, labels: network.labels,
-            explanations: nil, sanity_check: nil)
+        let size = InputSize.resolve(resize: resize, crop: crop ?? imageSize, metadata: network.metadata)
+        let evaluation = try Evaluation(model: network, data: data, size: size, warning: warn)
+        let bar = ProgressBar(quiet: quiet || json)
+        var (report, confusion) = try evaluation.run(batchSize: batchSize) { bar.update("evaluating", done: $0, total: $1) }
+        bar.finish()
+        let scoring = evaluation.scoring(explanations.settings)
         if let masks = explanations.masks, !explanations.methods.isEmpty {
-            report.explanations = try explanations.score(
-                network: network, dataset: dataset, classMap: classMap, masks: URL(fileURLWithPath: masks), transform: transform,
-                quiet: json)
+            report.explanations = try scoring.score(masks: URL(fileURLWithPath: masks)) { method, done, total in
+                bar.update(method.rawValue, done: done, total: total)
+            }
+            bar.finish()
         }
         if explanations.sanityCheck {
-            report.sanity_check = try explanations.sanityCheck(
-                network: network, dataset: dataset, classMap: classMap, masks: explanations.masks.map { URL(fileURLWithPath: $0) },
-                transform: transform)
+            report.sanityCheck = try scoring.sanityCheck(masks: explanations.masks.map { URL(fileURLWithPath: $0) }) {
+                bar.update("sanity check", done: $0, total: $1, detail: "stages")
+            }
+            bar.finish()
         }
-        if let out { try write(report, confusion: result.confusion, to: URL(fileURLWithPath: out)) }
+        if let out { try Evaluation.write(report, confusion: confusion, to: URL(fileURLWithPath: out)) }
         if json {
-            print(try JSONLine.encode(report))
+            try printJSON(report)
         } else {
             printText(report)
-        }
-    }
-
-    /// image_size / resize stored by `leaflens train` in the weights file's metadata.
-    private func storedInputSize() -> (imageSize: Int?, resize: Int?) {
-        let url = model.weights.map { URL(fileURLWithPath: $0) } ?? DefaultModel.location
-        guard let url, let file = try? SafeTensorsFile.read(url) else { return (nil, nil) }
-        return (file.metadata["image_size"].flatMap { Int($0) }, file.metadata["resize"].flatMap { Int($0) })
-    }
-
-    /// Data set class index → model class index: by name when every folder names a model label, else by
-    /// position when the counts agree.
-    static func classMap(dataset: [String], model: [String]) throws -> [Int] {
-        let byName = dataset.compactMap { model.firstIndex(of: $0) }
-        if byName.count == dataset.count { return byName }
-        if dataset.count == model.count {
-            warn("warning: class folders do not match the model's labels; matching by position")
-            return Array(dataset.indices)
-        }
-        let missing = dataset.filter { !model.contains($0) }
-        throw RuntimeError("class folders \(missing.prefix(5).joined(separator: ", ")) are not among the model's \(model.count) labels")
-    }
-
-    private func write(_ report: EvaluationReport, confusion: ConfusionMatrix, to directory: URL) throws {
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try AtomicWrite.write(Data(confusion.csv.utf8), to: directory.appendingPathComponent("confusion.csv"))
-            try PNGWriter.write(ConfusionImage.render(confusion), to: directory.appendingPathComponent("confusion.png"))
-            try AtomicWrite.write(Data((try JSONLine.encode(report) + "\n").utf8), to: directory.appendingPathComponent("metrics.json"))
-        } catch {
-            throw RuntimeError("\(directory.path): cannot write the evaluation files (\(error))")
         }
     }
 
@@ -120,48 +82,110 @@ struct Evaluate: ParsableCommand {
         let width = max(12, r.classes.map(\.label.count).max() ?? 0)
         print("class".padding(toLength: width, withPad: " ", startingAt: 0) + "  precision  recall     f1  support")
         for c in r.classes {
-            print(c.label.padding(toLength: width, withPad: " ", startingAt: 0)
-                + String(format: "  %9.4f  %6.4f  %6.4f  %7d", c.precision, c.recall, c.f1, c.support))
+            print(
+                c.label.padding(toLength: width, withPad: " ", startingAt: 0)
+                    + String(format: "  %9.4f  %6.4f  %6.4f  %7d", c.precision, c.recall, c.f1, c.support))
         }
-        if let e = r.explanations { ExplanationEvaluationOptions.printText(e) }
-        if let s = r.sanity_check { ExplanationEvaluationOptions.printText(s) }
+        if let scores = r.explanations, let first = scores.first {
+            print("explanations on \(first.images) diseased images (pointing-game tolerance \(first.tolerancePixels) px):")
+            print("method                  pointing  strict  mass-in-lesion  seconds")
+            for s in scores {
+                print(
+                    s.method.padding(toLength: 22, withPad: " ", startingAt: 0)
+                        + String(
+                            format: "  %7.1f%%  %5.1f%%  %13.1f%%  %7.1f", s.pointingGame * 100, s.pointingGameStrict * 100,
+                            s.positiveMassInLesion * 100, s.seconds))
+            }
+        }
+        if let report = r.sanityCheck {
+            print(
+                "model randomization (Adebayo et al. 2018), mean Spearman ρ with the original map over \(report.images) images:")
+            print("randomized through   grad-cam  relu(grad-cam)  integrated-gradients  |integrated-gradients|")
+            for row in report.rows {
+                print(
+                    row.randomizedThrough.padding(toLength: 19, withPad: " ", startingAt: 0)
+                        + String(
+                            format: "  %8.3f  %14.3f  %20.3f  %22.3f", row.gradCam, row.gradCamRelu, row.integratedGradients,
+                            row.integratedGradientsAbs))
+            }
+        }
     }
 }
 
-struct EvaluationReport: Codable {
-    var images: Int
-    var accuracy: Double
-    var loss: Double
-    var classes: [ConfusionMatrix.ClassMetrics]
-    var confusion: [[Int]]
-    var labels: [String]
-    var explanations: [ExplanationScore]?
-    var sanity_check: SanityCheckReport?
-}
+/// `evaluate --masks … --method …` and `--sanity-check`: which explanations to score, and how.
+struct ExplanationEvaluationOptions: ParsableArguments {
+    @Option(name: .long, help: "Lesion masks with the same relative paths as the images (white = lesion).")
+    var masks: String?
 
-/// The confusion matrix as a picture: one 16-pixel cell per (true row, predicted column), shaded by the
-/// share of the row (Colormap.blues), with a 1-pixel grey grid and a green frame on the diagonal.
-enum ConfusionImage {
-    static func render(_ m: ConfusionMatrix, cell: Int = 16) throws -> RGBImage {
-        let k = m.labels.count, side = k * cell + 1
-        var pixels = [UInt8](repeating: 160, count: side * side * 3)
-        for r in 0..<k {
-            let rowTotal = max(1, m.counts[r].reduce(0, +))
-            for c in 0..<k {
-                let share = Float(m.counts[r][c]) / Float(rowTotal)
-                let colour = Colormap.blues.color(normalized: share)
-                let diagonal = r == c
-                for y in 1..<cell {
-                    for x in 1..<cell {
-                        let frame = diagonal && (x == 1 || y == 1 || x == cell - 1 || y == cell - 1)
-                        let i = ((r * cell + y) * side + c * cell + x) * 3
-                        pixels[i] = frame ? 40 : UInt8((colour.r * 255).rounded())
-                        pixels[i + 1] = frame ? 160 : UInt8((colour.g * 255).rounded())
-                        pixels[i + 2] = frame ? 60 : UInt8((colour.b * 255).rounded())
-                    }
-                }
-            }
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Methods to score, comma-separated: \(MethodList.helpList).", valueName: "methods"))
+    var method: MethodList?
+    @Option(name: .long, help: .hidden) var explain: MethodList?
+
+    @Option(name: .long, help: "Pointing-game tolerance in pixels of the network input (default: 15·S/224, as Zhang et al. at 224 px).")
+    var tolerance: Int?
+
+    @Option(name: .long, help: "Grad-CAM layer (default: layer3, whose grid is twice as fine as layer4's).")
+    var layer: String?
+    @Option(name: .customLong("cam-layer"), help: .hidden) var camLayer: String?
+
+    @Option(name: .long, help: ArgumentHelp("Occlusion window side K in pixels (default: S/8).", valueName: "K"))
+    var window: Int?
+    @Option(name: .customLong("occlusion-window"), help: .hidden) var occlusionWindow: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Occlusion stride in pixels (default: half the window).", valueName: "S"))
+    var stride: Int?
+    @Option(name: .customLong("occlusion-stride"), help: .hidden) var occlusionStride: Int?
+
+    @Option(name: .long, help: "Integrated Gradients steps (Gauss–Legendre; default: 32).")
+    var steps: Int?
+    @Option(name: .customLong("ig-steps"), help: .hidden) var igSteps: Int?
+
+    @Option(name: .customLong("explain-limit"), help: "Score at most this many diseased images (evenly over the data set).")
+    var explainLimit: Int?
+
+    @Flag(name: .customLong("sanity-check"), help: "Run the cascading model-randomization check (Grad-CAM and IG).")
+    var sanityCheck = false
+
+    @Option(name: .customLong("sanity-images"), help: "Images used by the sanity check (diseased ones first).")
+    var sanityImages: Int = 6
+
+    var methods: [AttributionMethod] { (method ?? explain)?.methods ?? [] }
+
+    func validate() throws {
+        _ = try renamed(method?.methods, old: explain?.methods, name: "--method", oldName: "--explain")
+        if method != nil || explain != nil {
+            guard masks != nil else { throw ValidationError("--method needs --masks") }
         }
-        return try RGBImage(width: side, height: side, pixels: pixels)
+        if let tolerance, tolerance < 0 { throw ValidationError("--tolerance must be ≥ 0") }
+        let layer = try renamed(layer, old: camLayer, name: "--layer", oldName: "--cam-layer")
+        if let layer, layer.isEmpty { throw ValidationError("--layer must not be empty") }
+        if let window = try renamed(window, old: occlusionWindow, name: "--window", oldName: "--occlusion-window"),
+            window < 1
+        {
+            throw ValidationError("--window must be ≥ 1")
+        }
+        if let stride = try renamed(stride, old: occlusionStride, name: "--stride", oldName: "--occlusion-stride"),
+            stride < 1
+        {
+            throw ValidationError("--stride must be ≥ 1")
+        }
+        let steps = try renamed(steps, old: igSteps, name: "--steps", oldName: "--ig-steps") ?? 32
+        guard steps >= 1, sanityImages >= 1 else { throw ValidationError("--steps and --sanity-images must be ≥ 1") }
+        if let explainLimit, explainLimit < 1 { throw ValidationError("--explain-limit must be ≥ 1") }
+    }
+
+    var settings: ScoringSettings {
+        var settings = ScoringSettings()
+        settings.methods = methods
+        settings.tolerance = tolerance
+        if let layer = layer ?? camLayer { settings.layer = layer }
+        settings.window = window ?? occlusionWindow
+        settings.stride = stride ?? occlusionStride
+        if let steps = steps ?? igSteps { settings.steps = steps }
+        settings.limit = explainLimit
+        settings.sanityImages = sanityImages
+        return settings
     }
 }

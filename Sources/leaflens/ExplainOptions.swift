@@ -1,130 +1,51 @@
 import ArgumentParser
 import Foundation
-import LeafLensAttribution
-import LeafLensImaging
+import LeafLensPipeline
 
-/// An attribution method `explain` can run. Raw values are the canonical names used in output file
-/// names (`<stem>.<method>.npy`); `init(argument:)` also takes the short aliases.
-enum ExplainMethod: String, CaseIterable, ExpressibleByArgument, Codable {
-    case integratedGradients = "integrated-gradients"
-    case gradCAM = "grad-cam"
-    case occlusion
-    case saliency
-    case inputXGradient = "input-x-gradient"
-
-    /// Accepted spellings besides the canonical name.
-    static let aliases: [String: ExplainMethod] = [
-        "ig": .integratedGradients, "integrated_gradients": .integratedGradients,
-        "integratedgradients": .integratedGradients,
-        "gradcam": .gradCAM, "grad_cam": .gradCAM, "layer-grad-cam": .gradCAM,
-        "input-x-grad": .inputXGradient, "input_x_gradient": .inputXGradient, "inputxgradient": .inputXGradient,
-        "ixg": .inputXGradient,
-    ]
-
-    init?(argument: String) {
-        let key = argument.trimmingCharacters(in: .whitespaces).lowercased()
-        guard let method = ExplainMethod(rawValue: key) ?? Self.aliases[key] else { return nil }
-        self = method
-    }
-
-    /// The title used in panels and reports.
-    var title: String {
-        switch self {
-        case .integratedGradients: "Integrated Gradients"
-        case .gradCAM: "Grad-CAM"
-        case .occlusion: "Occlusion"
-        case .saliency: "Saliency"
-        case .inputXGradient: "Input x Gradient"
-        }
-    }
-
-    /// Methods whose attributions live in input space `[3, H, W]` (all but Grad-CAM).
-    var isInputSpace: Bool { self != .gradCAM }
-}
-
-/// `--method a,b,c`: one or more methods, comma-separated, duplicates dropped, order kept.
+/// `--method a,b,c`: one or more of the pipeline's attribution methods (names or aliases),
+/// comma-separated, duplicates dropped, order kept.
 struct MethodList: ExpressibleByArgument {
-    var methods: [ExplainMethod]
+    var methods: [AttributionMethod]
 
     init?(argument: String) {
-        var methods: [ExplainMethod] = []
-        for part in argument.split(separator: ",", omittingEmptySubsequences: false) {
-            guard let method = ExplainMethod(argument: String(part)) else { return nil }
-            if !methods.contains(method) { methods.append(method) }
-        }
-        guard !methods.isEmpty else { return nil }
+        guard let methods = AttributionMethod.list(argument) else { return nil }
         self.methods = methods
     }
 
-    static var allValueStrings: [String] { ExplainMethod.allCases.map(\.rawValue) }
+    static var allValueStrings: [String] { AttributionMethod.allCases.map(\.rawValue) }
     var defaultValueDescription: String { methods.map(\.rawValue).joined(separator: ",") }
+
+    /// "integrated-gradients (ig), grad-cam (gradcam), occlusion, …" for help texts.
+    static var helpList: String {
+        AttributionMethod.allCases.map { method in method.shortName.map { "\(method.rawValue) (\($0))" } ?? method.rawValue }
+            .joined(separator: ", ")
+    }
 }
 
 extension IntegrationRule: ExpressibleByArgument {}
 extension UpsampleMode: ExpressibleByArgument {}
 extension AttributionSign: ExpressibleByArgument {}
 
-/// `--baseline`: a named baseline, a constant, or a tensor file.
-enum BaselineChoice: ExpressibleByArgument, Equatable, CustomStringConvertible {
-    case zero
-    case blur
-    case uniform
-    case constant(Double)
-    case file(String)
-
-    init?(argument: String) {
-        switch argument.lowercased() {
-        case "zero", "zeros": self = .zero
-        case "blur", "gaussian-blur": self = .blur
-        case "uniform", "noise": self = .uniform
-        default:
-            if let value = Double(argument), value.isFinite {
-                self = .constant(value)
-            } else if argument.lowercased().hasSuffix(".npy") {
-                self = .file(argument)
-            } else {
-                return nil
-            }
-        }
-    }
-
-    var description: String {
-        switch self {
-        case .zero: "zero"
-        case .blur: "blur"
-        case .uniform: "uniform"
-        case .constant(let value): "\(value)"
-        case .file(let path): path
-        }
-    }
-
-    var defaultValueDescription: String { description }
-    static var allValueStrings: [String] { ["zero", "blur", "uniform", "<number>", "<file.npy>"] }
+extension IntegratedGradientsBaseline: ExpressibleByArgument {
+    public init?(argument: String) { self.init(text: argument) }
+    public var defaultValueDescription: String { description }
+    public static var allValueStrings: [String] { ["zero", "blur", "uniform", "<number>", "<file.npy>"] }
 }
 
 /// `--colormap`: matplotlib names of the maps LeafLens draws with.
-enum ColormapName: String, CaseIterable, ExpressibleByArgument {
-    case rdwhgn, greens, reds, blues, viridis, inferno, jet, gray
+struct ColormapName: ExpressibleByArgument {
+    var name: String
 
     init?(argument: String) {
-        guard let value = ColormapName(rawValue: argument.lowercased()) else { return nil }
-        self = value
+        guard VisualizationSettings.colormapNames.contains(argument.lowercased()) else { return nil }
+        name = argument.lowercased()
     }
 
-    var colormap: Colormap? { Colormap.named(rawValue) }
+    static var allValueStrings: [String] { VisualizationSettings.colormapNames }
 }
 
 /// Integrated Gradients' options.
 struct IntegratedGradientsOptions: ParsableArguments {
-    static let defaultBlurSigma = 10.0
-    static let defaultNoiseSeed: UInt64 = 0
-    /// Uniform-noise baselines span the values ImageNet-normalized pixels can take:
-    /// [min_c (0 − mean_c)/std_c, max_c (1 − mean_c)/std_c).
-    static let noiseRange: (low: Double, high: Double) = (
-        zip(ImagePreprocessor.imageNetMean, ImagePreprocessor.imageNetStd).map { (0 - $0) / $1 }.min() ?? -2.2,
-        zip(ImagePreprocessor.imageNetMean, ImagePreprocessor.imageNetStd).map { (1 - $0) / $1 }.max() ?? 2.7
-    )
-
     @Option(name: .long, help: "Integrated Gradients: number of integration steps.")
     var steps: Int = 50
 
@@ -139,7 +60,7 @@ struct IntegratedGradientsOptions: ParsableArguments {
             --blur-sigma pixels); uniform (noise from --noise-seed over the normalized pixel range); a \
             number (that value everywhere); or a .npy tensor [3, H, W] or [1, 3, H, W] shaped like the input.
             """, valueName: "baseline"))
-    var baseline: BaselineChoice = .zero
+    var baseline: IntegratedGradientsBaseline = .zero
 
     @Option(
         name: .customLong("blur-sigma"),
@@ -176,6 +97,17 @@ struct IntegratedGradientsOptions: ParsableArguments {
             throw ValidationError("--noise-seed only applies with --baseline uniform")
         }
     }
+
+    var settings: IntegratedGradientsSettings {
+        var settings = IntegratedGradientsSettings()
+        settings.steps = steps
+        settings.rule = approximation
+        settings.baseline = baseline
+        settings.blurSigma = blurSigma
+        settings.noiseSeed = noiseSeed
+        settings.internalBatchSize = internalBatchSize
+        return settings
+    }
 }
 
 /// Grad-CAM's options.
@@ -191,6 +123,14 @@ struct GradCAMOptions: ParsableArguments {
 
     func validate() throws {
         guard !layer.isEmpty else { throw ValidationError("--layer must not be empty") }
+    }
+
+    var settings: GradCAMSettings {
+        var settings = GradCAMSettings()
+        settings.layer = layer
+        settings.relu = !noReLU
+        settings.upsample = upsample
+        return settings
     }
 }
 
@@ -222,6 +162,15 @@ struct OcclusionOptions: ParsableArguments {
             throw ValidationError("--perturbations-per-eval must be in 1...4096, got \(perturbationsPerEval)")
         }
     }
+
+    var settings: OcclusionSettings {
+        var settings = OcclusionSettings()
+        settings.window = window
+        settings.stride = stride
+        settings.baseline = occlusionBaseline
+        settings.perturbationsPerEval = perturbationsPerEval
+        return settings
+    }
 }
 
 /// How attribution maps become pictures (Captum's `visualize_image_attr`).
@@ -248,10 +197,11 @@ struct VisualizationOptions: ParsableArguments {
         }
     }
 
-    /// The sign a method's pictures use.
-    func sign(for method: ExplainMethod, relu: Bool) -> AttributionSign {
-        if let sign { return sign }
-        if method == .gradCAM { return relu ? .positive : .all }
-        return .absoluteValue
+    var settings: VisualizationSettings {
+        var settings = VisualizationSettings()
+        settings.sign = sign
+        settings.outlierPercent = outlierPercent
+        settings.colormap = colormap?.name
+        return settings
     }
 }

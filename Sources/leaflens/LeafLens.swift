@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LeafLensPipeline
 
 /// The `leaflens` command. Exit codes: 0 success, 1 runtime error (bad file, bad weights), 2 usage error.
 @main
@@ -21,8 +22,9 @@ struct LeafLensCommand: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as RuntimeError {
-            FileHandle.standardError.write(Data("leaflens: error: \(error.message)\n".utf8))
-            Foundation.exit(1)
+            fail(error.message)
+        } catch let error as PipelineError {
+            fail(error.message)
         } catch let code as ExitCode {
             // Commands that already reported their problems exit with a bare code.
             Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
@@ -37,6 +39,11 @@ struct LeafLensCommand: ParsableCommand {
             Foundation.exit(code == .validationFailure ? 2 : 1)
         }
     }
+
+    private static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("leaflens: error: \(message)\n".utf8))
+        Foundation.exit(1)
+    }
 }
 
 /// A failure while running (unreadable file, bad weights, …): exit code 1. The message names the file.
@@ -49,4 +56,25 @@ struct RuntimeError: Error, CustomStringConvertible {
 /// Writes a line to standard error.
 func warn(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// The message of an error caught per input: the pipeline's own names the file; anything else is
+/// prefixed with the input.
+func errorText(_ error: any Error, input: String) -> String {
+    (error as? PipelineError)?.message ?? (error as? RuntimeError)?.message ?? "\(input): \(error)"
+}
+
+/// A usage error found only once the model is loaded (it knows the classes and layers): printed with
+/// the command's usage line, exit code 2. (A ValidationError thrown from `run()` would be shown with
+/// the root command's usage.)
+func usageError<Command: ParsableCommand>(_ message: String, in command: Command.Type) -> ExitCode {
+    let usage = LeafLensCommand.usageString(for: Command.self)
+    let name = Command.configuration.commandName ?? String(describing: Command.self).lowercased()
+    warn("Error: \(message)\nUsage: \(usage)\n  See 'leaflens \(name) --help' for more information.")
+    return .validationFailure
+}
+
+/// Prints `value` as one line of JSON (the pipeline's one encoder).
+func printJSON<T: Encodable>(_ value: T) throws {
+    print(try ReportJSON.line(value))
 }

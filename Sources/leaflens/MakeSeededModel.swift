@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import LeafLensModel
+import LeafLensPipeline
 
-/// Writes the deterministic seeded ResNet18 documented in Fixtures/README.md (used for the bundled
-/// default model until a trained one lands, and by scripts).
+/// Writes the deterministic seeded ResNet18 documented in Fixtures/README.md (used by the CLI tests and
+/// by scripts).
 struct MakeSeededModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "make-seeded-model",
@@ -28,15 +28,6 @@ struct MakeSeededModel: ParsableCommand {
     }
 
     func run() throws {
-        let labels = classes == PlantVillage.labels.count ? PlantVillage.labels : nil
-        let model = try ResNet18<Float>.seeded(
-            seed: seed, configuration: ResNet18Configuration(classCount: classes, width: width), labels: labels)
-        do {
-            try model.save(to: URL(fileURLWithPath: out), metadata: [
-                "description": "deterministic seeded ResNet18 (seed \(seed), width \(width)); not trained",
-            ])
-        } catch {
-            throw RuntimeError(error.description)
-        }
+        try SeededModel.write(seed: seed, width: width, classes: classes, to: URL(fileURLWithPath: out))
     }
 }

@@ -1,13 +1,13 @@
 import ArgumentParser
 import Foundation
-import LeafLensTraining
+import LeafLensPipeline
 
 struct Synth: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate a synthetic leaf-disease data set with lesion masks (ImageFolder layout).",
         discussion: """
             Writes OUT/<class>/leaf-NNNNN.png for the classes \
-            \(SyntheticDisease.allCases.map(\.rawValue).joined(separator: ", ")), and for each image a lesion \
+            \(SyntheticData.classNames.joined(separator: ", ")), and for each image a lesion \
             mask of the same relative path under MASKS (white = lesion, all black for healthy leaves). \
             The output depends only on --seed, --per-class and --size.
             """)
@@ -27,6 +27,9 @@ struct Synth: ParsableCommand {
     @Option(name: .long, help: "Image side in pixels (32 to 4096).")
     var size: Int = 128
 
+    @Flag(name: .long, help: "Print no progress bar.")
+    var quiet = false
+
     func validate() throws {
         guard perClass >= 1 else { throw ValidationError("--per-class must be at least 1") }
         guard (32...4096).contains(size) else { throw ValidationError("--size must be between 32 and 4096") }
@@ -34,14 +37,18 @@ struct Synth: ParsableCommand {
     }
 
     func run() throws {
-        let summary: SyntheticDataset.Summary
+        let bar = ProgressBar(quiet: quiet)
+        let images: Int
         do {
-            summary = try SyntheticDataset.generate(
-                out: URL(fileURLWithPath: out), masks: URL(fileURLWithPath: masks), perClass: perClass,
-                seed: seed, size: size)
+            images = try SyntheticData.generate(
+                out: out, masks: masks, perClass: perClass, seed: seed, size: size, progress: bar.callback("synth"))
         } catch {
-            throw RuntimeError("cannot write the data set: \(error)")
+            bar.finish()
+            throw error
         }
-        print("wrote \(summary.images) images (\(summary.classes.count) classes × \(perClass), \(size)×\(size)) to \(out), masks to \(masks)")
+        bar.finish()
+        print(
+            "wrote \(images) images (\(SyntheticData.classNames.count) classes × \(perClass), \(size)×\(size)) to \(out), masks to \(masks)"
+        )
     }
 }

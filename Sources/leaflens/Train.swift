@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import LeafLensMath
-import LeafLensModel
-import LeafLensTraining
+import LeafLensPipeline
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -65,8 +63,9 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Step schedule: decay factor.")
     var gamma: Double = 0.1
 
-    @Option(name: .customLong("image-size"), help: "Network input side S (default: 224, or the --weights file's).")
-    var imageSize: Int?
+    @Option(name: .long, help: "Network input side S: center-crop to S×S (default: 224, or the --weights file's).")
+    var crop: Int?
+    @Option(name: .customLong("image-size"), help: .hidden) var imageSize: Int?
 
     @Option(name: .long, help: "Evaluation transform: resize the shorter side to this, then center-crop S (default: S·256/224).")
     var resize: Int?
@@ -97,139 +96,105 @@ struct Train: ParsableCommand {
         guard momentum >= 0, weightDecay >= 0 else { throw ValidationError("--momentum and --weight-decay must be ≥ 0") }
         guard stepSize >= 1, gamma > 0 else { throw ValidationError("--step-size must be ≥ 1 and --gamma > 0") }
         guard width >= 1 else { throw ValidationError("--width must be at least 1") }
-        if let imageSize, imageSize < 32 { throw ValidationError("--image-size must be at least 32") }
-        if let resize, let imageSize, resize < imageSize { throw ValidationError("--resize must be at least --image-size") }
+        let crop = try renamed(crop, old: imageSize, name: "--crop", oldName: "--image-size")
+        if let crop, crop < 32 { throw ValidationError("--crop must be at least 32") }
+        if let resize, let crop, resize < crop { throw ValidationError("--resize must be at least --crop") }
         guard minCropScale > 0, minCropScale <= 1 else { throw ValidationError("--min-crop-scale must be in (0, 1]") }
         if let freezeUntil {
-            guard Self.stage(freezeUntil) != nil else { throw ValidationError("--freeze-until must be layer1, layer2, layer3 or layer4") }
+            guard TrainingRequest.stage(freezeUntil) != nil else {
+                throw ValidationError("--freeze-until must be layer1, layer2, layer3 or layer4")
+            }
             guard mode == .full else { throw ValidationError("--freeze-until applies to --mode full only") }
         }
     }
 
-    static func stage(_ name: String) -> Int? {
-        guard name.hasPrefix("layer"), let n = Int(name.dropFirst(5)), (1...4).contains(n) else { return nil }
-        return n
+    var request: TrainingRequest {
+        var request = TrainingRequest(data: data, out: out)
+        request.validation = val
+        request.validationFraction = valFraction
+        request.mode = mode
+        request.freezeUntil = freezeUntil.flatMap(TrainingRequest.stage)
+        request.weights = weights
+        request.width = width
+        request.epochs = epochs
+        request.batchSize = batchSize
+        request.learningRate = lr
+        request.optimizer = optimizer
+        request.momentum = momentum
+        request.weightDecay = weightDecay
+        request.schedule = schedule
+        request.stepSize = stepSize
+        request.gamma = gamma
+        request.crop = crop ?? imageSize
+        request.resize = resize
+        request.minCropScale = minCropScale
+        request.augment = !noAugment
+        request.resume = resume
+        request.seed = seed
+        return request
     }
 
     func run() throws {
-        let started = Date()
-        let (trainSet, validationSet) = try loadData()
-        let (model, facts) = try startingModel(labels: trainSet.classes)
-        let size = imageSize ?? facts.imageSize ?? 224
-        let options = TrainingOptions(
-            mode: mode, freezeUntil: freezeUntil.flatMap(Self.stage), epochs: epochs, batchSize: batchSize,
-            learningRate: lr,
-            optimizer: OptimizerSettings(kind: optimizer, momentum: momentum, weightDecay: weightDecay),
-            schedule: schedule.schedule(stepSize: stepSize, gamma: gamma, epochs: epochs), seed: seed,
-            imageSize: size, resize: resize ?? facts.resize ?? Int((Double(size) * 256 / 224).rounded()),
-            augment: !noAugment, minCropScale: minCropScale)
-        let outURL = URL(fileURLWithPath: out)
-        do { try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true) } catch {
-            throw RuntimeError("\(out): cannot create the checkpoint folder")
+        let training = try TrainingRun(request)
+        if weights == nil, mode == .head {
+            warn("warning: --mode head without --weights trains fc on features of a random backbone")
         }
-        let trainer: Trainer
+        if training.reinitializedHead, !json, let before = training.startingClassCount {
+            warn("fc re-initialised for \(training.classCount) classes (the weights have \(before))")
+        }
+        let bar = ProgressBar()
+        let summary: TrainingSummary
         do {
-            trainer = try Trainer(model: model, train: trainSet, validation: validationSet, options: options, checkpointDirectory: outURL)
-            if let resume { try trainer.resume(from: URL(fileURLWithPath: resume)) }
-        } catch {
-            throw RuntimeError("\(error)")
-        }
-        if !json || TrainingProgressBar.enabled {
-            warn("training \(mode.rawValue) on \(trainSet.samples.count) images (\(trainSet.classes.count) classes), validating on \(validationSet?.samples.count ?? 0); width \(model.configuration.width), \(size)×\(size)")
-        }
-        let bar = TrainingProgressBar()
-        do {
-            try trainer.run(
-                progress: { p in bar.update(p) },
+            summary = try training.run(
+                willStart: {
+                    if !json || ProgressBar.terminal {
+                        let size = training.size.crop
+                        warn(
+                            "training \(mode.rawValue) on \(training.trainSet.samples.count) images (\(training.classCount) classes), validating on \(training.validationSet?.samples.count ?? 0); width \(training.width), \(size)×\(size)"
+                        )
+                    }
+                },
+                progress: { p in bar.update(Self.label(p), done: p.done, total: p.total, detail: Self.detail(p)) },
                 epochFinished: { r in
                     bar.finish()
-                    if !json {
-                        var line = String(format: "epoch %d/%d  lr %.5g  loss %.4f  acc %.2f%%", r.epoch, epochs, r.learningRate, r.trainLoss, r.trainAccuracy * 100)
-                        if let vl = r.validationLoss, let va = r.validationAccuracy {
-                            line += String(format: "  val_loss %.4f  val_acc %.2f%%", vl, va * 100)
-                        }
-                        line += String(format: "  %.1f s (%.1f img/s)", r.seconds, r.imagesPerSecond)
-                        print(line)
-                    }
+                    if !json { print(Self.line(r, epochs: epochs)) }
                 })
         } catch {
             bar.finish()
-            throw RuntimeError("training failed: \(error)")
+            throw error
         }
-        let last = trainer.history.last
-        let summary = TrainSummary(
-            train_accuracy: last?.trainAccuracy ?? 0, train_loss: last?.trainLoss ?? 0, val_accuracy: last?.validationAccuracy,
-            val_loss: last?.validationLoss, epochs: trainer.history.count, seconds: -started.timeIntervalSinceNow,
-            feature_seconds: trainer.featureSeconds, mode: mode.rawValue, checkpoint: outURL.appendingPathComponent("model.safetensors").path,
-            images_per_second: last?.imagesPerSecond ?? 0)
         if json {
-            print(try JSONLine.encode(summary))
+            try printJSON(summary)
         } else {
             print("saved \(summary.checkpoint)")
         }
     }
 
-    private func loadData() throws -> (ImageFolder, ImageFolder?) {
-        do {
-            let all = try ImageFolder(root: URL(fileURLWithPath: data))
-            if let val {
-                return (all, try ImageFolder(root: URL(fileURLWithPath: val), classes: all.classes))
-            }
-            if valFraction == 0 { return (all, nil) }
-            let (train, held) = try all.split(validationFraction: valFraction, seed: seed)
-            return (train, held)
-        } catch {
-            throw RuntimeError("\(error)")
+    static func label(_ p: TrainingProgress) -> String {
+        switch p.phase {
+        case .features: "features"
+        case .validation: "epoch \(p.epoch)/\(p.epochs) validating"
+        case .training: "epoch \(p.epoch)/\(p.epochs)"
         }
     }
 
-    /// The model to start from, adapted to the data set's labels, and the input size stored in its file.
-    private func startingModel(labels: [String]) throws -> (ResNet18<Float>, (imageSize: Int?, resize: Int?)) {
-        do {
-            if let weights {
-                let url = URL(fileURLWithPath: weights)
-                let loaded = try ResNet18<Float>.load(contentsOf: url)
-                let metadata = (try? SafeTensorsFile.read(url))?.metadata ?? [:]
-                let adapted = try TrainingSetup.adapt(loaded, to: labels, seed: seed)
-                if adapted.reinitializedHead && !json {
-                    warn("fc re-initialised for \(labels.count) classes (the weights have \(loaded.configuration.classCount))")
-                }
-                return (adapted.model, (metadata["image_size"].flatMap { Int($0) }, metadata["resize"].flatMap { Int($0) }))
-            }
-            if mode == .head { warn("warning: --mode head without --weights trains fc on features of a random backbone") }
-            return (try TrainingSetup.freshModel(width: width, labels: labels, seed: seed), (nil, nil))
-        } catch let error as WeightsError {
-            throw RuntimeError(error.description)
-        } catch {
-            throw RuntimeError("\(error)")
+    static func detail(_ p: TrainingProgress) -> String {
+        guard p.phase == .training else { return "" }
+        return String(format: "loss %.4f acc %.1f%% %.1f img/s", p.loss, p.accuracy * 100, p.imagesPerSecond)
+    }
+
+    static func line(_ r: EpochReport, epochs: Int) -> String {
+        var line = String(
+            format: "epoch %d/%d  lr %.5g  loss %.4f  acc %.2f%%", r.epoch, epochs, r.learningRate, r.trainLoss,
+            r.trainAccuracy * 100)
+        if let vl = r.validationLoss, let va = r.validationAccuracy {
+            line += String(format: "  val_loss %.4f  val_acc %.2f%%", vl, va * 100)
         }
+        line += String(format: "  %.1f s (%.1f img/s)", r.seconds, r.imagesPerSecond)
+        return line
     }
 }
 
-enum ScheduleKind: String, ExpressibleByArgument, CaseIterable {
-    case constant, step, cosine
-
-    func schedule(stepSize: Int, gamma: Double, epochs: Int) -> LearningRateSchedule {
-        switch self {
-        case .constant: .constant
-        case .step: .step(stepSize: stepSize, gamma: gamma)
-        case .cosine: .cosine(totalEpochs: epochs)
-        }
-    }
-}
-
+extension ScheduleKind: ExpressibleByArgument {}
 extension TrainingMode: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
-
-struct TrainSummary: Codable {
-    var train_accuracy: Double
-    var train_loss: Double
-    var val_accuracy: Double?
-    var val_loss: Double?
-    var epochs: Int
-    var seconds: Double
-    var feature_seconds: Double
-    var mode: String
-    var checkpoint: String
-    var images_per_second: Double
-}

@@ -6,7 +6,7 @@ import LeafLensImaging
 /// each method's overlay, titled) and `<stem>.report.html` (a self-contained page).
 struct ExplanationSummary {
     struct Method {
-        var outcome: MethodOutcome
+        var explanation: Explanation
         var sign: AttributionSign
         var overlay: RGBImage
         var heatMapPNG: Data
@@ -31,7 +31,7 @@ struct ExplanationSummary {
             target.index == predicted.index
             ? predictedText : "target \(target.label) \(Self.percent(target.probability))"
         for method in methods {
-            columns.append(Panel.Column(title: method.outcome.method.title, subtitle: subtitle, image: method.overlay))
+            columns.append(Panel.Column(title: method.explanation.method.title, subtitle: subtitle, image: method.overlay))
         }
         return try PNGWriter.encode(try Panel.render(columns: columns))
     }
@@ -41,12 +41,12 @@ struct ExplanationSummary {
             var notes: [String] = []
             if method.blank { notes.append("The attributions normalize to nothing; the heat map is blank.") }
             return HTMLReport.Method(
-                name: method.outcome.method.rawValue, heatMapPNG: method.heatMapPNG, overlayPNG: method.overlayPNG,
-                parameters: method.outcome.parameters.displayPairs + [
+                name: method.explanation.method.rawValue, heatMapPNG: method.heatMapPNG, overlayPNG: method.overlayPNG,
+                parameters: method.explanation.parameters.displayPairs + [
                     ("sign", method.sign.rawValue),
-                    ("attribution shape", method.outcome.attributions.shape.map(String.init).joined(separator: "×")),
+                    ("attribution shape", method.explanation.attributions.shape.map(String.init).joined(separator: "×")),
                 ],
-                convergenceDelta: method.outcome.convergenceDelta, seconds: method.outcome.seconds, notes: notes)
+                convergenceDelta: method.explanation.convergenceDelta, seconds: method.explanation.seconds, notes: notes)
         }
         let size = input.tensor.shape.dropFirst(2).map(String.init).joined(separator: "×")
         return HTMLReport(
@@ -62,7 +62,7 @@ struct ExplanationSummary {
     }
 
     /// "92.73%", with a "." whatever the locale.
-    static func percent(_ probability: Double) -> String {
+    public static func percent(_ probability: Double) -> String {
         String(format: "%.2f%%", locale: Locale(identifier: "en_US_POSIX"), probability * 100)
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
-import LeafLensMath
-import LeafLensModel
+import LeafLensImaging
 
 /// Counts of (true class, predicted class) and the metrics derived from them.
 ///
@@ -59,39 +58,29 @@ public struct ConfusionMatrix: Sendable, Equatable, Codable {
     }
 }
 
-/// Runs a model over a data set in evaluation mode (BatchNorm folded, running statistics).
-public enum ModelEvaluation {
-    public struct Result: Sendable {
-        public var confusion: ConfusionMatrix
-        /// Mean cross-entropy.
-        public var loss: Double
-        /// Predicted class per sample, in data set order.
-        public var predictions: [Int]
-    }
-
-    /// `classMap[datasetLabel]` = the model's class index for that data set class.
-    public static func run(
-        model: ResNet18<Float>, dataset: ImageFolder, transform: ImageTransform, batchSize: Int = 32,
-        classMap: [Int]? = nil, progress: (Int, Int) -> Void = { _, _ in }
-    ) throws -> Result {
-        let program = try model.program(foldingBatchNorm: true)
-        let loader = BatchLoader(dataset: dataset, transform: transform, batchSize: batchSize, seed: 0)
-        loader.startEpoch(0, shuffle: false)
-        var confusion = ConfusionMatrix(labels: model.labels)
-        var predictions = [Int](repeating: 0, count: dataset.samples.count)
-        var lossSum = 0.0
-        for b in 0..<loader.batchCount {
-            let batch = try loader.batch(b)
-            let targets = batch.labels.map { classMap?[$0] ?? $0 }
-            let logits = try program.forward(batch.inputs).outputs
-            let ce = try CrossEntropy.evaluate(logits: logits, targets: targets)
-            lossSum += ce.loss * Double(targets.count)
-            for (k, p) in ce.predictions.enumerated() {
-                confusion.add(truth: targets[k], prediction: p)
-                predictions[batch.indices[k]] = p
+/// The confusion matrix as a picture: one 16-pixel cell per (true row, predicted column), shaded by the
+/// share of the row (Colormap.blues), with a 1-pixel grey grid and a green frame on the diagonal.
+public enum ConfusionImage {
+    public static func render(_ m: ConfusionMatrix, cell: Int = 16) throws(ImageError) -> RGBImage {
+        let k = m.labels.count, side = k * cell + 1
+        var pixels = [UInt8](repeating: 160, count: side * side * 3)
+        for r in 0..<k {
+            let rowTotal = max(1, m.counts[r].reduce(0, +))
+            for c in 0..<k {
+                let share = Float(m.counts[r][c]) / Float(rowTotal)
+                let colour = Colormap.blues.color(normalized: share)
+                let diagonal = r == c
+                for y in 1..<cell {
+                    for x in 1..<cell {
+                        let frame = diagonal && (x == 1 || y == 1 || x == cell - 1 || y == cell - 1)
+                        let i = ((r * cell + y) * side + c * cell + x) * 3
+                        pixels[i] = frame ? 40 : UInt8((colour.r * 255).rounded())
+                        pixels[i + 1] = frame ? 160 : UInt8((colour.g * 255).rounded())
+                        pixels[i + 2] = frame ? 60 : UInt8((colour.b * 255).rounded())
+                    }
+                }
             }
-            progress(b + 1, loader.batchCount)
         }
-        return Result(confusion: confusion, loss: dataset.samples.isEmpty ? 0 : lossSum / Double(dataset.samples.count), predictions: predictions)
+        return try RGBImage(width: side, height: side, pixels: pixels)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import LeafLensImaging
 import LeafLensMath
 import LeafLensModel
+import LeafLensTraining
 
 /// Scores that compare an attribution map with a known lesion mask, and the rank correlation used by
 /// the model-randomization sanity check. Maps are `[H·W]` row-major (channels already reduced).

@@ -1,0 +1,194 @@
+import Dispatch
+import Foundation
+import LeafLensAttribution
+import LeafLensMath
+import LeafLensModel
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One timing of `leaflens bench` (keys on disk: snake_case).
+public struct BenchmarkReport: Codable, Sendable {
+    public var task: String
+    public var batch: Int
+    public var size: Int
+    public var iterations: Int
+    public var medianMs: Double
+    public var minMs: Double
+    public var maxMs: Double
+    public var gflops: Double
+    public var blasCore: String
+    public var convKernel: String
+}
+
+/// Peak memory around one run (getrusage ru_maxrss, KiB on Linux, reported in MiB).
+public struct PeakMemoryReport: Sendable {
+    public var task: String
+    public var before: Double
+    public var after: Double
+    public var seconds: Double
+}
+
+/// Something to time: a name, its FLOPs per run and the work itself. Benchmarks are not tests: these
+/// produce numbers; BENCHMARKS.md records them.
+public struct BenchmarkSubject {
+    public var task: String
+    public var flopsPerRun: Double
+    public var body: () throws -> Void
+}
+
+/// The model, input and FLOP count a benchmark runs on.
+public struct BenchmarkSetup {
+    public var batch: Int
+    public var size: Int
+    let network: ResNet18<Float>
+
+    /// `model`, or the seeded torchvision-width ResNet18 of scripts/bench_pytorch.py (seed 1003, 38
+    /// classes) at `seededWidth` when `model` is nil.
+    public init(model: LoadedModel?, seededWidth: Int = 64, batch: Int, size: Int) throws {
+        if let model {
+            network = model.network
+        } else {
+            network = try ResNet18<Float>.seeded(
+                seed: 1003, configuration: ResNet18Configuration(classCount: 38, width: seededWidth))
+        }
+        self.batch = batch
+        self.size = size
+    }
+
+    public var classCount: Int { network.configuration.classCount }
+
+    /// One forward at the benchmark's size, in FLOPs (2 per multiply–accumulate), for all images.
+    var forwardFlops: Double {
+        2 * Double(network.configuration.multiplyAccumulates(height: size, width: size)) * Double(batch)
+    }
+
+    /// The classification forward pass (BatchNorm folded, fastest convolutions), as `classify` runs it.
+    public func forward() throws -> BenchmarkSubject {
+        let program = try network.program(fastConvolutions: true)
+        let x = ResNet18<Float>.seededInput(seed: 1, shape: [batch, 3, size, size])
+        return BenchmarkSubject(task: "forward", flopsPerRun: forwardFlops) { _ = try program.forward(x) }
+    }
+
+    /// Forward + gradient of one logit per image w.r.t. the input. Backward costs about twice the
+    /// forward (input gradient only: no weight gradients).
+    public func inputGradient() throws -> BenchmarkSubject {
+        let program = try network.program(fastConvolutions: false)
+        let x = ResNet18<Float>.seededInput(seed: 1, shape: [batch, 3, size, size])
+        let seed = try ResNetProgram<Float>.oneHot(
+            targets: Array(repeating: 0, count: batch), classCount: network.configuration.classCount)
+        return BenchmarkSubject(task: "forward+input-gradient", flopsPerRun: 3 * forwardFlops) {
+            let record = try program.forward(x, backward: .inputOnly)
+            _ = try program.backward(record, gradOutput: seed, input: true)
+        }
+    }
+
+    /// The attribution model, input `seededInput(seed: 2003)` and targets of the attribution benchmarks.
+    func attributionSetup(target: Int) throws -> (ResNetClassifier<Float>, Tensor<Float>, [Int]) {
+        let input = ResNet18<Float>.seededInput(seed: 2003, shape: [batch, 3, size, size])
+        return (try ResNetClassifier(network), input, Array(repeating: target, count: batch))
+    }
+
+    /// Integrated Gradients (zero baseline); FLOPs: steps × (forward + backward to the input) = steps × 2
+    /// forwards, the script's convention.
+    public func integratedGradients(target: Int, steps: Int, rule: IntegrationRule, internalBatchSize: Int?) throws
+        -> BenchmarkSubject
+    {
+        let (model, input, targets) = try attributionSetup(target: target)
+        let name = "ig \(rule.rawValue) \(steps) steps" + (internalBatchSize.map { ", internal batch \($0)" } ?? "")
+        return BenchmarkSubject(task: name, flopsPerRun: Double(steps) * 2 * forwardFlops) {
+            _ = try IntegratedGradients.attribute(
+                model: model, input: input, targets: targets, steps: steps, rule: rule,
+                internalBatchSize: internalBatchSize)
+        }
+    }
+
+    /// The layers Grad-CAM can use.
+    public func layerNames() throws -> [String] { try ResNetClassifier(network).layerNames }
+
+    /// Grad-CAM with ReLU and upsampling; FLOPs: one forward and one full backward (2 forwards).
+    public func gradCAM(target: Int, layer: String, upsample: UpsampleMode) throws -> BenchmarkSubject {
+        let (model, input, targets) = try attributionSetup(target: target)
+        return BenchmarkSubject(task: "grad-cam \(layer) \(upsample.rawValue)", flopsPerRun: 2 * forwardFlops) {
+            _ = try GradCAM.attribute(model: model, input: input, layer: layer, targets: targets, upsample: upsample)
+        }
+    }
+
+    /// Occlusion (window over all channels, zero baseline); FLOPs: (windows + 1) forwards.
+    public func occlusion(target: Int, window: Int, stride: Int, perturbationsPerEval: Int) throws -> BenchmarkSubject {
+        let (model, input, targets) = try attributionSetup(target: target)
+        let perAxis = (size - window + stride - 1) / stride + 1
+        return BenchmarkSubject(
+            task: "occlusion window \(window) stride \(stride) ppe \(perturbationsPerEval) (\(perAxis * perAxis) windows)",
+            flopsPerRun: Double(perAxis * perAxis + 1) * forwardFlops
+        ) {
+            _ = try Occlusion.attribute(
+                model: model, input: input, targets: targets, window: [3, window, window], strides: [3, stride, stride],
+                perturbationsPerEval: perturbationsPerEval)
+        }
+    }
+
+    /// Runs `subject` twice to warm up, then `iterations` times: median, min and max.
+    public func measure(_ subject: BenchmarkSubject, iterations: Int) throws -> BenchmarkReport {
+        try subject.body()
+        try subject.body()
+        var times: [Double] = []
+        for _ in 0..<iterations {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try subject.body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        times.sort()
+        let median =
+            times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+        return BenchmarkReport(
+            task: subject.task, batch: batch, size: size, iterations: iterations, medianMs: median,
+            minMs: times.first ?? 0, maxMs: times.last ?? 0, gflops: subject.flopsPerRun / (median / 1000) / 1e9,
+            blasCore: BLASRuntime.coreName, convKernel: PackedMatrix.kernelName)
+    }
+
+    /// Runs `subject` once and reads the process's peak RSS before and after it. The model is already
+    /// loaded, so the increase is what the work needs.
+    public func peakMemory(_ subject: BenchmarkSubject) throws -> PeakMemoryReport {
+        func peakMiB() -> Double {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            return Double(usage.ru_maxrss) / 1024
+        }
+        let before = peakMiB()
+        let start = Date()
+        try subject.body()
+        let seconds = Date().timeIntervalSince(start)
+        return PeakMemoryReport(task: subject.task, before: before, after: peakMiB(), seconds: seconds)
+    }
+}
+
+/// Runtime facts `leaflens info` prints, as (key, value) in order.
+public enum RuntimeFacts {
+    public static func all(defaultModel: URL?) -> [(key: String, value: String)] {
+        [
+            ("blas-core", BLASRuntime.coreName), ("blas-core-selection", BLASRuntime.selection),
+            ("blas-threads", "\(BLASRuntime.threads)"), ("cpu-simd", BLASRuntime.cpuSIMD),
+            ("conv-kernel", PackedMatrix.kernelName), ("workers", "\(Parallel.workers)"),
+            ("default-model", defaultModel?.path ?? "not found"),
+        ]
+    }
+}
+
+/// The deterministic seeded ResNet18 documented in Fixtures/README.md (SplitMix64 weights).
+public enum SeededModel {
+    /// Writes it as safetensors; 38 classes get the PlantVillage labels.
+    public static func write(seed: UInt64, width: Int, classes: Int, to url: URL) throws {
+        let labels = classes == PlantVillage.labels.count ? PlantVillage.labels : nil
+        let model = try ResNet18<Float>.seeded(
+            seed: seed, configuration: ResNet18Configuration(classCount: classes, width: width), labels: labels)
+        do {
+            try model.save(
+                to: url,
+                metadata: ["description": "deterministic seeded ResNet18 (seed \(seed), width \(width)); not trained"])
+        } catch {
+            throw PipelineError(error.description)
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import LeafLensImaging
+import LeafLensMath
+
+/// The `<stem>.<method>.json` record (keys on disk: snake_case, see `ReportJSON`).
+public struct ExplanationRecord: Codable, Sendable {
+    public struct ClassScore: Codable, Equatable, Sendable {
+        public var index: Int
+        public var label: String
+        public var probability: Double
+    }
+    public struct ModelInfo: Codable, Sendable {
+        /// The weights file, or "bundled default".
+        public var weights: String
+        public var classes: Int
+    }
+    public struct Preprocessing: Codable, Sendable {
+        public var kind: LoadedInput.Kind
+        /// Shorter side after resizing (absent with --no-resize or for .npy inputs).
+        public var resize: Int?
+        public var crop: Int?
+        public var inputShape: [Int]
+    }
+    public struct Visualization: Codable, Sendable {
+        public var sign: String
+        public var outlierPercent: Double
+        public var colormap: String
+        /// The value the map was divided by (Captum's cumulative-sum threshold); 0 if blank.
+        public var threshold: Double
+        /// Nothing to draw: the normalized map is all zeros.
+        public var blank: Bool
+    }
+    public struct Files: Codable, Sendable {
+        public var attributions: String
+        public var heatMap: String
+        public var overlay: String
+    }
+
+    public var input: String
+    public var method: String
+    public var model: ModelInfo
+    public var preprocessing: Preprocessing
+    public var predicted: ClassScore
+    public var target: ClassScore
+    public var parameters: MethodParameters
+    public var attributionShape: [Int]
+    public var convergenceDelta: Double?
+    public var wallTimeSeconds: Double
+    public var visualization: Visualization
+    public var files: Files
+}
+
+/// Files for one input, collected in memory and then written together: each atomically (temporary
+/// name, then rename), and if any write fails the ones already written are removed, so an input either
+/// gets all its files or none.
+public struct PendingFiles: Sendable {
+    public private(set) var entries: [(name: String, data: Data)] = []
+
+    public init() {}
+
+    public mutating func add(_ name: String, _ data: Data) { entries.append((name, data)) }
+
+    /// Creates `directory` if needed and writes every file into it.
+    public func commit(into directory: URL) throws {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw PipelineError("\(directory.path): cannot create the output directory (\(error.localizedDescription))")
+        }
+        var written: [URL] = []
+        for (name, data) in entries {
+            let url = directory.appendingPathComponent(name)
+            do {
+                try AtomicWrite.write(data, to: url)
+                written.append(url)
+            } catch {
+                for url in written { try? FileManager.default.removeItem(at: url) }
+                throw PipelineError(error.description)
+            }
+        }
+    }
+}
+
+/// Turns an attribution into its pictures: the heat map and the overlay on the display image.
+struct ExplanationRendering {
+    var map: AttributionMap
+    var heatMap: RGBImage
+    var overlay: RGBImage
+    var colormap: Colormap
+
+    init(_ displayed: Tensor<Float>, display: RGBImage, sign: AttributionSign, outlierPercent: Double,
+         colormap requested: Colormap?) throws(ImageError)
+    {
+        map = try AttributionMap(displayed, sign: sign, outlierPercent: outlierPercent)
+        colormap = requested ?? sign.defaultColormap
+        heatMap = map.heatMap(colormap: colormap)
+        overlay = try map.blendedHeatMap(original: display, colormap: colormap)
+    }
+}
