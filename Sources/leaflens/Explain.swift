@@ -43,12 +43,13 @@ struct Explain: ParsableCommand {
     @OptionGroup(title: "Grad-CAM") var gradCAM: GradCAMOptions
     @OptionGroup(title: "Occlusion") var occlusion: OcclusionOptions
     @OptionGroup(title: "Visualization") var visualization: VisualizationOptions
+    @OptionGroup(title: "Data sets") var dataSet: DataSetOptions
 
-    @Argument(help: ArgumentHelp("Images (.png, .jpg, .jpeg) or preprocessed tensors (.npy).", valueName: "input"))
-    var inputs: [String]
+    @Argument(help: ArgumentHelp("Images (.png, .jpg, .jpeg) or preprocessed tensors (.npy); or use --data/--list.", valueName: "input"))
+    var inputs: [String] = []
 
     func validate() throws {
-        guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT") }
+        try dataSet.validate(inputs: inputs, out: out)
         if let target, target < 0 { throw ValidationError("--target must be a class index ≥ 0, got \(target)") }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
@@ -88,6 +89,7 @@ struct Explain: ParsableCommand {
         let job = ExplanationJob(
             explainer: explainer, loader: preprocessing.loader(for: network), visualization: visualization.settings,
             weights: network.description)
+        if dataSet.isActive { return try runDataSet(job) }
         let bar = ProgressBar(quiet: quiet)
         let directory = URL(fileURLWithPath: out)
         var failures = 0

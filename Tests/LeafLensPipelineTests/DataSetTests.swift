@@ -50,9 +50,15 @@ import Testing
 
     @Test func environment() throws {
         #expect(try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "4"]) == Shard(2, of: 4))
+        // A resubmitted single task (`sbatch --array=2`) is an array of one: --shards gives the count.
         #expect(
-            try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_MIN": "5", "SLURM_ARRAY_TASK_COUNT": "3"])
-                == Shard(2, of: 3))
+            try Shard.fromEnvironment(
+                ["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "2", "SLURM_ARRAY_TASK_COUNT": "1"], shards: 4)
+                == Shard(2, of: 4))
+        let resubmitted = #expect(throws: ShardError.self) {
+            try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "2", "SLURM_ARRAY_TASK_COUNT": "1"])
+        }
+        #expect(resubmitted?.description.contains("pass --shards N") == true)
         #expect(try Shard.fromEnvironment(["JOB_COMPLETION_INDEX": "1"], shards: 5) == Shard(1, of: 5))
         let outside = #expect(throws: ShardError.self) { try Shard.fromEnvironment([:]) }
         #expect(outside?.description.contains("SLURM_ARRAY_TASK_ID") == true)

@@ -1,34 +1,52 @@
 import Foundation
-import LeafLensTraining
 
 /// The images of a data-set run, from a folder or a list file.
 public enum DataSetListing {
-    /// Every image under `root`, recursively, in byte-sorted path order. When `root` is an ImageFolder
-    /// (`root/<class>/**/<image>`), the class folder is each image's true label; images directly in `root`
-    /// have no label.
+    /// Every file under `root`, recursively, in byte-sorted path order (hidden files and folders left out).
+    /// Files named `.png`, `.jpg` or `.jpeg` are explained (one that cannot be read or decoded gets a failed
+    /// record); any other file gets an `ignored` record, so it is reported rather than silently dropped.
+    /// Images in a sub-folder are labelled with their top-level folder (ImageFolder: `root/<class>/**/<image>`);
+    /// images directly in `root` have no label. `classes` are the top-level folders holding images, sorted.
     public static func folder(_ root: URL) throws(DataSetError) -> (items: [DataSetItem], classes: [String]) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw .invalid("\(root.path): not a folder")
+        }
         var items: [DataSetItem] = []
-        var classes: [String] = []
-        do {
-            let folder = try ImageFolder(root: root)
-            classes = folder.classes
-            items = folder.samples.map { DataSetItem(url: $0.url, relativePath: $0.relativePath, label: folder.classes[$0.label]) }
-        } catch .noClasses {
-            // Not an ImageFolder: only the images directly in `root`, unlabelled.
-        } catch { throw .invalid("\(error)") }
-        let loose: [String]
-        do {
-            loose = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { name in
-                guard !name.hasPrefix("."), ImageFolder.imageExtensions.contains((name as NSString).pathExtension.lowercased()) else { return false }
-                let attributes = try? FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(name).path)
-                return attributes?[.type] as? FileAttributeType == .typeRegular
-            }
-        } catch { throw .io(root.path, error.localizedDescription) }
-        items += loose.map { DataSetItem(url: root.appendingPathComponent($0), relativePath: $0, label: nil) }
+        try walk(root, relative: "", into: &items)
         items.sort { ImageFolderOrder.precedes($0.relativePath, $1.relativePath) }
-        guard !items.isEmpty else { throw .invalid("\(root.path): no .png/.jpg/.jpeg images found") }
+        guard items.contains(where: { $0.skipReason == nil }) else {
+            throw .invalid("\(root.path): no .png/.jpg/.jpeg images found")
+        }
+        try checkOutputNames(items)
+        let classes = Set(items.filter { $0.skipReason == nil }.compactMap(\.label)).sorted(by: ImageFolderOrder.precedes)
         return (items, classes)
     }
+
+    private static func walk(_ directory: URL, relative: String, into items: inout [DataSetItem]) throws(DataSetError) {
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: directory.path) } catch {
+            throw .io(directory.path, "cannot list the folder: \(error.localizedDescription)")
+        }
+        for name in names where !name.hasPrefix(".") {
+            let url = directory.appendingPathComponent(name)
+            let path = relative.isEmpty ? name : relative + "/" + name
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
+            if exists, isDirectory.boolValue {
+                try walk(url, relative: path, into: &items)
+                continue
+            }
+            // A dangling link named like an image is kept: its load fails and is recorded.
+            let label = relative.isEmpty ? nil : String(path.prefix { $0 != "/" })
+            let ext = (name as NSString).pathExtension.lowercased()
+            let reason = imageExtensions.contains(ext)
+                ? nil : "not an image (\(ext.isEmpty ? "no extension" : "." + ext)); only .png, .jpg and .jpeg files are explained"
+            items.append(DataSetItem(url: url, relativePath: path, label: label, skipReason: reason))
+        }
+    }
+
+    static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
 
     /// One path per line (blank lines and lines starting with `#` skipped). Relative paths are taken from the
     /// list file's folder, and that relative path is the image's output path and shard key; an absolute path
@@ -61,6 +79,20 @@ public enum DataSetListing {
             items.append(DataSetItem(url: url, relativePath: relative, label: nil))
         }
         guard !items.isEmpty else { throw .invalid("\(file.path): the list names no images") }
+        try checkOutputNames(items)
         return items
+    }
+
+    /// Outputs are named by the relative path without its extension, so `a/leaf.png` and `a/leaf.jpg` would
+    /// write the same files (perhaps from two shards at once): refused before anything runs.
+    static func checkOutputNames(_ items: [DataSetItem]) throws(DataSetError) {
+        var seen: [String: String] = [:]
+        for item in items where item.skipReason == nil {
+            let stem = (item.relativePath as NSString).deletingPathExtension
+            if let earlier = seen[stem] {
+                throw .invalid("\(earlier) and \(item.relativePath) would both write \(stem).* under the output folder; rename one")
+            }
+            seen[stem] = item.relativePath
+        }
     }
 }

@@ -18,6 +18,9 @@ extension DataSetReport {
         public var explained: Int
         public var failed: Int
         public var missing: Int
+        /// Files of the data folder that are not images (recorded as ignored).
+        public var ignored: Int
+        public var ignoredFiles: [String]
         public var shardCount: Int
         public var missingShards: [Int]
         public var missingImages: [String]
@@ -43,8 +46,9 @@ extension DataSetReport {
             }
         }
         return Summary(
-            images: rows.count + missingImages.count, explained: okRows.count, failed: failedRows.count,
-            missing: missingImages.count, shardCount: shardCount, missingShards: missingShards,
+            images: okRows.count + failedRows.count + missingImages.count, explained: okRows.count,
+            failed: failedRows.count, missing: missingImages.count, ignored: ignoredRows.count,
+            ignoredFiles: ignoredRows.map(\.input), shardCount: shardCount, missingShards: missingShards,
             missingImages: missingImages, unreadableRecordLines: unreadableLines, methods: methods,
             accuracy: confusion.map { Double($0.correct) / Double($0.total) }, labelledImages: confusion?.total ?? 0,
             confusionLabels: confusion?.labels, confusion: confusion?.counts, metrics: metrics,

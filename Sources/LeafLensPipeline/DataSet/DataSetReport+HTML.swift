@@ -66,6 +66,11 @@ extension DataSetReport {
             let more = s.missingImages.count > 20 ? " and \(s.missingImages.count - 20) more" : ""
             notes += "<p class=\"warn\">\(s.missingImages.count) images have no record yet: \(shown)\(more).</p>\n"
         }
+        if !s.ignoredFiles.isEmpty {
+            let shown = s.ignoredFiles.prefix(20).map { "<code>\(esc($0))</code>" }.joined(separator: ", ")
+            let more = s.ignoredFiles.count > 20 ? " and \(s.ignoredFiles.count - 20) more" : ""
+            notes += "<p class=\"sub\">\(s.ignoredFiles.count) files are not images and were not explained: \(shown)\(more).</p>\n"
+        }
         if s.unreadableRecordLines > 0 {
             notes += "<p class=\"warn\">\(s.unreadableRecordLines) record lines could not be read and were ignored.</p>\n"
         }

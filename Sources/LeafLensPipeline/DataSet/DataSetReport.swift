@@ -24,6 +24,8 @@ public struct DataSetReport: Sendable {
 
     public var okRows: [ShardRecord] { rows.filter { $0.status == .ok } }
     public var failedRows: [ShardRecord] { rows.filter { $0.status == .failed } }
+    /// Files that are not images (reported, not counted as images).
+    public var ignoredRows: [ShardRecord] { rows.filter { $0.status == .ignored } }
 
     /// Reads `OUT/records/`. Throws when there are no records or when files of different shard counts are
     /// mixed (two runs into one folder).

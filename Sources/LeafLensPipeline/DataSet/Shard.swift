@@ -37,10 +37,13 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         try self.init(k, of: n)
     }
 
-    /// The shard of this task of a Slurm array job (`SLURM_ARRAY_TASK_ID`, and `SLURM_ARRAY_TASK_COUNT`
-    /// unless `shards` is given) or of a Kubernetes Indexed Job (`JOB_COMPLETION_INDEX`, which carries no
-    /// count: `shards` is then required). Slurm arrays that start at an offset (`--array=5-9`) are handled
-    /// through `SLURM_ARRAY_TASK_MIN`.
+    /// The shard of this task of a Slurm array job (`SLURM_ARRAY_TASK_ID`, of `shards` or else
+    /// `SLURM_ARRAY_TASK_COUNT`) or of a Kubernetes Indexed Job (`JOB_COMPLETION_INDEX`, which carries no
+    /// count: `shards` is then required).
+    ///
+    /// The task ID is the shard index itself, so that resubmitting one task (`sbatch --array=K`) reruns
+    /// shard K. Such a resubmission is an array of one task (`SLURM_ARRAY_TASK_COUNT=1`): job scripts should
+    /// pass the shard count explicitly (`--shards N`), as `scripts/slurm-explain` does.
     public static func fromEnvironment(_ environment: [String: String], shards: Int? = nil) throws(ShardError) -> Shard {
         func number(_ key: String) throws(ShardError) -> Int? {
             guard let text = environment[key] else { return nil }
@@ -50,12 +53,15 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
             return value
         }
         if let task = try number("SLURM_ARRAY_TASK_ID") {
-            let first = try number("SLURM_ARRAY_TASK_MIN") ?? 0
             let given = try number("SLURM_ARRAY_TASK_COUNT")
             guard let count = shards ?? given else {
                 throw .invalid("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; pass --shards N")
             }
-            return try Shard(task - first, of: count)
+            do { return try Shard(task, of: count) } catch {
+                throw .invalid(
+                    "SLURM_ARRAY_TASK_ID=\(task) is not a shard of \(count)\(shards == nil ? " (SLURM_ARRAY_TASK_COUNT)" : ""): "
+                        + "task IDs must be 0…N-1; when resubmitting part of an array (sbatch --array=K), pass --shards N")
+            }
         }
         if let index = try number("JOB_COMPLETION_INDEX") {
             guard let count = shards else {

@@ -20,20 +20,29 @@ public struct ShardRecord: Codable, Sendable, Equatable {
     public struct MethodResult: Codable, Sendable, Equatable {
         /// Output files of this method, relative to the run's output folder.
         public var files: [String]
-        public var parameters: [String: JSONScalar]
+        /// The method's parameters as in its `<stem>.<method>.json` (snake_case keys).
+        public var parameters: [String: JSONValue]
         /// Faithfulness metrics by key (`deletion_auc`, …), when computed.
         public var metrics: [String: Double]?
+        /// Σ attributions − (F(x) − F(b)) (Integrated Gradients only).
+        public var convergenceDelta: Double?
         public var seconds: Double
 
-        public init(files: [String], parameters: [String: JSONScalar] = [:], metrics: [String: Double]? = nil, seconds: Double) {
+        public init(
+            files: [String], parameters: [String: JSONValue] = [:], metrics: [String: Double]? = nil,
+            convergenceDelta: Double? = nil, seconds: Double
+        ) {
             self.files = files
             self.parameters = parameters
             self.metrics = metrics
+            self.convergenceDelta = convergenceDelta
             self.seconds = seconds
         }
     }
 
-    public enum Status: String, Codable, Sendable { case ok, failed }
+    /// `ok`: explained; `failed`: could not be read or explained (retried by the next run); `ignored`: not an
+    /// image (reported, never retried).
+    public enum Status: String, Codable, Sendable { case ok, failed, ignored }
 
     /// The image's path relative to the data set root (`rust/leaf-0003.png`).
     public var input: String
@@ -45,6 +54,9 @@ public struct ShardRecord: Codable, Sendable, Equatable {
     public var top: [Prediction]?
     /// Per method (canonical method name).
     public var methods: [String: MethodResult]?
+    /// Files of the image that belong to no single method (the panel and the HTML page of several methods),
+    /// relative to the output folder.
+    public var files: [String]?
     public var error: String?
     /// Wall time for the whole image.
     public var seconds: Double
@@ -53,7 +65,8 @@ public struct ShardRecord: Codable, Sendable, Equatable {
 
     public init(
         input: String, label: String?, status: Status, prediction: Prediction? = nil, top: [Prediction]? = nil,
-        methods: [String: MethodResult]? = nil, error: String? = nil, seconds: Double, shard: String
+        methods: [String: MethodResult]? = nil, files: [String]? = nil, error: String? = nil, seconds: Double,
+        shard: String
     ) {
         self.input = input
         self.label = label
@@ -61,24 +74,28 @@ public struct ShardRecord: Codable, Sendable, Equatable {
         self.prediction = prediction
         self.top = top
         self.methods = methods
+        self.files = files
         self.error = error
         self.seconds = seconds
         self.shard = shard
     }
 
-    /// Every output file of the record (all methods), relative to the output folder.
-    public var allFiles: [String] { (methods ?? [:]).keys.sorted().flatMap { methods?[$0]?.files ?? [] } }
+    /// Every output file of the record (all methods, then the shared ones), relative to the output folder.
+    public var allFiles: [String] { (methods ?? [:]).keys.sorted().flatMap { methods?[$0]?.files ?? [] } + (files ?? []) }
 
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // As `ReportJSON`: a non-finite number (a diverged convergence delta) must not make a record unwritable.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return encoder
     }()
 
     static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return decoder
     }()
 
@@ -88,11 +105,13 @@ public struct ShardRecord: Codable, Sendable, Equatable {
     public static func decode(line: Data) throws -> ShardRecord { try decoder.decode(ShardRecord.self, from: line) }
 }
 
-/// A JSON string, number or boolean (method parameters in records).
-public enum JSONScalar: Codable, Sendable, Equatable, CustomStringConvertible {
+/// A JSON string, number, boolean or array of those (method parameters in records: `steps`, `layer`,
+/// `window` [3, 15, 15], …).
+public indirect enum JSONValue: Codable, Sendable, Equatable, CustomStringConvertible {
     case string(String)
     case number(Double)
     case bool(Bool)
+    case array([JSONValue])
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -100,6 +119,8 @@ public enum JSONScalar: Codable, Sendable, Equatable, CustomStringConvertible {
             self = .bool(value)
         } else if let value = try? container.decode(Double.self) {
             self = .number(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
         } else {
             self = .string(try container.decode(String.self))
         }
@@ -111,6 +132,7 @@ public enum JSONScalar: Codable, Sendable, Equatable, CustomStringConvertible {
         case .string(let value): try container.encode(value)
         case .number(let value): try container.encode(value)
         case .bool(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
         }
     }
 
@@ -119,6 +141,16 @@ public enum JSONScalar: Codable, Sendable, Equatable, CustomStringConvertible {
         case .string(let value): value
         case .number(let value): value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
         case .bool(let value): String(value)
+        case .array(let values): "[" + values.map(\.description).joined(separator: ", ") + "]"
         }
     }
+
+    /// The keys of an encodable struct of scalars and arrays (e.g. `MethodParameters`) as JSON values,
+    /// snake_case.
+    public static func object<T: Encodable>(_ value: T) throws -> [String: JSONValue] {
+        try ShardRecord.decoder.decode([String: JSONValue].self, from: ShardRecord.encoder.encode(value))
+    }
 }
+
+/// The earlier name of `JSONValue` (scalars only).
+public typealias JSONScalar = JSONValue
