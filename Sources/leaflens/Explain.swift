@@ -20,6 +20,8 @@ struct Explain: ParsableCommand {
             Grad-CAM applies a ReLU by default (the paper's Grad-CAM) and is drawn with sign positive; \
             --no-relu gives Captum's numbers and draws with sign all. The other methods are drawn with \
             absolute_value, Captum's default. A progress bar appears on standard error when it is a terminal.
+
+            Whole data sets: --data DIR (recursive; class folders are the true labels) or --list FILE writes             each image's files to OUT/<relative folder>/<stem>.* and one JSON line per image to             OUT/records/shard-K-of-N.jsonl. --shard K/N (or auto, in a Slurm array or Kubernetes Indexed Job)             takes one part of the images by a stable hash of their paths; a rerun skips the images already             done. `leaflens report OUT` merges the shards.
             """)
 
     @OptionGroup(title: "Model") var model: ModelOptions
