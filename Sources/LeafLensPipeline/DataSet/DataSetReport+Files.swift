@@ -59,8 +59,9 @@ extension DataSetReport {
     /// `index.jsonl`: one line per image (its latest record), sorted by input.
     public func indexJSONLines() throws -> Data {
         var data = Data()
-        for row in rows {
-            data.append(try row.jsonLine())
+        for (i, row) in rows.enumerated() {
+            // The stored line is the record as LeafLens encoded it; copying it skips a second encoding.
+            if i < rowLines.count, !rowLines[i].isEmpty { data.append(rowLines[i]) } else { data.append(try row.jsonLine()) }
             data.append(UInt8(ascii: "\n"))
         }
         return data

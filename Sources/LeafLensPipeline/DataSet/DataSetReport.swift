@@ -9,6 +9,8 @@ import LeafLensMath
 public struct DataSetReport: Sendable {
     /// The latest record of every image that has one, sorted by input path (byte order).
     public var rows: [ShardRecord]
+    /// Each row's JSON line as read from its record file (empty for a row made in memory: re-encoded).
+    var rowLines: [Data] = []
     /// Shard count N of the run (from the record and manifest file names).
     public var shardCount: Int
     /// Shards K with no manifest: never started.
@@ -52,11 +54,15 @@ public struct DataSetReport: Sendable {
             throw .invalid("\(directory.path): records of different shard counts (\(counts.sorted().map(String.init).joined(separator: ", "))) are mixed; one output folder per run")
         }
         var latest: [String: ShardRecord] = [:]
+        var latestLine: [String: Data] = [:]
         var unreadable = 0
         for (_, url) in logs.sorted(by: { $0.0 < $1.0 }) {
-            let (records, bad) = try ShardLog.read(url)
+            let (lines, bad) = try ShardLog.readLines(url)
             unreadable += bad
-            for record in records { latest[record.input] = record }
+            for (record, line) in lines {
+                latest[record.input] = record
+                latestLine[record.input] = line
+            }
         }
         var expected = Set<String>()
         var classes: [String] = []
@@ -70,7 +76,7 @@ public struct DataSetReport: Sendable {
             for name in (row.methods ?? [:]).keys.sorted() where !methods.contains(name) { methods.append(name) }
         }
         return DataSetReport(
-            rows: rows, shardCount: n, missingShards: (0..<n).filter { manifests[$0] == nil },
+            rows: rows, rowLines: rows.map { latestLine[$0.input] ?? Data() }, shardCount: n, missingShards: (0..<n).filter { manifests[$0] == nil },
             missingImages: expected.subtracting(latest.keys).sorted(by: ImageFolderOrder.precedes),
             unreadableLines: unreadable, classes: classes, methods: methods)
     }

@@ -116,10 +116,22 @@ public final class ShardLog {
 
     /// Reads a record file without locking it (for `leaflens report`); a torn last line is ignored.
     public static func read(_ url: URL) throws(DataSetError) -> (records: [ShardRecord], unreadable: Int) {
+        let (lines, unreadable) = try readLines(url)
+        return (lines.map(\.record), unreadable)
+    }
+
+    /// As `read`, with each record's line as stored (the report copies it into `index.jsonl` as it is).
+    static func readLines(_ url: URL) throws(DataSetError) -> (lines: [(record: ShardRecord, line: Data)], unreadable: Int) {
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw .io(url.path, error.localizedDescription) }
         let end = data.last == UInt8(ascii: "\n") ? data.count : (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0)
-        return decodeLines(data.prefix(end))
+        var lines: [(record: ShardRecord, line: Data)] = []
+        var unreadable = 0
+        for line in data.prefix(end).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+            let bytes = Data(line)
+            if let record = try? ShardRecord.decode(line: bytes) { lines.append((record, bytes)) } else { unreadable += 1 }
+        }
+        return (lines, unreadable)
     }
 }
 
