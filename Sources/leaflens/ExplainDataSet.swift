@@ -53,6 +53,12 @@ extension Explain {
             }
         }
         signal(SIGTERM) { _ in terminationRequested = 1 }
+        // A parent may have left SIGTERM blocked (the mask survives exec; some launchers and test runners
+        // do this): unblock it, or the handler would never run.
+        var terminate = sigset_t()
+        sigemptyset(&terminate)
+        sigaddset(&terminate, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &terminate, nil)
         let summary: DataSetRunSummary
         do {
             summary = try explanation.run(

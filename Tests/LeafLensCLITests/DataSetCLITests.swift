@@ -177,8 +177,9 @@ struct DataSetCLITests {
         #expect(complete.stdout.contains("6 images in 2 shards: 6 explained, 0 failed, 0 without a record"), "\(complete.stdout)")
     }
 
-    /// A run killed with SIGKILL at a random image and rerun gives the index of an uninterrupted run: the
-    /// same images, predictions and files, and every attribution `.npy` byte for byte.
+    /// A run stopped with SIGTERM, restarted, killed with SIGKILL at a random image and rerun gives the index
+    /// of an uninterrupted run: the same images, predictions and files, and every attribution `.npy` byte
+    /// for byte.
     @Test func killedRunResumesToTheSameIndex() throws {
         let directory = try FixturePaths.temporaryDirectory("leaflens-cli-dataset-kill")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -191,22 +192,34 @@ struct DataSetCLITests {
         let whole = try Self.run(explain + ["--out", "whole"], in: directory)
         #expect(whole.status == 0, "stderr: \(whole.stderr)")
 
-        // Kill after the first record and a random further delay, then rerun.
         let scratch = try FixturePaths.temporaryDirectory("leaflens-dataset-io")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let records = directory.appendingPathComponent("resumed/records/shard-0-of-1.jsonl")
-        let process = try Self.start(explain + ["--out", "resumed"], in: directory, scratch: scratch)
-        let deadline = Date().addingTimeInterval(300)
-        while process.isRunning, Date() < deadline,
-            ((try? Data(contentsOf: records))?.filter { $0 == UInt8(ascii: "\n") }.count ?? 0) < 1
-        {
-            usleep(20_000)
+        func recordLines() -> Int { (try? Data(contentsOf: records))?.filter { $0 == UInt8(ascii: "\n") }.count ?? 0 }
+
+        // SIGTERM (Slurm's time limit, scancel): the run stops before its next image and exits 143.
+        let terminated = try Self.start(explain + ["--out", "resumed"], in: directory, scratch: scratch)
+        var deadline = Date().addingTimeInterval(300)
+        while terminated.isRunning, Date() < deadline, recordLines() < 1 { usleep(20_000) }
+        let runningAtTerm = terminated.isRunning
+        kill(terminated.processIdentifier, SIGTERM)
+        terminated.waitUntilExit()
+        if runningAtTerm {
+            #expect(terminated.terminationReason == .exit && terminated.terminationStatus == 143)
+            let stderr = String(decoding: try Data(contentsOf: scratch.appendingPathComponent("stderr")), as: UTF8.self)
+            #expect(stderr.contains("stopped by SIGTERM"), "\(stderr)")
         }
+        let afterTerm = recordLines()
+
+        // SIGKILL after one more record and a random further delay, then rerun.
+        let process = try Self.start(explain + ["--out", "resumed"], in: directory, scratch: scratch)
+        deadline = Date().addingTimeInterval(300)
+        while process.isRunning, Date() < deadline, recordLines() < afterTerm + 1 { usleep(20_000) }
         usleep(UInt32.random(in: 0..<1_500_000))
         let killedRunning = process.isRunning
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        let linesAtKill = (try? Data(contentsOf: records))?.filter { $0 == UInt8(ascii: "\n") }.count ?? 0
+        let linesAtKill = recordLines()
         #expect(linesAtKill >= 1)
         if killedRunning { #expect(linesAtKill < 12, "the run finished before the kill; the test proves less") }
         let rerun = try Self.run(explain + ["--out", "resumed"], in: directory)

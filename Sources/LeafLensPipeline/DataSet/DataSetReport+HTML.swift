@@ -135,7 +135,7 @@ extension DataSetReport {
         var anyPicture = false
         for label in classOrder {
             let members = groups[label] ?? []
-            var cells = "<th class=\"row\">\(esc(label))<br><span class=\"n\">\(members.count) images</span></th>"
+            var cells = "<th class=\"row\">\(esc(label))<br><span class=\"n\">\(members.count) image\(members.count == 1 ? "" : "s")</span></th>"
             for method in methods {
                 if let png = meanMapPNG(members, method: method, output: output) {
                     anyPicture = true
@@ -191,7 +191,9 @@ extension DataSetReport {
         let wrong = ok.filter { row in row.label.map { $0 != row.prediction?.label } ?? false }
         var html = ""
         html += gallery("Most confident", Array(byConfidence.prefix(options.galleryCount)), output: output)
-        html += gallery("Least confident", Array(byConfidence.suffix(options.galleryCount).reversed()), output: output)
+        // The least confident images not already shown as the most confident (small runs would repeat them).
+        let least = min(options.galleryCount, max(0, byConfidence.count - options.galleryCount))
+        html += gallery("Least confident", Array(byConfidence.suffix(least).reversed()), output: output)
         if confusion != nil {
             html += gallery("Misclassified (\(wrong.count))", Array(wrong.prefix(options.galleryCount)), output: output)
         }
