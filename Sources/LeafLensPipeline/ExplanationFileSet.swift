@@ -32,6 +32,8 @@ public struct ExplanationFileSet: Sendable {
     public var files: PendingFiles
     public var predicted: Prediction
     public var target: Int
+    /// Each method's `<stem>.<method>.json` record, in method order (data-set runs index them).
+    public var records: [ExplanationRecord] = []
 
     /// "predicted 3 rust (92.73%), target 3".
     public var summary: String {
@@ -64,6 +66,16 @@ public struct ExplanationJob {
     ) throws -> ExplanationFileSet {
         let input = try loader.load(path)
         let ranking = try explainer.predictions(input)
+        return try run(input, ranking: ranking, methods: methods, target: target, progress: progress, warning: warning)
+    }
+
+    /// The same for an input already loaded and ranked (`ranking`: the model's classes, best first, as
+    /// `Explainer.predictions` returns them); data-set runs classify several images in one forward pass.
+    public func run(
+        _ input: LoadedInput, ranking: [Prediction], methods: [AttributionMethod], target: Int?,
+        progress: (_ label: String) -> AttributionProgress? = { _ in nil }, warning: (String) -> Void = { _ in }
+    ) throws -> ExplanationFileSet {
+        let path = input.path
         guard let best = ranking.first else { throw PipelineError("\(path): the model returned no outputs") }
         let targetIndex = target ?? best.index
         let targetScore = ranking.first { $0.index == targetIndex } ?? best
@@ -71,6 +83,7 @@ public struct ExplanationJob {
         let colormap = visualization.colormap.flatMap(Colormap.named)
         var files = PendingFiles()
         var summaries: [ExplanationSummary.Method] = []
+        var records: [ExplanationRecord] = []
         for method in methods {
             let explanation = try explainer.explain(
                 method, input: input, target: targetIndex, progress: progress("\(stem) \(method.rawValue)"))
@@ -107,6 +120,7 @@ public struct ExplanationJob {
             do {
                 let heatMapPNG = try PNGWriter.encode(rendering.heatMap)
                 let overlayPNG = try PNGWriter.encode(rendering.overlay)
+                records.append(record)
                 files.add("\(base).npy", NPY.encode(explanation.attributions))
                 files.add("\(base).json", try ReportJSON.document(record))
                 files.add("\(base).png", heatMapPNG)
@@ -130,7 +144,7 @@ public struct ExplanationJob {
                 throw PipelineError("\(path): cannot draw the panel or report (\(error))")
             }
         }
-        return ExplanationFileSet(files: files, predicted: best, target: targetIndex)
+        return ExplanationFileSet(files: files, predicted: best, target: targetIndex, records: records)
     }
 }
 

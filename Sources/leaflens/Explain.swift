@@ -20,6 +20,8 @@ struct Explain: ParsableCommand {
             Grad-CAM applies a ReLU by default (the paper's Grad-CAM) and is drawn with sign positive; \
             --no-relu gives Captum's numbers and draws with sign all. The other methods are drawn with \
             absolute_value, Captum's default. A progress bar appears on standard error when it is a terminal.
+
+            Whole data sets: --data DIR (recursive; class folders are the true labels) or --list FILE writes             each image's files to OUT/<relative folder>/<stem>.* and one JSON line per image to             OUT/records/shard-K-of-N.jsonl. --shard K/N (or auto, in a Slurm array or Kubernetes Indexed Job)             takes one part of the images by a stable hash of their paths; a rerun skips the images already             done. `leaflens report OUT` merges the shards.
             """)
 
     @OptionGroup(title: "Model") var model: ModelOptions
@@ -43,12 +45,13 @@ struct Explain: ParsableCommand {
     @OptionGroup(title: "Grad-CAM") var gradCAM: GradCAMOptions
     @OptionGroup(title: "Occlusion") var occlusion: OcclusionOptions
     @OptionGroup(title: "Visualization") var visualization: VisualizationOptions
+    @OptionGroup(title: "Data sets") var dataSet: DataSetOptions
 
-    @Argument(help: ArgumentHelp("Images (.png, .jpg, .jpeg) or preprocessed tensors (.npy).", valueName: "input"))
-    var inputs: [String]
+    @Argument(help: ArgumentHelp("Images (.png, .jpg, .jpeg) or preprocessed tensors (.npy); or use --data/--list.", valueName: "input"))
+    var inputs: [String] = []
 
     func validate() throws {
-        guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT") }
+        try dataSet.validate(inputs: inputs, out: out)
         if let target, target < 0 { throw ValidationError("--target must be a class index ≥ 0, got \(target)") }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
@@ -88,6 +91,7 @@ struct Explain: ParsableCommand {
         let job = ExplanationJob(
             explainer: explainer, loader: preprocessing.loader(for: network), visualization: visualization.settings,
             weights: network.description)
+        if dataSet.isActive { return try runDataSet(job) }
         let bar = ProgressBar(quiet: quiet)
         let directory = URL(fileURLWithPath: out)
         var failures = 0

@@ -205,3 +205,102 @@ struct VisualizationOptions: ParsableArguments {
         return settings
     }
 }
+
+/// How a data-set run shows progress.
+enum ProgressMode: String, ExpressibleByArgument, CaseIterable {
+    /// One bar per shard with images/s and the time left (a terminal).
+    case bar
+    /// A line every `--progress-every` images (batch logs: Slurm writes them to files).
+    case lines
+    case none
+}
+
+/// `explain --data/--list`: a whole data set, optionally one shard of it.
+struct DataSetOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Explain every image under DIR, recursively (class folders become the true labels); outputs go to OUT/<relative path>.",
+            valueName: "dir"))
+    var data: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Explain the images listed in FILE, one path per line (relative to FILE's folder).", valueName: "file"))
+    var list: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Data sets: explain only shard K of N (0 <= K < N, by a stable hash of each relative path), or auto: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX with --shards.",
+            valueName: "K/N|auto"))
+    var shard: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Data sets: the number of shards N for --shard auto (required with Kubernetes' JOB_COMPLETION_INDEX).", valueName: "N"))
+    var shards: Int?
+
+    @Option(name: .long, help: "Data sets: progress as a bar (default on a terminal), lines (default otherwise) or none.")
+    var progress: ProgressMode?
+
+    @Option(name: .customLong("progress-every"), help: ArgumentHelp("Data sets: with --progress lines, a line every N images.", valueName: "N"))
+    var progressEvery: Int = 10
+
+    @Option(name: .customLong("batch-size"), help: ArgumentHelp("Data sets: images classified in one forward pass.", valueName: "N"))
+    var batchSize: Int = 8
+
+    var isActive: Bool { data != nil || list != nil }
+
+    /// The shard named by `--shard` (the whole data set without it); `environment` for `auto`.
+    func resolvedShard(_ environment: [String: String]) throws -> Shard {
+        guard let shard else { return .whole }
+        if shard == "auto" { return try Shard.fromEnvironment(environment, shards: shards) }
+        return try Shard(parsing: shard)
+    }
+
+    /// Rules that involve the positional inputs and --out.
+    func validate(inputs: [String], out: String) throws {
+        if data != nil, list != nil { throw ValidationError("--data and --list cannot be used together") }
+        guard isActive else {
+            guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT, or --data DIR, or --list FILE") }
+            for (name, given) in [
+                ("--shard", shard != nil), ("--shards", shards != nil), ("--progress", progress != nil),
+                ("--batch-size", batchSize != 8),
+            ] where given {
+                throw ValidationError("\(name) applies to data sets only (--data DIR or --list FILE)")
+            }
+            return
+        }
+        guard inputs.isEmpty else {
+            throw ValidationError("give either INPUT files or \(data != nil ? "--data" : "--list"), not both")
+        }
+        if let shards {
+            guard shards >= 1 else { throw ValidationError("--shards must be at least 1, got \(shards)") }
+            guard shard == "auto" else { throw ValidationError("--shards only applies with --shard auto") }
+        }
+        do { _ = try resolvedShard(ProcessInfo.processInfo.environment) } catch let error as ShardError {
+            throw ValidationError("--shard \(shard ?? ""): \(error.description)")
+        }
+        guard progressEvery >= 1 else { throw ValidationError("--progress-every must be at least 1, got \(progressEvery)") }
+        guard (1...256).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...256, got \(batchSize)") }
+        if let data {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: data, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--data \(data): not a folder")
+            }
+            // Outputs inside the data folder would be listed as inputs by the next run.
+            let root = URL(fileURLWithPath: data).standardizedFileURL.resolvingSymlinksInPath().path
+            let target = URL(fileURLWithPath: out).standardizedFileURL.resolvingSymlinksInPath().path
+            if target == root || target.hasPrefix(root + "/") {
+                throw ValidationError("--out \(out) is inside --data \(data); choose an output folder outside the data set")
+            }
+        }
+        if let list {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: list, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                throw ValidationError("--list \(list): no such file")
+            }
+        }
+    }
+}

@@ -13,7 +13,7 @@ struct LeafLensCommand: ParsableCommand {
             demonstration model, not a trained PlantVillage model).
             """,
         subcommands: [
-            Classify.self, Explain.self, Train.self, Evaluate.self, Synth.self, Bench.self, Info.self,
+            Classify.self, Explain.self, Report.self, Train.self, Evaluate.self, Synth.self, Bench.self, Info.self,
             MakeSeededModel.self, Convert.self,
         ])
 
