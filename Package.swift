@@ -23,16 +23,19 @@ let package = Package(
         .systemLibrary(
             name: "CJPEG", pkgConfig: "libjpeg",
             providers: [.apt(["libjpeg62-turbo-dev"])]),
-        // C: OpenBLAS kernel selection at load time; the AVX-512 convolution/GEMM/max-pool kernels
-        // (target attributes, chosen at run time by CPUID); the thread pool; image codecs whose error
-        // handling needs setjmp/longjmp (which Swift cannot call).
-        .target(name: "CLeafLensSupport", dependencies: ["CBLAS", "CPNG", "CJPEG"]),
+        // C, split by concern. Kernels: the AVX-512 convolution/GEMM/max-pool kernels (target attributes,
+        // chosen at run time by CPUID), CPU feature detection, the thread pool, and the load-time process
+        // settings (malloc tuning, OpenBLAS kernel re-selection; see `ProcessSettings`). Codecs: libpng and
+        // libjpeg shims whose error handling needs setjmp/longjmp (which Swift cannot call), so only
+        // LeafLensImaging links the image libraries.
+        .target(name: "CLeafLensKernels"),
+        .target(name: "CLeafLensCodecs", dependencies: ["CPNG", "CJPEG"]),
 
         // math ← model ← attribution ← imaging ← CLI
-        .target(name: "LeafLensMath", dependencies: ["CBLAS", "CLeafLensSupport"]),
+        .target(name: "LeafLensMath", dependencies: ["CBLAS", "CLeafLensKernels"]),
         .target(name: "LeafLensModel", dependencies: ["LeafLensMath"]),
         .target(name: "LeafLensAttribution", dependencies: ["LeafLensMath", "LeafLensModel"]),
-        .target(name: "LeafLensImaging", dependencies: ["LeafLensMath", "CLeafLensSupport"]),
+        .target(name: "LeafLensImaging", dependencies: ["LeafLensMath", "CLeafLensCodecs"]),
         .target(name: "LeafLensTraining", dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensImaging"]),
         .executableTarget(
             name: "leaflens",

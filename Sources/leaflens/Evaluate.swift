@@ -48,6 +48,7 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
+        if let out { try OutputCheck.folder(out) }
         let network = try model.loadModel()
         let stored = storedInputSize()
         let size = imageSize ?? stored.imageSize ?? 224
@@ -55,6 +56,7 @@ struct Evaluate: ParsableCommand {
             resize: resize ?? stored.resize ?? Int((Double(size) * 256 / 224).rounded()), size: size)
         let dataset: ImageFolder
         do { dataset = try ImageFolder(root: URL(fileURLWithPath: data)) } catch { throw RuntimeError("\(error)") }
+        for entry in dataset.skipped { warn("leaflens: warning: skipped \(entry)") }
         let classMap = try Self.classMap(dataset: dataset.classes, model: network.labels)
         let result: ModelEvaluation.Result
         do {

@@ -71,6 +71,7 @@ struct Explain: ParsableCommand {
     }
 
     func run() throws {
+        try OutputCheck.folder(out)
         let network = try model.loadModel()
         let classifier: ResNetClassifier<Float>
         do { classifier = try ResNetClassifier(network) } catch {
@@ -200,10 +201,9 @@ struct Explain: ParsableCommand {
         guard method.methods.contains(.integratedGradients), case .file(let path) = integratedGradients.baseline else {
             return nil
         }
-        guard FileManager.default.fileExists(atPath: path) else { throw RuntimeError("\(path): no such file (--baseline)") }
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw RuntimeError("\(path): cannot read the baseline file (\(error.localizedDescription))")
+        do { data = try FileAccess.readRegularFile(URL(fileURLWithPath: path)) } catch {
+            throw RuntimeError("\(error.description) (--baseline)")
         }
         return try InputLoader.loadNPY(data, path: path).tensor
     }

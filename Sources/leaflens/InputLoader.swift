@@ -79,14 +79,10 @@ enum InputLoader {
 
     static func load(_ path: String, preprocessor: ImagePreprocessor, maxPixels: Int) throws -> LoadedInput {
         let url = URL(fileURLWithPath: path)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw RuntimeError("\(path): no such file")
-        }
-        guard !isDirectory.boolValue else { throw RuntimeError("\(path): is a directory, not an input file") }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw RuntimeError("\(path): cannot read the file (\(error.localizedDescription))")
+        do { data = try FileAccess.readRegularFile(url) } catch {
+            // The OS's reason: no such file, a directory, a FIFO or device, ELOOP, a parent that is a file.
+            throw RuntimeError("\(path): \(error.problem)")
         }
         let ext = url.pathExtension.lowercased()
         if data.starts(with: npyMagic) { return try loadNPY(data, path: path) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LeafLensMath
 
 /// The `leaflens` command. Exit codes: 0 success, 1 runtime error (bad file, bad weights), 2 usage error.
 @main
@@ -17,6 +18,8 @@ struct LeafLensCommand: ParsableCommand {
         ])
 
     static func main() {
+        // SIGINT/SIGTERM remove the live temporaries, roll back an unfinished file set, exit 130/143.
+        TemporaryFiles.installSignalHandlers()
         do {
             var command = try parseAsRoot()
             try command.run()

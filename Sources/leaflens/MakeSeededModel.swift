@@ -28,6 +28,7 @@ struct MakeSeededModel: ParsableCommand {
     }
 
     func run() throws {
+        try OutputCheck.file(out)
         let labels = classes == PlantVillage.labels.count ? PlantVillage.labels : nil
         let model = try ResNet18<Float>.seeded(
             seed: seed, configuration: ResNet18Configuration(classCount: classes, width: width), labels: labels)

@@ -34,9 +34,6 @@ struct ModelOptions: ParsableArguments {
             }
             url = bundled
         }
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw RuntimeError("\(url.path): no such file")
-        }
         do {
             return try ResNet18<Float>.load(contentsOf: url, labels: labelList)
         } catch {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LeafLensMath
 import LeafLensTraining
 
 struct Synth: ParsableCommand {
@@ -34,6 +35,8 @@ struct Synth: ParsableCommand {
     }
 
     func run() throws {
+        try OutputCheck.folder(out)
+        try OutputCheck.folder(masks, option: "--masks")
         let summary: SyntheticDataset.Summary
         do {
             summary = try SyntheticDataset.generate(

@@ -112,6 +112,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        try OutputCheck.folder(out)
         let started = Date()
         let (trainSet, validationSet) = try loadData()
         let (model, facts) = try startingModel(labels: trainSet.classes)
@@ -172,8 +173,11 @@ struct Train: ParsableCommand {
     private func loadData() throws -> (ImageFolder, ImageFolder?) {
         do {
             let all = try ImageFolder(root: URL(fileURLWithPath: data))
+            for entry in all.skipped { warn("leaflens: warning: skipped \(entry)") }
             if let val {
-                return (all, try ImageFolder(root: URL(fileURLWithPath: val), classes: all.classes))
+                let validation = try ImageFolder(root: URL(fileURLWithPath: val), classes: all.classes)
+                for entry in validation.skipped { warn("leaflens: warning: skipped \(entry)") }
+                return (all, validation)
             }
             if valFraction == 0 { return (all, nil) }
             let (train, held) = try all.split(validationFraction: valFraction, seed: seed)
