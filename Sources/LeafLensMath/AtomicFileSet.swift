@@ -34,7 +34,8 @@ public protocol CommitFileSystem: Sendable {
 /// complete old set, never a mix and never a loss:
 ///
 /// 1. **Stage**: every file is written to a temporary name in the target directory and flushed. A failure
-///    removes the temporaries; no target name has been touched.
+///    removes the temporaries; no target name has been touched. (Each write holds `TemporaryFiles`' lock,
+///    which delays a signal's clean-up by at most one file's write.)
 /// 2. **Install**: for each file in turn, an existing file at the target name is kept under a second
 ///    (hard-linked) temporary name, then the staged file is renamed over the target. Each step runs under
 ///    `TemporaryFiles`' lock, so a signal sees either before or after it.
@@ -58,37 +59,47 @@ public struct AtomicFileSet: Sendable {
     public func commit(
         into directory: URL, fileSystem: some CommitFileSystem = POSIXFileSystem()
     ) throws(FileFormatError) {
+        try commit(into: directory, fileSystem: fileSystem, registry: .shared)
+    }
+
+    /// `commit(into:fileSystem:)` with its own registry (tests interrupt one without touching others).
+    func commit(
+        into directory: URL, fileSystem: some CommitFileSystem, registry: TemporaryFiles
+    ) throws(FileFormatError) {
         let directoryPath = directory.standardizedFileURL.path
         try validateNames(directoryPath)
         try fileSystem.createDirectory(directoryPath)
         let journal = CommitJournal(fileSystem: fileSystem, directory: directoryPath, names: names)
-        let token = TemporaryFiles.shared.register(commit: journal)
-        defer { TemporaryFiles.shared.unregister(commit: token) }
+        let token = registry.register(commit: journal)
+        defer { registry.unregister(commit: token) }
 
         // 1. Stage.
         for (index, file) in files.enumerated() {
             let temporary = journal.path(TemporaryFiles.makeName())
             do {
-                try TemporaryFiles.shared.step { () throws(FileFormatError) in journal.staged[index] = temporary }
-                let identity = try fileSystem.writeNewFile(file.data, at: temporary)
-                try TemporaryFiles.shared.step { () throws(FileFormatError) in journal.identities[index] = identity }
+                // Created and written under the lock: a signal handler that has removed the registered
+                // temporaries holds the lock until the process exits, so no temporary can appear after it.
+                try registry.step { () throws(FileFormatError) in
+                    journal.staged[index] = temporary
+                    journal.identities[index] = try fileSystem.writeNewFile(file.data, at: temporary)
+                }
             } catch {
-                let notes = TemporaryFiles.shared.lockedRollBack(journal)
+                let notes = registry.lockedRollBack(journal)
                 throw journal.failure(file.name, error, notes: notes)
             }
         }
         // 2. Install.
         for index in files.indices {
             do {
-                try TemporaryFiles.shared.step { () throws(FileFormatError) in try journal.install(index) }
+                try registry.step { () throws(FileFormatError) in try journal.install(index) }
             } catch {
-                let notes = TemporaryFiles.shared.lockedRollBack(journal)
+                let notes = registry.lockedRollBack(journal)
                 throw journal.failure(files[index].name, error, notes: notes)
             }
         }
         // 3. Finish.
         fileSystem.syncDirectory(directoryPath)
-        TemporaryFiles.shared.lockedFinish(journal)
+        registry.lockedFinish(journal)
     }
 
     private func validateNames(_ directory: String) throws(FileFormatError) {

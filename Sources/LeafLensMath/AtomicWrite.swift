@@ -32,7 +32,8 @@ public enum AtomicWrite {
         let token = TemporaryFiles.shared.register(temporary)
         defer { TemporaryFiles.shared.unregister(token) }
         do {
-            _ = try writeNewFile(data, at: temporary)
+            // Under the registry's lock, so that a signal's clean-up never races with the file's creation.
+            try TemporaryFiles.shared.step { () throws(FileFormatError) in _ = try writeNewFile(data, at: temporary) }
         } catch {
             throw FileFormatError(file: target, problem: error.problem)
         }

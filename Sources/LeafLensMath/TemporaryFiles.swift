@@ -35,7 +35,8 @@ public final class TemporaryFiles: @unchecked Sendable {
     private var nextToken = 0
     private var exiting = false
 
-    private init() {}
+    /// A separate registry (tests); the process's own is `shared`.
+    init() {}
 
     /// The prefix and suffixes every LeafLens temporary has.
     public static let prefix = ".leaflens-"
@@ -115,6 +116,8 @@ public final class TemporaryFiles: @unchecked Sendable {
                 signal(signalNumber, SIG_IGN)  // delivery goes to the dispatch source instead
                 let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global(qos: .userInitiated))
                 source.setEventHandler {
+                    // Removes what is registered and refuses further steps, so no new temporary appears
+                    // between the clean-up and the exit.
                     shared.removeAllForExit()
                     _exit(128 + signalNumber)
                 }
