@@ -79,6 +79,7 @@ enum InputLoader {
 
     static func load(_ path: String, preprocessor: ImagePreprocessor, maxPixels: Int) throws -> LoadedInput {
         let url = URL(fileURLWithPath: path)
+        guard !isMissing(url.path) else { throw RuntimeError("\(path): no such file") }
         let data: Data
         do { data = try FileAccess.readRegularFile(url) } catch {
             // The OS's reason: no such file, a directory, a FIFO or device, ELOOP, a parent that is a file.

@@ -34,6 +34,8 @@ struct ModelOptions: ParsableArguments {
             }
             url = bundled
         }
+        // Nothing at all there; anything else (a loop, a dangling link, a FIFO) the reader explains.
+        guard !isMissing(url.path) else { throw RuntimeError("\(url.path): no such file") }
         do {
             return try ResNet18<Float>.load(contentsOf: url, labels: labelList)
         } catch {

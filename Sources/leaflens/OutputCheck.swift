@@ -21,3 +21,10 @@ enum OutputCheck {
         try folder(url.deletingLastPathComponent().path, option: option)
     }
 }
+
+/// True when nothing at all is at `path` (ENOENT from lstat); a dangling link, a loop or a parent that
+/// is a file is not "missing" — the library's reader explains those.
+func isMissing(_ path: String) -> Bool {
+    var info = stat()
+    return lstat(path, &info) != 0 && errno == ENOENT
+}
