@@ -2,8 +2,8 @@
 // libFuzzer targets for LeafLens's parsers of untrusted bytes, kept out of the main package so that its
 // build stays lean. Build and run them with `scripts/fuzz` (which passes -sanitize=fuzzer,address).
 //
-// Every directory under Sources/ is one fuzz target (an executable whose only symbol of note is
-// `LLVMFuzzerTestOneInput`); its seed corpus is Corpus/<same name>/. Adding a target is adding one
+// Every directory Sources/Fuzz* is one fuzz target: an executable whose @main hands its test function to
+// libFuzzer (`LLVMFuzzerRunDriver`, declared by CFuzzerDriver); its seed corpus is Corpus/<same name>/. Adding a target is adding one
 // file, Sources/FuzzSomething/FuzzSomething.swift, plus optional seeds.
 import Foundation
 import PackageDescription
@@ -18,8 +18,10 @@ let targetNames = ((try? FileManager.default.contentsOfDirectory(atPath: here.ap
 let package = Package(
     name: "LeafLensFuzz",
     dependencies: [.package(path: "..")],
-    targets: targetNames.map { name in
-        .executableTarget(name: name, dependencies: [.product(name: "LeafLens", package: leafLensIdentity)])
-    },
+    targets: [.target(name: "CFuzzerDriver")]
+        + targetNames.map { name in
+            .executableTarget(
+                name: name, dependencies: ["CFuzzerDriver", .product(name: "LeafLens", package: leafLensIdentity)])
+        },
     swiftLanguageModes: [.v6]
 )

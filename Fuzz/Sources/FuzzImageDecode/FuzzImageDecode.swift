@@ -1,3 +1,4 @@
+import CFuzzerDriver
 import Foundation
 import LeafLensImaging
 
@@ -10,4 +11,13 @@ public func fuzzImageDecode(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CIn
     _ = try? ImageDecoder.headerSize(of: data, source: "<fuzz>")
     _ = try? ImageDecoder.decode(data, source: "<fuzz>", maxPixels: 4_000_000)
     return 0
+}
+
+@main
+enum FuzzImageDecodeMain {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv) { bytes, count in fuzzImageDecode(bytes, count) })
+    }
 }

@@ -1,3 +1,4 @@
+import CFuzzerDriver
 import Foundation
 import LeafLensMath
 
@@ -9,4 +10,13 @@ public func fuzzNPY(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     _ = try? NPY.decode(data, source: "<fuzz>", as: Float.self)
     _ = try? NPY.decode(data, source: "<fuzz>", as: Double.self)
     return 0
+}
+
+@main
+enum FuzzNPYMain {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv) { bytes, count in fuzzNPY(bytes, count) })
+    }
 }

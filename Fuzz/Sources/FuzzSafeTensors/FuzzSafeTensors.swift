@@ -1,3 +1,4 @@
+import CFuzzerDriver
 import Foundation
 import LeafLensMath
 
@@ -10,4 +11,13 @@ public func fuzzSafeTensors(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CIn
     for name in file.tensorNames { _ = try? file.tensor(name, as: Float.self) }
     _ = try? file.labels()
     return 0
+}
+
+@main
+enum FuzzSafeTensorsMain {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv) { bytes, count in fuzzSafeTensors(bytes, count) })
+    }
 }
