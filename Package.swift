@@ -44,17 +44,20 @@ let package = Package(
         .systemLibrary(
             name: "CFreeType", pkgConfig: "freetype2",
             providers: [.apt(["libfreetype-dev"])]),
-        // C: OpenBLAS kernel selection at load time; the AVX-512 convolution/GEMM/max-pool kernels
-        // (target attributes, chosen at run time by CPUID); the thread pool; image codecs whose error
-        // handling needs setjmp/longjmp (which Swift cannot call).
-        .target(name: "CLeafLensSupport", dependencies: ["CBLAS", "CPNG", "CJPEG"]),
+        // C, split by concern. Kernels: the AVX-512 convolution/GEMM/max-pool kernels (target attributes,
+        // chosen at run time by CPUID), CPU feature detection, the thread pool, and the load-time process
+        // settings (malloc tuning, OpenBLAS kernel re-selection; see `ProcessSettings`). Codecs: libpng and
+        // libjpeg shims whose error handling needs setjmp/longjmp (which Swift cannot call), so only
+        // LeafLensImaging links the image libraries.
+        .target(name: "CLeafLensKernels"),
+        .target(name: "CLeafLensCodecs", dependencies: ["CPNG", "CJPEG"]),
 
         // See the boundary at the top: math ← model ← attribution; math ← imaging; model, imaging ←
-        // training; attribution, imaging, training ← pipeline ← CLI.
-        .target(name: "LeafLensMath", dependencies: ["CBLAS", "CLeafLensSupport"]),
+        // training; attribution, imaging, training, checkpoint ← pipeline ← CLI.
+        .target(name: "LeafLensMath", dependencies: ["CBLAS", "CLeafLensKernels"]),
         .target(name: "LeafLensModel", dependencies: ["LeafLensMath"]),
         .target(name: "LeafLensAttribution", dependencies: ["LeafLensMath", "LeafLensModel"]),
-        .target(name: "LeafLensImaging", dependencies: ["LeafLensMath", "CLeafLensSupport", "CFreeType"]),
+        .target(name: "LeafLensImaging", dependencies: ["LeafLensMath", "CLeafLensCodecs", "CFreeType"]),
         .target(name: "LeafLensTraining", dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensImaging"]),
         // PyTorch checkpoints (.pth zip + restricted unpickler) → torchvision-named state_dicts (Debian: zlib1g-dev).
         .systemLibrary(name: "CLeafLensZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),

@@ -1,4 +1,4 @@
-import CLeafLensSupport
+import CLeafLensCodecs
 import Foundation
 
 /// Image container formats, recognised by their leading bytes (never by file extension).

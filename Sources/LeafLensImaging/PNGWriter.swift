@@ -1,4 +1,4 @@
-import CLeafLensSupport
+import CLeafLensCodecs
 import Foundation
 import LeafLensMath
 

@@ -13,17 +13,50 @@ import Foundation
 /// `rename(2)` is atomic), are flushed with `fsync`, and the temporary file is renamed over the
 /// target. On any failure the temporary file is removed and the target is left untouched.
 ///
+/// Temporary names are short (`.leaflens-<pid>-<16 hex>.tmp`, see `TemporaryFiles`), so a target name
+/// of up to 255 bytes works; the temporary is registered so that SIGINT/SIGTERM remove it (once the CLI
+/// has called `TemporaryFiles.installSignalHandlers()`). For several files that must appear together,
+/// use `AtomicFileSet`.
+///
 /// A missing target directory is an error; nothing is created in that case.
 public enum AtomicWrite {
     public static func write(_ data: Data, to url: URL) throws(FileFormatError) {
         let target = url.path
         let directory = url.deletingLastPathComponent().path
-        // Hidden, unique, and recognisable if a crash ever leaves one behind.
-        let temporary = directory + "/." + url.lastPathComponent + ".tmp-" + UUID().uuidString
+        guard url.lastPathComponent.utf8.count <= 255 else {
+            throw FileFormatError(
+                file: target,
+                problem: "file name is \(url.lastPathComponent.utf8.count) bytes, longer than the 255-byte limit (NAME_MAX)")
+        }
+        let temporary = (directory as NSString).appendingPathComponent(TemporaryFiles.makeName())
+        let token = TemporaryFiles.shared.register(temporary)
+        defer { TemporaryFiles.shared.unregister(token) }
+        do {
+            // Under the registry's lock, so that a signal's clean-up never races with the file's creation.
+            try TemporaryFiles.shared.step { () throws(FileFormatError) in _ = try writeNewFile(data, at: temporary) }
+        } catch {
+            throw FileFormatError(file: target, problem: error.problem)
+        }
+        if rename(temporary, target) != 0 {
+            let code = errno
+            unlink(temporary)
+            var reason = FileAccess.describe(errno: code)
+            if code == EISDIR || code == ENOTEMPTY || code == EEXIST { reason = "a directory occupies the name (\(reason))" }
+            throw FileFormatError(file: target, problem: "cannot rename the temporary file into place: \(reason)")
+        }
+    }
 
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+    /// Creates `path` exclusively, writes `data`, flushes and closes it; on failure removes it again.
+    /// Returns the new file's device and inode.
+    static func writeNewFile(_ data: Data, at path: String) throws(FileFormatError) -> FileAccess.Identity {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         guard fd >= 0 else {
-            throw FileFormatError(file: target, problem: "cannot create a temporary file (\(errnoText()))")
+            let code = errno
+            let directory = (path as NSString).deletingLastPathComponent
+            let reason = code == ENOENT || code == ENOTDIR || code == ELOOP
+                ? "the directory \(directory) \(FileAccess.explainOpenFailure(directory, errno: code))"
+                : FileAccess.describe(errno: code)
+            throw FileFormatError(file: path, problem: "cannot create a temporary file (\(reason))")
         }
         var failure: String?
         let written = data.withUnsafeBytes { raw -> Bool in
@@ -39,23 +72,23 @@ public enum AtomicWrite {
             return true
         }
         if !written {
-            failure = "cannot write (\(errnoText()))"
+            failure = "cannot write (\(FileAccess.describe(errno: errno)))"
         } else if fsync(fd) != 0 {
-            failure = "cannot flush to disk (\(errnoText()))"
+            failure = "cannot flush to disk (\(FileAccess.describe(errno: errno)))"
+        }
+        var info = stat()
+        if failure == nil, fstat(fd, &info) != 0 {
+            failure = "cannot examine the temporary file (\(FileAccess.describe(errno: errno)))"
         }
         if close(fd) != 0, failure == nil {
-            failure = "cannot close the temporary file (\(errnoText()))"
-        }
-        if failure == nil, rename(temporary, target) != 0 {
-            failure = "cannot rename the temporary file into place (\(errnoText()))"
+            failure = "cannot close the temporary file (\(FileAccess.describe(errno: errno)))"
         }
         if let failure {
-            unlink(temporary)
-            throw FileFormatError(file: target, problem: failure)
+            unlink(path)
+            throw FileFormatError(file: path, problem: failure)
         }
+        return FileAccess.Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
     }
-
-    private static func errnoText() -> String { String(cString: strerror(errno)) }
 }
 
 /// POSIX `write(2)`, named apart from `AtomicWrite.write` so the call inside it is unambiguous.

@@ -1,9 +1,10 @@
 import CBLAS
-import CLeafLensSupport
+import Foundation
+import CLeafLensKernels
 
 /// The OpenBLAS runtime as LeafLens configures it.
 ///
-/// At load time a C constructor in `CLeafLensSupport` makes OpenBLAS use the best kernels this CPU
+/// At load time a C constructor in `CLeafLensKernels` makes OpenBLAS use the best kernels this CPU
 /// supports (Debian's 0.3.21 misdetects recent Intel CPUs as "Prescott"). LeafLens then runs OpenBLAS
 /// single-threaded and parallelises itself (`Parallel`), which measured faster for convolution batches
 /// and avoids oversubscription when several GEMMs run at once.
@@ -20,6 +21,8 @@ public enum BLASRuntime {
         case 1: "upgraded from \(originalCoreName)"
         case 2: "OPENBLAS_CORETYPE set by the user"
         case 3: "OpenBLAS runtime hooks unavailable"
+        case 4: "kept OpenBLAS's choice (LEAFLENS_BLAS_CORE=keep)"
+        case 5: "restored OpenBLAS's own choice \(originalCoreName)"
         default: "kept OpenBLAS's choice"
         }
     }
@@ -39,20 +42,41 @@ public enum BLASRuntime {
         ["skylakex", "cooperlake", "sapphirerapids"].contains(name.lowercased())
     }
 
-    /// OpenBLAS's own thread count (LeafLens sets 1 on first use).
+    /// OpenBLAS's own thread count (LeafLens sets 1 on first use, unless turned off).
     public static var threads: Int {
         configure()
         return Int(openblas_get_num_threads())
     }
 
-    private static let configured: Bool = {
+    /// OpenBLAS's thread count before LeafLens set it to 1; nil if LeafLens left it alone
+    /// (`LEAFLENS_BLAS_THREADS=keep` in the environment).
+    public static var threadsBeforeLeafLens: Int? { configured }
+
+    private static let configured: Int? = {
+        if ProcessInfo.processInfo.environment["LEAFLENS_BLAS_THREADS"] == "keep" { return nil }
+        let before = Int(openblas_get_num_threads())
         openblas_set_num_threads(1)
-        return true
+        return before
     }()
 
-    /// Sets OpenBLAS to one thread, once. Called by every GEMM entry point.
+    /// Sets OpenBLAS to one thread, once (unless `LEAFLENS_BLAS_THREADS=keep`). Called by every GEMM
+    /// entry point. OpenBLAS's thread count is process-wide; `setThreads(_:)` changes it afterwards.
     @inline(__always)
     public static func configure() { _ = configured }
+
+    /// Sets OpenBLAS's process-wide thread count (after LeafLens's own one-time setting). LeafLens
+    /// parallelises its convolutions itself and measured fastest with 1; a program that calls OpenBLAS
+    /// for its own large GEMMs may want more.
+    public static func setThreads(_ count: Int) {
+        configure()
+        openblas_set_num_threads(Int32(max(1, count)))
+    }
+
+    /// Re-initialises OpenBLAS with the kernel set it chose by itself, undoing LeafLens's load-time switch
+    /// (see `selection`). Call before any BLAS work starts (OpenBLAS's re-initialisation is not
+    /// thread-safe). Returns false if OpenBLAS's runtime hooks are absent.
+    @discardableResult
+    public static func restoreOriginalCore() -> Bool { leaflens_blas_core_restore_original() != 0 }
 }
 
 /// Row-major GEMM helpers over `TensorScalar`.

@@ -156,16 +156,10 @@ public enum NPY {
     }
 }
 
-/// Reads a whole file (memory-mapped where safe), turning I/O failures into `FileFormatError`.
+/// Reads a whole regular file, turning I/O failures into `FileFormatError` in the OS's words
+/// (see `FileAccess.readRegularFile`).
 func readFileData(_ url: URL) throws(FileFormatError) -> Data {
-    guard FileManager.default.fileExists(atPath: url.path) else {
-        throw FileFormatError(file: url.path, problem: "file does not exist")
-    }
-    do {
-        return try Data(contentsOf: url, options: .mappedIfSafe)
-    } catch {
-        throw FileFormatError(file: url.path, problem: "cannot be read (\(error.localizedDescription))")
-    }
+    try FileAccess.readRegularFile(url)
 }
 
 /// The product of `shape`, or nil if a dimension is negative or the product overflows `Int`.

@@ -1,4 +1,4 @@
-import CLeafLensSupport
+import CLeafLensKernels
 
 /// A float32 matrix packed once for LeafLens's AVX-512 kernel (see `sgemm_avx512.c`): the fixed operand of
 /// a convolution (its weights; for the input gradient, the rotated filters or the transpose). Packing costs

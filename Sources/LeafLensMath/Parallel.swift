@@ -1,4 +1,4 @@
-import CLeafLensSupport
+import CLeafLensKernels
 import Foundation
 
 /// Raw pointers crossing into `Parallel.forEach` workers. Every worker writes a disjoint range,

@@ -54,6 +54,9 @@ public struct SafeTensorsFile: Sendable {
 
     /// Headers longer than this are refused before anything is allocated for them.
     public static let maxHeaderBytes = 100_000_000
+    /// Containers in a header nest at most this deep: the header object, a tensor's entry object, its
+    /// `shape`/`data_offsets` arrays. Deeper headers are refused before their size can cost anything.
+    public static let maxHeaderNesting = 3
     /// The metadata key under which LeafLens stores its class labels.
     public static let labelsKey = "labels"
 
@@ -158,9 +161,9 @@ public struct SafeTensorsFile: Sendable {
     private static func parseHeader(_ bytes: Data, source: String) throws(FileFormatError) -> [String: JSONValue] {
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: bytes)
+            value = try JSONValue.parse(bytes, maxDepth: maxHeaderNesting)
         } catch {
-            throw FileFormatError(file: source, problem: "header is not valid JSON")
+            throw FileFormatError(file: source, problem: "header is not valid JSON (\(error))")
         }
         guard case .object(let object) = value else {
             throw FileFormatError(file: source, problem: "header is not a JSON object")
@@ -281,62 +284,6 @@ public struct SafeTensorsFile: Sendable {
         _ tensors: [String: Tensor<T>], metadata: [String: String] = [:], dtype: DType = .f32, to url: URL
     ) throws(FileFormatError) {
         try AtomicWrite.write(encode(tensors, metadata: metadata, dtype: dtype, source: url.path), to: url)
-    }
-}
-
-// MARK: - JSON values
-
-/// A JSON value decoded without loss: integers that fit `Int` stay exact, larger or fractional
-/// numbers become `.number`, so converting a shape never traps.
-indirect enum JSONValue: Codable, Equatable, CustomStringConvertible {
-    case null, bool(Bool), integer(Int), number(Double), string(String)
-    case array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Int.self) { self = .integer(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .null: try container.encodeNil()
-        case .bool(let value): try container.encode(value)
-        case .integer(let value): try container.encode(value)
-        case .number(let value): try container.encode(value)
-        case .string(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
-        }
-    }
-
-    /// The value as an array of non-negative integers, if it is one.
-    var nonNegativeIntegers: [Int]? {
-        guard case .array(let items) = self else { return nil }
-        var result: [Int] = []
-        for item in items {
-            guard case .integer(let n) = item, n >= 0 else { return nil }
-            result.append(n)
-        }
-        return result
-    }
-
-    var description: String {
-        switch self {
-        case .null: "null"
-        case .bool(let value): "\(value)"
-        case .integer(let value): "\(value)"
-        case .number(let value): "\(value)"
-        case .string(let value): "\"\(value)\""
-        case .array(let items): "[" + items.map(\.description).joined(separator: ", ") + "]"
-        case .object: "{…}"
-        }
     }
 }
 

@@ -1,4 +1,4 @@
-import CLeafLensSupport
+import CLeafLensKernels
 /// Element-wise kernels with concrete Float and Double bodies.
 ///
 /// Generic loops over `TensorScalar` ran unspecialised or compiled ReLU's select into a data-dependent

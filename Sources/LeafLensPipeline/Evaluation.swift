@@ -30,6 +30,7 @@ public struct Evaluation {
         self.model = model
         self.size = size
         do { dataset = try ImageFolder(root: URL(fileURLWithPath: data)) } catch { throw PipelineError("\(error)") }
+        for entry in dataset.skipped { warning("skipped \(entry)") }
         classMap = try Self.classMap(dataset: dataset.classes, model: model.labels, warning: warning)
     }
 

@@ -50,9 +50,8 @@ public struct ExplanationRecord: Codable, Sendable {
     public var files: Files
 }
 
-/// Files for one input, collected in memory and then written together: each atomically (temporary
-/// name, then rename), and if any write fails the ones already written are removed, so an input either
-/// gets all its files or none.
+/// Files for one input, collected in memory and then written together as one `AtomicFileSet`, so an
+/// input either gets all its files or none (and a failed re-run keeps the previous run's files).
 public struct PendingFiles: Sendable {
     public private(set) var entries: [(name: String, data: Data)] = []
 
@@ -60,24 +59,12 @@ public struct PendingFiles: Sendable {
 
     public mutating func add(_ name: String, _ data: Data) { entries.append((name, data)) }
 
-    /// Creates `directory` if needed and writes every file into it.
+    /// Creates `directory` if needed and writes every file into it, all or nothing (`AtomicFileSet`:
+    /// staged first, previous versions restored on failure, names it did not write never touched).
     public func commit(into directory: URL) throws {
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw PipelineError("\(directory.path): cannot create the output directory (\(error.localizedDescription))")
-        }
-        var written: [URL] = []
-        for (name, data) in entries {
-            let url = directory.appendingPathComponent(name)
-            do {
-                try AtomicWrite.write(data, to: url)
-                written.append(url)
-            } catch {
-                for url in written { try? FileManager.default.removeItem(at: url) }
-                throw PipelineError(error.description)
-            }
-        }
+        var set = AtomicFileSet()
+        for (name, data) in entries { set.add(name, data) }
+        do { try set.commit(into: directory) } catch { throw PipelineError(error.description) }
     }
 }
 

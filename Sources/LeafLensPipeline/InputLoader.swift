@@ -56,14 +56,11 @@ public struct InputLoader: Sendable {
 
     static func load(_ path: String, preprocessor: ImagePreprocessor, maxPixels: Int) throws -> LoadedInput {
         let url = URL(fileURLWithPath: path)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw PipelineError("\(path): no such file")
-        }
-        guard !isDirectory.boolValue else { throw PipelineError("\(path): is a directory, not an input file") }
+        guard !FileAccess.isMissing(url.path) else { throw PipelineError("\(path): no such file") }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw PipelineError("\(path): cannot read the file (\(error.localizedDescription))")
+        do { data = try FileAccess.readRegularFile(url) } catch {
+            // The OS's reason: a directory, a FIFO or device, ELOOP, a dangling link, a parent that is a file.
+            throw PipelineError("\(path): \(error.problem)")
         }
         let ext = url.pathExtension.lowercased()
         if data.starts(with: npyMagic) { return try loadNPY(data, path: path) }
@@ -118,10 +115,10 @@ public struct InputLoader: Sendable {
     /// A `[3, H, W]` or `[1, 3, H, W]` tensor file (e.g. an Integrated Gradients baseline) as
     /// `[1, 3, H, W]`; `role` names the option in messages ("--baseline").
     public static func loadTensor(_ path: String, role: String) throws -> Tensor<Float> {
-        guard FileManager.default.fileExists(atPath: path) else { throw PipelineError("\(path): no such file (\(role))") }
+        guard !FileAccess.isMissing(path) else { throw PipelineError("\(path): no such file (\(role))") }
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw PipelineError("\(path): cannot read the baseline file (\(error.localizedDescription))")
+        do { data = try FileAccess.readRegularFile(URL(fileURLWithPath: path)) } catch {
+            throw PipelineError("\(error.description) (\(role))")
         }
         return try loadNPY(data, path: path).tensor
     }

@@ -31,7 +31,8 @@ public struct ModelSource: Sendable {
     public func load() throws -> LoadedModel {
         let labelList = try labelsFile.map(Self.readLabels)
         guard let url else { throw PipelineError("the bundled default model was not found; pass --weights FILE") }
-        guard FileManager.default.fileExists(atPath: url.path) else { throw PipelineError("\(url.path): no such file") }
+        // Nothing at all there; anything else (a loop, a dangling link, a FIFO) the reader explains.
+        guard !FileAccess.isMissing(url.path) else { throw PipelineError("\(url.path): no such file") }
         return try Self.loadAnyWeights(url, labels: labelList, description: description)
     }
 

@@ -88,6 +88,9 @@ public final class TrainingRun {
     public let reinitializedHead: Bool
     /// The class count of the starting weights (before adapting).
     public let startingClassCount: Int?
+    /// Entries of the data folders that were not listed (links revisiting a folder, FIFOs, devices,
+    /// broken links), for the CLI to warn about.
+    public let skipped: [String]
     let model: ResNet18<Float>
     let started = Date()
 
@@ -96,14 +99,18 @@ public final class TrainingRun {
         self.request = request
         do {
             let all = try ImageFolder(root: URL(fileURLWithPath: request.data))
+            var skipped = all.skipped.map { "\($0)" }
             if let validation = request.validation {
-                (trainSet, validationSet) = (all, try ImageFolder(root: URL(fileURLWithPath: validation), classes: all.classes))
+                let held = try ImageFolder(root: URL(fileURLWithPath: validation), classes: all.classes)
+                skipped += held.skipped.map { "\($0)" }
+                (trainSet, validationSet) = (all, held)
             } else if request.validationFraction == 0 {
                 (trainSet, validationSet) = (all, nil)
             } else {
                 let (train, held) = try all.split(validationFraction: request.validationFraction, seed: request.seed)
                 (trainSet, validationSet) = (train, held)
             }
+            self.skipped = skipped
         } catch {
             throw PipelineError("\(error)")
         }

@@ -1,6 +1,23 @@
 import Foundation
 import LeafLensMath
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The POSIX error code inside a Foundation error, or EIO if it has none.
+private func errnoOf(_ error: Error) -> Int32 {
+    let ns = error as NSError
+    if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return Int32(underlying.code)
+    }
+    return ns.domain == NSPOSIXErrorDomain ? Int32(ns.code) : EIO
+}
+
 /// Errors finding or reading a data set. Messages name the path.
 public enum DatasetError: Error, CustomStringConvertible, Equatable {
     case notADirectory(String)
@@ -26,6 +43,13 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
 /// sorted by their UTF-8 bytes (Python's `sorted` on `str` orders by code point, which is the same order);
 /// class index i is the i-th name. Images are found recursively, in byte-sorted path order, with the
 /// extensions .png, .jpg, .jpeg (any case). Hidden entries (starting with ".") are skipped.
+///
+/// Listing is cycle-safe and lists regular files only (torchvision's `os.walk(followlinks=True)` loops
+/// or duplicates instead): symbolic links to files and directories are followed, but a link to a
+/// directory already visited in this scan (e.g. `healthy/up -> ..`, which would put other classes'
+/// images under the wrong label and duplicate them across a train/validation split) is skipped, and so
+/// are dangling links, link loops, FIFOs, devices and sockets — even when named `*.png`. Every skipped
+/// entry is reported in `skipped`, with the reason.
 public struct ImageFolder: Sendable {
     public struct Sample: Sendable, Equatable {
         public var url: URL
@@ -40,9 +64,18 @@ public struct ImageFolder: Sendable {
         }
     }
 
+    /// An entry the scan did not list, and why (e.g. "links back to a directory already listed").
+    public struct SkippedEntry: Sendable, Equatable, CustomStringConvertible {
+        public var path: String
+        public var reason: String
+        public var description: String { "\(path): \(reason)" }
+    }
+
     public let root: URL
     public let classes: [String]
     public private(set) var samples: [Sample]
+    /// Entries the scan skipped (cycles, special files, broken links), in scan order.
+    public private(set) var skipped: [SkippedEntry] = []
 
     public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
 
@@ -54,30 +87,24 @@ public struct ImageFolder: Sendable {
     /// Scans `root`. With `classes`, labels follow that list (e.g. a training set's classes for its
     /// validation folder) and a folder not in it is an error; otherwise they are the sorted folder names.
     public init(root: URL, classes given: [String]? = nil) throws(DatasetError) {
-        let manager = FileManager.default
-        var isDirectory: ObjCBool = false
-        guard manager.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw .notADirectory(root.path)
-        }
-        let entries: [String]
-        do { entries = try manager.contentsOfDirectory(atPath: root.path) } catch { throw .unreadable("\(root.path): \(error.localizedDescription)") }
-        let folders = entries.filter { name in
-            var dir: ObjCBool = false
-            return !name.hasPrefix(".") && manager.fileExists(atPath: root.appendingPathComponent(name).path, isDirectory: &dir)
-                && dir.boolValue
-        }.sorted(by: Self.byteOrder)
+        guard let (rootKind, rootIdentity) = FileAccess.status(root.path, followingLinks: true),
+            rootKind == .directory
+        else { throw .notADirectory(root.path) }
+        var scan = Scan(visited: [rootIdentity])
+        let folders = try scan.entries(of: root).filter { $0.kind == .directory }.map(\.name)
         guard !folders.isEmpty else { throw .noClasses(root.path) }
         let classes = given ?? folders
         var samples: [Sample] = []
         for folder in folders {
             guard let label = classes.firstIndex(of: folder) else { throw .unknownClass(folder, known: classes) }
-            let files = Self.imageFiles(under: root.appendingPathComponent(folder), relative: folder)
+            let files = scan.imageFiles(under: root.appendingPathComponent(folder), relative: folder)
             if files.isEmpty && given == nil { throw .emptyClass(root.appendingPathComponent(folder).path) }
             samples += files.map { Sample(url: root.appendingPathComponent($0), relativePath: $0, label: label) }
         }
         self.root = root
         self.classes = classes
         self.samples = samples
+        self.skipped = scan.skipped
     }
 
     /// An already assembled list (e.g. one side of a split).
@@ -87,22 +114,75 @@ public struct ImageFolder: Sendable {
         self.samples = samples
     }
 
-    /// Image paths under `directory`, relative to the data set root, byte-sorted, recursive.
-    static func imageFiles(under directory: URL, relative: String) -> [String] {
-        let manager = FileManager.default
-        guard let names = try? manager.contentsOfDirectory(atPath: directory.path) else { return [] }
-        var result: [String] = []
-        for name in names.sorted(by: byteOrder) where !name.hasPrefix(".") {
-            let url = directory.appendingPathComponent(name)
-            var dir: ObjCBool = false
-            guard manager.fileExists(atPath: url.path, isDirectory: &dir) else { continue }
-            if dir.boolValue {
-                result += imageFiles(under: url, relative: relative + "/" + name)
-            } else if imageExtensions.contains((name as NSString).pathExtension.lowercased()) {
-                result.append(relative + "/" + name)
-            }
+    /// One directory walk: the directories visited so far (by device and inode, so a link back to one
+    /// is recognised whatever its path) and what was skipped.
+    struct Scan {
+        struct Entry {
+            var name: String
+            var kind: FileAccess.Kind
         }
-        return result
+
+        var visited: Set<FileAccess.Identity>
+        var skipped: [SkippedEntry] = []
+
+        /// Non-hidden entries of `directory` that are directories not yet visited or regular files, links
+        /// followed, byte-sorted; directories returned are marked visited.
+        mutating func entries(of directory: URL) throws(DatasetError) -> [Entry] {
+            let names: [String]
+            do { names = try FileManager.default.contentsOfDirectory(atPath: directory.path) } catch {
+                throw .unreadable("\(directory.path): cannot list the folder (\(FileAccess.describe(errno: errnoOf(error))))")
+            }
+            var result: [Entry] = []
+            for name in names.sorted(by: ImageFolder.byteOrder) where !name.hasPrefix(".") {
+                let path = directory.appendingPathComponent(name).path
+                guard let (own, _) = FileAccess.status(path) else { continue }  // vanished meanwhile
+                guard let (kind, identity) = FileAccess.status(path, followingLinks: true) else {
+                    var info = stat()
+                    let code = stat(path, &info) == 0 ? 0 : errno
+                    skipped.append(.init(
+                        path: path,
+                        reason: code == ELOOP ? "symbolic link loop (ELOOP)" : "dangling symbolic link"))
+                    continue
+                }
+                switch kind {
+                case .directory:
+                    guard visited.insert(identity).inserted else {
+                        skipped.append(.init(
+                            path: path,
+                            reason: own == .symbolicLink
+                                ? "symbolic link to a directory already listed (a cycle or a duplicate); not followed"
+                                : "directory already listed (a bind mount or hard link); not followed"))
+                        continue
+                    }
+                    result.append(Entry(name: name, kind: .directory))
+                case .regularFile:
+                    result.append(Entry(name: name, kind: .regularFile))
+                default:
+                    if ImageFolder.imageExtensions.contains((name as NSString).pathExtension.lowercased()) {
+                        skipped.append(.init(path: path, reason: "\(kind.phrase), not a regular file"))
+                    }
+                }
+            }
+            return result
+        }
+
+        /// Image paths under `directory`, relative to the data set root, byte-sorted, recursive.
+        mutating func imageFiles(under directory: URL, relative: String) -> [String] {
+            guard let entries = try? entries(of: directory) else {
+                skipped.append(.init(path: directory.path, reason: "cannot list the folder"))
+                return []
+            }
+            var result: [String] = []
+            for entry in entries {
+                let path = relative + "/" + entry.name
+                if entry.kind == .directory {
+                    result += imageFiles(under: directory.appendingPathComponent(entry.name), relative: path)
+                } else if ImageFolder.imageExtensions.contains((entry.name as NSString).pathExtension.lowercased()) {
+                    result.append(path)
+                }
+            }
+            return result
+        }
     }
 
     /// Images per class.

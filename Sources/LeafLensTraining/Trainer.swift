@@ -111,8 +111,28 @@ public final class Trainer {
     }
 
     /// Continues from a checkpoint written by this class: loads its model and the sibling state file.
+    ///
+    /// Checkpoints are written state first, model second (see `saveCheckpoint`), so a model file never
+    /// exists without its state; a state file without its model, a model without its state (from an
+    /// older LeafLens), or a pair whose epochs differ is reported as an interrupted checkpoint.
     public func resume(from checkpoint: URL) throws {
         let state = Self.stateURL(for: checkpoint)
+        let hasModel = FileAccess.status(checkpoint.path, followingLinks: true) != nil
+        let hasState = FileAccess.status(state.path, followingLinks: true) != nil
+        switch (hasModel, hasState) {
+        case (false, true):
+            throw DatasetError.unreadable(
+                "\(checkpoint.path): checkpoint was interrupted while being written (its state file "
+                    + "\(state.lastPathComponent) exists, the model file does not); resume from the previous epoch's checkpoint")
+        case (true, false):
+            throw DatasetError.unreadable(
+                "\(checkpoint.path): incomplete checkpoint: its state file \(state.lastPathComponent) is missing "
+                    + "(the checkpoint was interrupted while being written, or the file is not a training checkpoint)")
+        case (false, false):
+            throw DatasetError.unreadable("\(checkpoint.path): file does not exist")
+        case (true, true):
+            break
+        }
         let file = try SafeTensorsFile.read(state)
         guard let epochText = file.metadata["epoch"], let epoch = Int(epochText),
             let stepsText = file.metadata["step_count"], let steps = Int(stepsText),
@@ -121,6 +141,11 @@ public final class Trainer {
             throw DatasetError.unreadable("\(state.path): not a training state for optimizer \(options.optimizer.kind.rawValue)")
         }
         let loaded = try ResNet<Float>.load(contentsOf: checkpoint)
+        if let modelEpoch = loaded.metadata["epoch"], modelEpoch != epochText {
+            throw DatasetError.unreadable(
+                "\(checkpoint.path): checkpoint was interrupted while being written (the model is from epoch "
+                    + "\(modelEpoch), its state \(state.lastPathComponent) from epoch \(epochText))")
+        }
         guard loaded.labels == train.classes, loaded.configuration == model.configuration else {
             throw DatasetError.invalidOption("\(checkpoint.path): labels, depth or width differ from this run's")
         }
@@ -281,7 +306,11 @@ public final class Trainer {
         epochFinished(report)
     }
 
-    /// Writes `epoch-NNN.safetensors`, its state file, and `model.safetensors` (atomically each).
+    /// Writes `epoch-NNN.state.safetensors`, then `epoch-NNN.safetensors`, then `model.safetensors`
+    /// (atomically each). The state goes first so that a model checkpoint never exists without its state:
+    /// an interruption (SIGTERM at a Slurm time limit, a full disk) leaves at most a state file without
+    /// its model, which `resume(from:)` reports as an interrupted checkpoint. SIGINT/SIGTERM remove the
+    /// file being written (its temporary) when the CLI has installed `TemporaryFiles`' handlers.
     public func saveCheckpoint(in directory: URL, epoch: Int) throws {
         let name = "epoch-" + String(repeating: "0", count: max(0, 3 - String(epoch).count)) + String(epoch)
         let checkpoint = directory.appendingPathComponent(name + ".safetensors")
@@ -290,7 +319,6 @@ public final class Trainer {
             CheckpointMetadata.resize: String(options.resize),
             "mode": options.mode.rawValue, "trained_by": "leaflens train",
         ]
-        try model.save(to: checkpoint, metadata: metadata)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var stateMetadata = [
@@ -301,6 +329,7 @@ public final class Trainer {
         var state = optimizer.stateTensors
         if state.isEmpty { state["step_count"] = Tensor(repeating: Float(optimizer.stepCount), shape: [1]) }
         try SafeTensorsFile.write(state, metadata: stateMetadata, to: Self.stateURL(for: checkpoint))
+        try model.save(to: checkpoint, metadata: metadata)
         try model.save(to: directory.appendingPathComponent("model.safetensors"), metadata: metadata)
     }
 }

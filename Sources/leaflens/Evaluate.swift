@@ -50,6 +50,7 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
+        if let out { try OutputCheck.folder(out) }
         let network = try model.loadModel()
         let size = InputSize.resolve(resize: resize, crop: crop ?? imageSize, metadata: network.metadata)
         let evaluation = try Evaluation(model: network, data: data, size: size, warning: warn)

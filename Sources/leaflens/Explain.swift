@@ -77,6 +77,7 @@ struct Explain: ParsableCommand {
     }
 
     func run() throws {
+        try OutputCheck.folder(out)
         let network = try model.loadModel()
         let explainer = try Explainer(model: network, settings: settings, methods: method.methods)
         if let target, target >= explainer.classCount {

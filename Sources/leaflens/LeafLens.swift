@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LeafLensMath
 import LeafLensPipeline
 
 /// The `leaflens` command. Exit codes: 0 success, 1 runtime error (bad file, bad weights), 2 usage error.
@@ -18,6 +19,9 @@ struct LeafLensCommand: ParsableCommand {
         ])
 
     static func main() {
+        // SIGINT/SIGTERM remove the live temporaries, roll back an unfinished file set, exit 130/143
+        // (a data-set run replaces SIGTERM's handler with "stop before the next image" while it runs).
+        TemporaryFiles.installSignalHandlers()
         do {
             var command = try parseAsRoot()
             try command.run()

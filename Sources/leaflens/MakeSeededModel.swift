@@ -32,6 +32,7 @@ struct MakeSeededModel: ParsableCommand {
     }
 
     func run() throws {
+        try OutputCheck.file(out)
         try SeededModel.write(seed: seed, depth: depth, width: width, classes: classes, to: URL(fileURLWithPath: out))
     }
 }

@@ -37,6 +37,8 @@ struct Synth: ParsableCommand {
     }
 
     func run() throws {
+        try OutputCheck.folder(out)
+        try OutputCheck.folder(masks, option: "--masks")
         let bar = ProgressBar(quiet: quiet)
         let images: Int
         do {

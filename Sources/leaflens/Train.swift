@@ -135,7 +135,9 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        try OutputCheck.folder(out)
         let training = try TrainingRun(request)
+        for entry in training.skipped { warn("leaflens: warning: skipped \(entry)") }
         if weights == nil, mode == .head {
             warn("warning: --mode head without --weights trains fc on features of a random backbone")
         }

@@ -361,3 +361,26 @@ struct MalformedSafeTensors: Sendable, CustomTestStringConvertible {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["occupied"])
     }
 }
+
+/// Issue 10 #1: hostile headers are refused by the nesting limit instead of costing super-linear time.
+@Suite struct SafeTensorsHostileHeaderTests {
+    /// Fails before the fix: the 814-byte, 400-deep header parsed (after ~7 s) and was refused only as
+    /// "tensor 'a' is not a JSON object"; many such keys under the 100 MB cap would run for days.
+    @Test func nestedHeaderIsRefusedByTheNestingLimit() {
+        let header = "{\"a\": " + String(repeating: "[", count: 400) + String(repeating: "]", count: 400) + "}"
+        let data = Data((0..<8).map { UInt8(truncatingIfNeeded: UInt64(header.utf8.count) >> (8 * $0)) } + Array(header.utf8))
+        #expect(throws: FileFormatError(
+            file: "w.safetensors", problem: "header is not valid JSON (nesting deeper than 3 levels at byte 8)")
+        ) { try SafeTensorsFile.decode(data, source: "w.safetensors") }
+    }
+
+    @Test func wideValidHeaderStillParses() throws {
+        var tensors: [String: Tensor<Float>] = [:]
+        for i in 0..<2000 { tensors["layer\(i).weight"] = Tensor(repeating: Float(i), shape: [1, 1]) }
+        let file = try SafeTensorsFile.decode(
+            try SafeTensorsFile.encode(tensors, metadata: ["labels": "[\"a\",\"b\"]"]))
+        #expect(file.tensorNames.count == 2000)
+        #expect(try file.tensor("layer1999.weight", as: Float.self).storage == [1999])
+        #expect(try file.labels() == ["a", "b"])
+    }
+}

@@ -4,7 +4,7 @@
 #ifndef LEAFLENS_AVX512_TILE_H
 #define LEAFLENS_AVX512_TILE_H
 
-#include "leaflens_sgemm.h"
+#include "leaflens_kernels.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>

@@ -1,7 +1,9 @@
-#ifndef LEAFLENS_SGEMM_H
-#define LEAFLENS_SGEMM_H
+#ifndef LEAFLENS_KERNELS_H
+#define LEAFLENS_KERNELS_H
 
-#include "leaflens_support.h"
+/// LeafLens's own float32 kernels: packed GEMM, convolution as a panel-wise GEMM, col2im, max pooling;
+/// AVX-512 where the CPU has it (run-time dispatch), portable loops otherwise.
+#include "leaflens_cpu.h"
 
 /// 1 when this CPU and OS run the AVX-512 kernel of `leaflens_sgemm_packed` (else it runs a portable loop).
 int leaflens_sgemm_available(void);
