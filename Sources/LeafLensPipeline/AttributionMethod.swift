@@ -69,7 +69,7 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
     public var reference: String {
         switch self {
         case .integratedGradients: "Captum 0.9 IntegratedGradients"
-        case .gradCAM: "Captum 0.9 LayerGradCam (+ LayerAttribution.interpolate), or pytorch-grad-cam 1.5.7 GradCAM"
+        case .gradCAM: "Captum 0.9 LayerGradCam (+ interpolate); pytorch-grad-cam 1.5.7 GradCAM"
         case .occlusion: "Captum 0.9 Occlusion"
         case .saliency: "Captum 0.9 Saliency"
         case .inputXGradient: "Captum 0.9 InputXGradient"
