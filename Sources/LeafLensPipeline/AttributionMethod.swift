@@ -15,6 +15,13 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
     case occlusion
     case saliency
     case inputXGradient = "input-x-gradient"
+    // pytorch-grad-cam's CAM family (issue 12 item 4; `AttributionMethod+CAM.swift`)
+    case gradCAMPlusPlus = "grad-cam-plus-plus", xGradCAM = "xgrad-cam", layerCAM = "layer-cam", hiResCAM = "hires-cam"
+    case gradCAMElementWise = "grad-cam-element-wise", eigenCAM = "eigen-cam", eigenGradCAM = "eigen-grad-cam"
+    case scoreCAM = "score-cam", ablationCAM = "ablation-cam"
+    // Captum's segment methods (issue 12 item 5)
+    case featureAblation = "feature-ablation", shapleyValueSampling = "shapley-value-sampling"
+    case kernelShap = "kernel-shap", lime
 
     /// Where the attributions live.
     public enum Space: String, Sendable {
@@ -32,6 +39,7 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
         case .occlusion: []
         case .saliency: []
         case .inputXGradient: ["input-x-grad", "input_x_gradient", "inputxgradient", "ixg"]
+        default: familyAliases
         }
     }
 
@@ -40,7 +48,8 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
         switch self {
         case .integratedGradients: "ig"
         case .gradCAM: "gradcam"
-        case .occlusion, .saliency, .inputXGradient: nil
+        case .gradCAMPlusPlus: "gradcam++"
+        default: nil
         }
     }
 
@@ -52,6 +61,7 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
         case .occlusion: "Occlusion"
         case .saliency: "Saliency"
         case .inputXGradient: "Input x Gradient"
+        default: familyTitle
         }
     }
 
@@ -59,14 +69,15 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
     public var reference: String {
         switch self {
         case .integratedGradients: "Captum 0.9 IntegratedGradients"
-        case .gradCAM: "Captum 0.9 LayerGradCam (+ LayerAttribution.interpolate)"
+        case .gradCAM: "Captum 0.9 LayerGradCam (+ interpolate); pytorch-grad-cam 1.5.7 GradCAM"
         case .occlusion: "Captum 0.9 Occlusion"
         case .saliency: "Captum 0.9 Saliency"
         case .inputXGradient: "Captum 0.9 InputXGradient"
+        default: familyReference
         }
     }
 
-    public var space: Space { self == .gradCAM ? .layer : .input }
+    public var space: Space { self == .gradCAM || isCAMFamily ? .layer : .input }
 
     /// Methods whose attributions live in input space `[3, H, W]`.
     public var isInputSpace: Bool { space == .input }
@@ -96,3 +107,6 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
 public typealias IntegrationRule = LeafLensAttribution.IntegrationRule
 public typealias UpsampleMode = LeafLensAttribution.UpsampleMode
 public typealias AttributionSign = LeafLensImaging.AttributionSign
+public typealias CAMPostprocessing = LeafLensAttribution.CAMPostprocessing
+public typealias SegmentSpec = LeafLensAttribution.SegmentSpec
+public typealias LimeSurrogate = LeafLensAttribution.Lime.InterpretableModel

@@ -15,6 +15,8 @@ public struct Explanation: Sendable {
     /// Σ attributions − (F(x) − F(b)) (Integrated Gradients only).
     public var convergenceDelta: Double?
     public var seconds: Double
+    /// The segments a segment method perturbed (drawn as outlines over the pictures).
+    public var segments: FeatureSegments? = nil
 
     /// `displayed` summed over channels, `[H·W]` row-major: the map the scores compare with masks.
     public var map: [Float] { ExplanationMetrics.channelSum(displayed) }
@@ -42,6 +44,21 @@ public struct MethodParameters: Codable, Equatable, Sendable {
     public var perturbationsPerEval: Int?
     // Saliency
     public var absolute: Bool?
+    // CAM family (and grad-cam with pytorch-grad-cam's post-processing)
+    public var layers: [String]?
+    public var postprocess: String?
+    public var eigenSmooth: Bool?
+    public var augSmooth: Bool?
+    public var camBatchSize: Int?
+    public var projectionSign: String?
+    // Segment methods (baseline and perturbations per eval use the fields above)
+    public var segments: String?
+    public var segmentCount: Int?
+    public var samples: Int?
+    public var seed: UInt64?
+    public var limeModel: String?
+    public var limeAlpha: Double?
+    public var kernelWidth: Double?
 
     public init() {}
 }
@@ -134,6 +151,8 @@ public struct ExplainerSettings: Sendable {
     public var integratedGradients = IntegratedGradientsSettings()
     public var gradCAM = GradCAMSettings()
     public var occlusion = OcclusionSettings()
+    public var cam = CAMSettings()
+    public var segments = SegmentSettings()
 
     public init() {}
 }
@@ -147,6 +166,8 @@ public struct Explainer {
     public var settings: ExplainerSettings
     /// The `.file` baseline tensor `[1, 3, H, W]`, loaded once (nil for the other baselines).
     let baselineTensor: Tensor<Float>?
+    /// The `--segments FILE.png` label image, decoded once (nil for the other segment specs).
+    let segmentLabels: RGBImage?
 
     /// Prepares `model` for attribution and loads the baseline file the settings name, if any.
     public init(model: LoadedModel, settings: ExplainerSettings = ExplainerSettings(), methods: [AttributionMethod])
@@ -163,6 +184,7 @@ public struct Explainer {
         } else {
             baselineTensor = nil
         }
+        segmentLabels = try Self.loadSegmentLabels(settings.segments, methods: methods)
     }
 
     public var classCount: Int { classifier.classCount }
@@ -185,6 +207,8 @@ public struct Explainer {
         var explanation: Explanation
         switch method {
         case .integratedGradients: explanation = try integratedGradients(input, target: target, progress: progress)
+        case .gradCAM where settings.cam.postprocessing == .gradCAM:
+            explanation = try camFamily(method, input: input, target: target)
         case .gradCAM: explanation = try gradCAM(input, target: target)
         case .occlusion: explanation = try occlusion(input, target: target, progress: progress)
         case .saliency:
@@ -195,13 +219,14 @@ public struct Explainer {
         case .inputXGradient:
             let a = try InputXGradient.attribute(model: classifier, input: input.tensor, targets: [target])
             explanation = try inputSpace(method, a, MethodParameters())
+        default: explanation = try camOrSegments(method, input: input, target: target, progress: progress)
         }
         let elapsed = ContinuousClock.now - start
         explanation.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         return explanation
     }
 
-    private func inputSpace(_ method: AttributionMethod, _ batch: Tensor<Float>, _ parameters: MethodParameters)
+    func inputSpace(_ method: AttributionMethod, _ batch: Tensor<Float>, _ parameters: MethodParameters)
         throws -> Explanation
     {
         let item = try batch.reshaped(Array(batch.shape.dropFirst()))  // [1, 3, H, W] → [3, H, W]

@@ -5,7 +5,8 @@ import LeafLensMath
 
 /// How attribution maps become pictures (Captum's `visualize_image_attr`).
 public struct VisualizationSettings: Sendable {
-    /// nil: absolute_value for input-space methods; for Grad-CAM positive with its ReLU, else all.
+    /// nil: absolute_value for input-space methods; for Grad-CAM positive with its ReLU, else all; for
+    /// the CAM family (maps in 0…1) positive.
     public var sign: AttributionSign?
     /// Percent of the attribution mass that saturates the colour scale.
     public var outlierPercent = 2.0
@@ -17,7 +18,7 @@ public struct VisualizationSettings: Sendable {
     /// The sign a method's pictures use.
     public func sign(for method: AttributionMethod, relu: Bool) -> AttributionSign {
         if let sign { return sign }
-        if method.space == .layer { return relu ? .positive : .all }
+        if method.space == .layer { return relu || method != .gradCAM ? .positive : .all }
         return .absoluteValue
     }
 
@@ -87,8 +88,8 @@ public struct ExplanationJob {
         for method in methods {
             let explanation = try explainer.explain(
                 method, input: input, target: targetIndex, progress: progress("\(stem) \(method.rawValue)"))
-            let sign = visualization.sign(for: method, relu: explainer.settings.gradCAM.relu)
-            let rendering: ExplanationRendering
+            let sign = visualization.sign(for: method, relu: explainer.drawsReLUd(method))
+            var rendering: ExplanationRendering
             do throws(ImageError) {
                 rendering = try ExplanationRendering(
                     explanation.displayed, display: input.displayImage, sign: sign,
@@ -96,6 +97,7 @@ public struct ExplanationJob {
             } catch {
                 throw PipelineError("\(path): \(method.rawValue): cannot draw the attributions (\(error.problemText))")
             }
+            if let segments = explanation.segments { rendering.overlay = SegmentOutline.drawn(segments, over: rendering.overlay) }
             if rendering.map.isDegenerate {
                 warning(
                     "\(path): \(method.rawValue) attributions normalize to nothing with sign "

@@ -10,7 +10,7 @@ struct Explain: ParsableCommand {
             or a .npy holding a preprocessed float tensor [3, H, W] or [1, 3, H, W].
 
             For each input and method, DIR receives <stem>.<method>.npy (float32 attributions: [3, H, W], or \
-            [h, w] for grad-cam), <stem>.<method>.json (prediction, target, parameters, convergence delta, \
+            [h, w] for grad-cam, [H, W] for the CAM family), <stem>.<method>.json (prediction, target, parameters, convergence delta, \
             wall time), <stem>.<method>.png (the heat map) and <stem>.<method>.overlay.png (the heat map over \
             the preprocessed image). With several methods, also <stem>.panel.png (the input and each method's \
             overlay side by side) and <stem>.report.html (a self-contained page with the top-5 predictions, \
@@ -19,9 +19,18 @@ struct Explain: ParsableCommand {
 
             Grad-CAM applies a ReLU by default (the paper's Grad-CAM) and is drawn with sign positive; \
             --no-relu gives Captum's numbers and draws with sign all. The other methods are drawn with \
-            absolute_value, Captum's default. A progress bar appears on standard error when it is a terminal.
+            absolute_value, Captum's default. The CAM family stores pytorch-grad-cam's finished map (0 to 1, at the \
+            input's size) and is drawn with sign positive; segment methods are drawn with the segments outlined. \
+            A progress bar appears on standard error when it is a terminal.
 
-            Whole data sets: --data DIR (recursive; class folders are the true labels) or --list FILE writes             each image's files to OUT/<relative folder>/<stem>.* and one JSON line per image to             OUT/records/shard-K-of-N.jsonl. --shard K/N (or auto, in a Slurm array or Kubernetes Indexed Job)             takes one part of the images by a stable hash of their paths; a rerun skips the images already             done. `leaflens report OUT` merges the shards.
+            Whole data sets: --data DIR (recursive; class folders are the true labels) or --list FILE writes \
+            each image's files to OUT/<relative folder>/<stem>.* and one JSON line per image to \
+            OUT/records/shard-K-of-N.jsonl. --shard K/N (or auto, in a Slurm array or Kubernetes Indexed Job) \
+            takes one part of the images by a stable hash of their paths; a rerun skips the images already \
+            done. `leaflens report OUT` merges the shards.
+
+            Methods and the implementation whose numbers each reproduces:
+            \(methodTable)
             """)
 
     @OptionGroup(title: "Model") var model: ModelOptions
@@ -44,6 +53,8 @@ struct Explain: ParsableCommand {
     @OptionGroup(title: "Integrated Gradients") var integratedGradients: IntegratedGradientsOptions
     @OptionGroup(title: "Grad-CAM") var gradCAM: GradCAMOptions
     @OptionGroup(title: "Occlusion") var occlusion: OcclusionOptions
+    @OptionGroup(title: "CAM family (pytorch-grad-cam)") var cam: CAMOptions
+    @OptionGroup(title: "Segment methods (Captum)") var segmentMethods: SegmentOptions
     @OptionGroup(title: "Visualization") var visualization: VisualizationOptions
     @OptionGroup(title: "Data sets") var dataSet: DataSetOptions
 
@@ -66,6 +77,7 @@ struct Explain: ParsableCommand {
             }
             seen[stem] = input
         }
+        try validateCAM()
     }
 
     var settings: ExplainerSettings {
@@ -73,6 +85,8 @@ struct Explain: ParsableCommand {
         settings.integratedGradients = integratedGradients.settings
         settings.gradCAM = gradCAM.settings
         settings.occlusion = occlusion.settings
+        settings.cam = cam.settings(layers: gradCAM.layers)
+        settings.segments = segmentMethods.settings
         return settings
     }
 
@@ -84,11 +98,7 @@ struct Explain: ParsableCommand {
             throw usageError(
                 "--target \(target) is outside the model's classes 0...\(explainer.classCount - 1)", in: Self.self)
         }
-        if method.methods.contains(.gradCAM), !explainer.layerNames.contains(gradCAM.layer) {
-            throw usageError(
-                "--layer \(gradCAM.layer) is not a layer of the model; available: \(explainer.layerNames.joined(separator: ", "))",
-                in: Self.self)
-        }
+        if let problem = explainer.layerProblem(for: method.methods) { throw usageError(problem, in: Self.self) }
         let job = ExplanationJob(
             explainer: explainer, loader: preprocessing.loader(for: network), visualization: visualization.settings,
             weights: network.description)
@@ -103,6 +113,9 @@ struct Explain: ParsableCommand {
                     warning: { warn("leaflens: warning: \($0)") })
                 try result.files.commit(into: directory)
                 if !quiet { print("\(input): \(result.summary); wrote \(result.files.entries.count) files to \(out)") }
+            } catch let error as OptionError {
+                bar.finish()
+                throw usageError(error.message, in: Self.self)
             } catch {
                 bar.finish()
                 warn("leaflens: error: \(errorText(error, input: input))")

@@ -112,7 +112,11 @@ struct IntegratedGradientsOptions: ParsableArguments {
 
 /// Grad-CAM's options.
 struct GradCAMOptions: ParsableArguments {
-    @Option(name: .long, help: "Grad-CAM: the layer whose activations are weighted (layer1…layer4, layer4.1, layer3.0.conv2, …).")
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Grad-CAM and the CAM family: the layer whose activations are weighted (layer1…layer4, layer4.1, layer3.0.conv2, …); several, comma-separated, are averaged as pytorch-grad-cam does.",
+            valueName: "layer"))
     var layer: String = "layer4"
 
     @Flag(name: .customLong("no-relu"), help: "Grad-CAM: keep negative values (Captum's default; the paper applies a ReLU).")

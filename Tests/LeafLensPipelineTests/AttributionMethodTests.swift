@@ -21,11 +21,11 @@ import Testing
         #expect(AttributionMethod.list("occlusion") == [.occlusion])
         #expect(AttributionMethod.list("ig,") == nil)
         #expect(AttributionMethod.list("") == nil)
-        #expect(AttributionMethod.list("ig,lime") == nil)
+        #expect(AttributionMethod.list("ig,lemon") == nil)
     }
 
-    @Test func onlyGradCAMLivesInLayerSpace() {
-        #expect(AttributionMethod.allCases.filter { $0.space == .layer } == [.gradCAM])
+    @Test func gradCAMAndTheCAMFamilyLiveInLayerSpace() {
+        #expect(AttributionMethod.allCases.filter { $0.space == .layer } == [.gradCAM] + AttributionMethod.camFamily)
     }
 }
 
