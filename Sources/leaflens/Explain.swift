@@ -43,6 +43,7 @@ struct Explain: ParsableCommand {
     @OptionGroup(title: "Grad-CAM") var gradCAM: GradCAMOptions
     @OptionGroup(title: "Occlusion") var occlusion: OcclusionOptions
     @OptionGroup(title: "Visualization") var visualization: VisualizationOptions
+    @OptionGroup(title: "Faithfulness metrics") var metricOptions: MetricOptions
 
     @Argument(help: ArgumentHelp("Images (.png, .jpg, .jpeg) or preprocessed tensors (.npy).", valueName: "input"))
     var inputs: [String]
@@ -85,9 +86,11 @@ struct Explain: ParsableCommand {
                 "--layer \(gradCAM.layer) is not a layer of the model; available: \(explainer.layerNames.joined(separator: ", "))",
                 in: Self.self)
         }
-        let job = ExplanationJob(
+        var job = ExplanationJob(
             explainer: explainer, loader: preprocessing.loader(for: network), visualization: visualization.settings,
             weights: network.description)
+        try metricOptions.checkStep(side: job.loader.size.crop, in: Self.self)
+        job.metrics = metricOptions.settings
         let bar = ProgressBar(quiet: quiet)
         let directory = URL(fileURLWithPath: out)
         var failures = 0
