@@ -105,4 +105,57 @@ struct MetricsCLITests {
         #expect(result.status != 0)
         #expect(result.stderr.contains("--metrics needs --method"), "\(result.stderr)")
     }
+
+    /// A private copy of the data set's masks, to break.
+    static func maskCopy(_ name: String) throws -> (images: String, masks: URL, root: URL) {
+        let root = try #require(Self.dataSet, "leaflens synth failed")
+        let copy = try FixturePaths.temporaryDirectory(name)
+        let masks = copy.appendingPathComponent("masks")
+        try FileManager.default.copyItem(at: root.appendingPathComponent("masks"), to: masks)
+        return (root.appendingPathComponent("images").path, masks, copy)
+    }
+
+    static func firstMask(_ masks: URL) throws -> URL {
+        let files = try #require(FileManager.default.enumerator(atPath: masks.path)?.allObjects as? [String])
+        let first = try #require(files.filter { $0.hasSuffix(".png") }.sorted().first)
+        return masks.appendingPathComponent(first)
+    }
+
+    @Test func missingMasksAreNamedAndCounted() throws {
+        let (images, masks, copy) = try Self.maskCopy("leaflens-cli-masks-missing")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        let gone = try Self.firstMask(masks)
+        try FileManager.default.removeItem(at: gone)
+        let result = try CLI.run(["evaluate", "--data", images, "--masks", masks.path, "--method", "grad-cam", "--quiet"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--masks: 1 of 6 images have no mask"), "\(result.stderr)")
+        #expect(result.stderr.contains(gone.lastPathComponent), "\(result.stderr)")
+    }
+
+    @Test func masksOfAnotherSizeAreAnError() throws {
+        let (images, masks, copy) = try Self.maskCopy("leaflens-cli-masks-size")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        try TestFiles.png(width: 32, height: 32).write(to: try Self.firstMask(masks))
+        let result = try CLI.run(["evaluate", "--data", images, "--masks", masks.path, "--method", "grad-cam", "--quiet"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("is 32×32 but its image is 64×64"), "\(result.stderr)")
+    }
+
+    @Test func leafMasksGiveLeafAndBackgroundShares() throws {
+        let root = try #require(Self.dataSet, "leaflens synth failed")
+        let images = root.appendingPathComponent("images").path
+        // The photos themselves as "segmented" images: whatever is not near-black counts as leaf.
+        let result = try CLI.run([
+            "evaluate", "--data", images, "--masks", images, "--mask-kind", "leaf", "--method", "grad-cam,saliency",
+            "--crop", "64", "--quiet", "--json",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let shares = try #require(json["leaf_background"] as? [[String: Any]])
+        #expect(shares.map { $0["method"] as? String } == ["grad-cam", "saliency"])
+        for share in shares {
+            #expect((share["maximum_on_background"] as? Double).map { (0...1).contains($0) } == true)
+            #expect((share["leaf_positive_share"] as? Double).map { (0...1).contains($0) } == true)
+        }
+    }
 }
