@@ -10,12 +10,12 @@ public struct ScoringSettings: Sendable {
     public var methods: [AttributionMethod] = []
     /// Pointing-game tolerance in pixels of the network input; nil: 15·S/224 (Zhang et al. at 224 px).
     public var tolerance: Int?
-    /// Grad-CAM's layer. layer3, not layer4: at the 128-px inputs of the synthetic set layer4 is a 4×4
-    /// grid of 32-px cells, too coarse to point at a lesion (pointing game 71 % vs 87 % for layer3 on
-    /// 100 held-out leaves).
+    /// Grad-CAM's single layer: scored when `camFusion` is nil (`--layer`), and the sanity check's.
+    /// layer3, not layer4: at the 128-px inputs of the synthetic set layer4 is a 4×4 grid of 32-px
+    /// cells, too coarse to point at a lesion (pointing game 71 % vs 87 % for layer3 on 100 held-out leaves).
     public var layer = "layer3"
     /// Grad-CAM layers whose maps the pointing game and lesion mass fuse (`CAMFusion`; default
-    /// layer3 + layer4: 93 % vs 87 % / 71 %, see README); nil scores `layer` alone (`--layer`).
+    /// layer3 + layer4: 93 % vs 87 % / 71 % on 100 held-out leaves, README); nil scores `layer` alone (`--layer`).
     /// The sanity check always uses `layer`.
     public var camFusion: [String]? = ScoringDefaults.fusedCAMLayers
     /// Occlusion window side; nil: S/8.
