@@ -13,6 +13,12 @@ public struct EvaluationReport: Codable, Sendable {
     public var labels: [String]
     public var explanations: [ExplanationScore]?
     public var sanityCheck: SanityCheckReport?
+    /// `evaluate --metrics` (issue 13): per method and metric, mean and bootstrap interval.
+    public var faithfulness: DatasetSummary?
+    /// `evaluate --sanity-check`: cascading and independent randomization curves per method.
+    public var randomizationCurves: [RandomizationCurve]?
+    /// `evaluate --mask-kind leaf`: attribution on the leaf vs the background per method.
+    public var leafBackground: [LeafBackgroundScore]?
 }
 
 /// `evaluate` as library code: the model over an ImageFolder data set in evaluation mode, the

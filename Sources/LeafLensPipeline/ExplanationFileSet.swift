@@ -50,6 +50,8 @@ public struct ExplanationJob {
     public var visualization: VisualizationSettings
     /// The weights file, or "bundled default" (recorded in every file).
     public var weights: String
+    /// Faithfulness metrics per method (`ExplanationJob+Metrics.swift`); nil: none.
+    public var metrics: MetricSettings? = nil
 
     public init(explainer: Explainer, loader: InputLoader, visualization: VisualizationSettings, weights: String) {
         self.explainer = explainer
@@ -85,6 +87,7 @@ public struct ExplanationJob {
         var files = PendingFiles()
         var summaries: [ExplanationSummary.Method] = []
         var records: [ExplanationRecord] = []
+        var metricEntries: [MetricsReportSection.Entry] = []
         for method in methods {
             let explanation = try explainer.explain(
                 method, input: input, target: targetIndex, progress: progress("\(stem) \(method.rawValue)"))
@@ -104,7 +107,7 @@ public struct ExplanationJob {
                         + "\(sign.rawValue); the heat map is blank")
             }
             let base = "\(stem).\(method.rawValue)"
-            let record = ExplanationRecord(
+            var record = ExplanationRecord(
                 input: path, method: method.rawValue,
                 model: .init(weights: weights, classes: explainer.classCount),
                 preprocessing: .init(
@@ -119,6 +122,8 @@ public struct ExplanationJob {
                     colormap: rendering.colormap.name, threshold: Double(rendering.map.threshold),
                     blank: rendering.map.isDegenerate),
                 files: .init(attributions: "\(base).npy", heatMap: "\(base).png", overlay: "\(base).overlay.png"))
+            let curves = try addMetrics(explanation, input: input, target: targetIndex, stem: stem, record: &record, files: &files)
+            if let scores = record.metrics { metricEntries.append(.init(method: method.rawValue, scores: scores, curves: curves)) }
             do {
                 let heatMapPNG = try PNGWriter.encode(rendering.heatMap)
                 let overlayPNG = try PNGWriter.encode(rendering.overlay)
@@ -141,7 +146,8 @@ public struct ExplanationJob {
                 methods: summaries)
             do {
                 files.add("\(stem).panel.png", try summary.panelPNG())
-                files.add("\(stem).report.html", Data(try summary.report().render().utf8))
+                files.add("\(stem).report.html", Data(MetricsReportSection.insert(
+                    MetricsReportSection.html(metricEntries), into: try summary.report().render()).utf8))
             } catch {
                 throw PipelineError("\(path): cannot draw the panel or report (\(error))")
             }

@@ -48,6 +48,8 @@ public struct ExplanationRecord: Codable, Sendable {
     public var wallTimeSeconds: Double
     public var visualization: Visualization
     public var files: Files
+    /// Faithfulness scores (`explain --metrics`), nil when none were asked for.
+    public var metrics: FaithfulnessScores? = nil
 }
 
 /// Files for one input, collected in memory and then written together as one `AtomicFileSet`, so an

@@ -11,8 +11,15 @@ struct Evaluate: ParsableCommand {
             columns: predicted, shade: share of the row) and metrics.json. With --masks and --method, \
             also scores explanations on diseased images (non-empty masks): the pointing game (is the \
             attribution maximum within --tolerance pixels of the lesion) and the share of positive \
-            attribution inside the lesion. --sanity-check runs the model-randomization check of Adebayo \
-            et al. (2018) and prints Spearman rank correlations per randomized stage.
+            attribution inside the lesion; Grad-CAM is scored on the fused layer3 + layer4 map unless \
+            --layer names one layer. With --mask-kind leaf the masks are segmented images (the leaf on \
+            black) and the scores are each method's attribution on the leaf vs the background. With \
+            --method and --metrics, scores the faithfulness of each method's explanation of the predicted \
+            class on every image (at most --explain-limit), with means and seeded bootstrap 95% intervals \
+            overall and per class; --out then also writes evaluation.html (curves, tables, the images \
+            where the methods disagree most). --sanity-check runs the model-randomization check of \
+            Adebayo et al. (2018): Spearman rank correlations per randomized stage, and the cascading and \
+            independent randomization curves per method (drawn in evaluation.html).
             """)
 
     @OptionGroup var model: ModelOptions
@@ -40,6 +47,7 @@ struct Evaluate: ParsableCommand {
     var quiet = false
 
     @OptionGroup(title: "Explanations") var explanations: ExplanationEvaluationOptions
+    @OptionGroup(title: "Faithfulness metrics") var metricOptions: MetricOptions
 
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
@@ -47,6 +55,12 @@ struct Evaluate: ParsableCommand {
         if let crop, crop < 32 { throw ValidationError("--crop must be at least 32") }
         if let resize, let crop, resize < crop { throw ValidationError("--resize must be at least --crop") }
         try explanations.validate()
+        if explanations.method != nil || explanations.explain != nil {
+            guard explanations.masks != nil || metricOptions.metrics != nil else {
+                throw ValidationError("--method needs --masks or --metrics")
+            }
+        }
+        if metricOptions.metrics != nil, explanations.methods.isEmpty { throw ValidationError("--metrics needs --method") }
     }
 
     func run() throws {
@@ -59,9 +73,17 @@ struct Evaluate: ParsableCommand {
         bar.finish()
         let scoring = evaluation.scoring(explanations.settings)
         if let masks = explanations.masks, !explanations.methods.isEmpty {
-            report.explanations = try scoring.score(masks: URL(fileURLWithPath: masks)) { method, done, total in
-                bar.update(method.rawValue, done: done, total: total)
+            let update = { (method: AttributionMethod, done: Int, total: Int) in bar.update(method.rawValue, done: done, total: total) }
+            if explanations.maskKind == .leaf {
+                report.leafBackground = try scoring.leafBackground(masks: URL(fileURLWithPath: masks), progress: update)
+            } else {
+                report.explanations = try scoring.score(masks: URL(fileURLWithPath: masks), progress: update)
             }
+            bar.finish()
+        }
+        if let metrics = metricOptions.settings {
+            try metricOptions.checkStep(side: size.crop, in: Self.self)
+            report.faithfulness = try scoring.faithfulness(metrics) { bar.update("metrics", done: $0, total: $1) }
             bar.finish()
         }
         if explanations.sanityCheck {
@@ -69,8 +91,14 @@ struct Evaluate: ParsableCommand {
                 bar.update("sanity check", done: $0, total: $1, detail: "stages")
             }
             bar.finish()
+            report.randomizationCurves = try scoring.randomizationCurves(
+                masks: explanations.masks.map { URL(fileURLWithPath: $0) }) { bar.update("randomization curves", done: $0, total: $1, detail: "methods") }
+            bar.finish()
         }
-        if let out { try Evaluation.write(report, confusion: confusion, to: URL(fileURLWithPath: out)) }
+        if let out {
+            try Evaluation.write(report, confusion: confusion, to: URL(fileURLWithPath: out))
+            if EvaluationHTML.applies(to: report) { try EvaluationHTML.write(report, to: URL(fileURLWithPath: out)) }
+        }
         if json {
             try printJSON(report)
         } else {
@@ -98,6 +126,9 @@ struct Evaluate: ParsableCommand {
                             s.positiveMassInLesion * 100, s.seconds))
             }
         }
+        if let shares = r.leafBackground { MetricText.print(shares) }
+        if let summary = r.faithfulness { MetricText.print(summary) }
+        if let curves = r.randomizationCurves { MetricText.print(curves) }
         if let report = r.sanityCheck {
             print(
                 "model randomization (Adebayo et al. 2018), mean Spearman ρ with the original map over \(report.images) images:")
@@ -115,8 +146,18 @@ struct Evaluate: ParsableCommand {
 
 /// `evaluate --masks … --method …` and `--sanity-check`: which explanations to score, and how.
 struct ExplanationEvaluationOptions: ParsableArguments {
-    @Option(name: .long, help: "Lesion masks with the same relative paths as the images (white = lesion).")
+    @Option(name: .long, help: "Masks with the same relative paths as the images (lesion: white = lesion; leaf: segmented images).")
     var masks: String?
+
+    @Option(
+        name: .customLong("mask-suffix"),
+        help: ArgumentHelp("Mask name = image name without extension + S (PlantVillage segmented: _final_masked.jpg; default: the image's name).", valueName: "S"))
+    var maskSuffix: String = ""
+
+    @Option(
+        name: .customLong("mask-kind"),
+        help: ArgumentHelp("What the masks mark: lesion (pointing game) or leaf (the leaf on black: attribution on leaf vs background).", valueName: "kind"))
+    var maskKind: MaskKind = .lesion
 
     @Option(
         name: .long,
@@ -127,7 +168,7 @@ struct ExplanationEvaluationOptions: ParsableArguments {
     @Option(name: .long, help: "Pointing-game tolerance in pixels of the network input (default: 15·S/224, as Zhang et al. at 224 px).")
     var tolerance: Int?
 
-    @Option(name: .long, help: "Grad-CAM layer (default: layer3, whose grid is twice as fine as layer4's).")
+    @Option(name: .long, help: "Grad-CAM layer (default: the fused layer3 + layer4 map for scoring, layer3 for the sanity check).")
     var layer: String?
     @Option(name: .customLong("cam-layer"), help: .hidden) var camLayer: String?
 
@@ -156,9 +197,6 @@ struct ExplanationEvaluationOptions: ParsableArguments {
 
     func validate() throws {
         _ = try renamed(method?.methods, old: explain?.methods, name: "--method", oldName: "--explain")
-        if method != nil || explain != nil {
-            guard masks != nil else { throw ValidationError("--method needs --masks") }
-        }
         if let tolerance, tolerance < 0 { throw ValidationError("--tolerance must be ≥ 0") }
         let layer = try renamed(layer, old: camLayer, name: "--layer", oldName: "--cam-layer")
         if let layer, layer.isEmpty { throw ValidationError("--layer must not be empty") }
@@ -181,12 +219,13 @@ struct ExplanationEvaluationOptions: ParsableArguments {
         var settings = ScoringSettings()
         settings.methods = methods
         settings.tolerance = tolerance
-        if let layer = layer ?? camLayer { settings.layer = layer }
+        if let layer = layer ?? camLayer { (settings.layer, settings.camFusion) = (layer, nil) }
         settings.window = window ?? occlusionWindow
         settings.stride = stride ?? occlusionStride
         if let steps = steps ?? igSteps { settings.steps = steps }
         settings.limit = explainLimit
         settings.sanityImages = sanityImages
+        (settings.maskSuffix, settings.maskKind) = (maskSuffix, maskKind)
         return settings
     }
 }

@@ -56,6 +56,7 @@ struct Explain: ParsableCommand {
     @OptionGroup(title: "CAM family (pytorch-grad-cam)") var cam: CAMOptions
     @OptionGroup(title: "Segment methods (Captum)") var segmentMethods: SegmentOptions
     @OptionGroup(title: "Visualization") var visualization: VisualizationOptions
+    @OptionGroup(title: "Faithfulness metrics") var metricOptions: MetricOptions
     @OptionGroup(title: "Data sets") var dataSet: DataSetOptions
 
     @Argument(help: ArgumentHelp("Images (.png, .jpg, .jpeg) or preprocessed tensors (.npy); or use --data/--list.", valueName: "input"))
@@ -99,9 +100,11 @@ struct Explain: ParsableCommand {
                 "--target \(target) is outside the model's classes 0...\(explainer.classCount - 1)", in: Self.self)
         }
         if let problem = explainer.layerProblem(for: method.methods) { throw usageError(problem, in: Self.self) }
-        let job = ExplanationJob(
+        var job = ExplanationJob(
             explainer: explainer, loader: preprocessing.loader(for: network), visualization: visualization.settings,
             weights: network.description)
+        try metricOptions.checkStep(side: job.loader.size.crop, in: Self.self)
+        job.metrics = metricOptions.settings
         if dataSet.isActive { return try runDataSet(job) }
         let bar = ProgressBar(quiet: quiet)
         let directory = URL(fileURLWithPath: out)

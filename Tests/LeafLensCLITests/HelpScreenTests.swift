@@ -7,7 +7,7 @@ import Testing
 ///
 /// To regenerate after an intended change (from the repository root, after `swift build`):
 ///
-///     for c in "" classify explain; do
+///     for c in "" classify explain evaluate; do
 ///       COLUMNS=100 .build/debug/leaflens $c --help > Tests/LeafLensCLITests/Help/${c:-leaflens}.txt
 ///     done
 @Suite("Help screens")
@@ -22,6 +22,7 @@ struct HelpScreenTests {
         Case(arguments: ["--help"], file: "leaflens.txt"),
         Case(arguments: ["classify", "--help"], file: "classify.txt"),
         Case(arguments: ["explain", "--help"], file: "explain.txt"),
+        Case(arguments: ["evaluate", "--help"], file: "evaluate.txt"),
     ]
 
     @Test(arguments: cases)

@@ -47,7 +47,7 @@ import Testing
         #expect(report.accuracy >= 0.95, "held-out accuracy \(report.accuracy)")
     }
 
-    /// Pointing game ≥ 80 % for Grad-CAM (layer3) and Occlusion (24-px window, stride 12) on 20 held-out
+    /// Pointing game ≥ 80 % for Grad-CAM (the fused layer3 + layer4 default) and Occlusion (24-px window, stride 12) on 20 held-out
     /// diseased leaves, tolerance 9 px; IG is only reported.
     @Test func explanationsFindTheLesions() throws {
         let root = try FixturePaths.temporaryDirectory("default-model-explain")

@@ -113,8 +113,12 @@ public struct DataSetExplanation {
             do { parameters = try JSONValue.object(record.parameters) } catch {
                 throw PipelineError("\(item.url.path): \(method.rawValue): cannot record the parameters (\(error))")
             }
+            // Faithfulness scores (explain --metrics) by their JSON keys, the ones that were computed.
+            let metrics = record.metrics.map { scores in
+                Dictionary(uniqueKeysWithValues: FaithfulnessScores.keys.compactMap { key in scores[key].map { (key, $0) } })
+            }
             results[method.rawValue] = ShardRecord.MethodResult(
-                files: mine.map(relative), parameters: parameters, metrics: nil,
+                files: mine.map(relative), parameters: parameters, metrics: metrics,
                 convergenceDelta: record.convergenceDelta, seconds: record.wallTimeSeconds)
         }
         let shared = names.filter { !claimed.contains($0) }.map(relative)
