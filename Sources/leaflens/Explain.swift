@@ -19,7 +19,8 @@ struct Explain: ParsableCommand {
 
             Grad-CAM applies a ReLU by default (the paper's Grad-CAM) and is drawn with sign positive; \
             --no-relu gives Captum's numbers and draws with sign all. The other methods are drawn with \
-            absolute_value, Captum's default. A progress bar appears on standard error when it is a terminal.
+            absolute_value, Captum's default. CAM methods are drawn in pytorch-grad-cam's style (JET over the \
+            colour image), the others in Captum's; --style chooses one for all. A progress bar appears on standard error when it is a terminal.
             """)
 
     @OptionGroup(title: "Model") var model: ModelOptions
@@ -43,6 +44,7 @@ struct Explain: ParsableCommand {
     @OptionGroup(title: "Grad-CAM") var gradCAM: GradCAMOptions
     @OptionGroup(title: "Occlusion") var occlusion: OcclusionOptions
     @OptionGroup(title: "Visualization") var visualization: VisualizationOptions
+    @OptionGroup(title: "Pictures") var rendering: RenderingOptionGroup
 
     @Argument(help: ArgumentHelp("Images (.png, .jpg, .jpeg) or preprocessed tensors (.npy).", valueName: "input"))
     var inputs: [String]
@@ -85,10 +87,18 @@ struct Explain: ParsableCommand {
                 "--layer \(gradCAM.layer) is not a layer of the model; available: \(explainer.layerNames.joined(separator: ", "))",
                 in: Self.self)
         }
-        let job = ExplanationJob(
+        if let problem = rendering.problem(methods: method.methods, visualization: visualization.settings, relu: gradCAM.settings.relu) {
+            throw usageError(problem, in: Self.self)
+        }
+        var job = ExplanationJob(
             explainer: explainer, loader: preprocessing.loader(for: network), visualization: visualization.settings,
             weights: network.description)
+        job.visualization.rendering = rendering.settings
         let bar = ProgressBar(quiet: quiet)
+        if rendering.scale == .shared {
+            job.visualization.rendering.sharedScales = try job.fitSharedScales(
+                inputs, methods: method.methods, target: target, progress: bar.callback)
+        }
         let directory = URL(fileURLWithPath: out)
         var failures = 0
         for input in inputs {
