@@ -62,7 +62,7 @@ struct RenderingOptionGroup: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Pictures written per method, comma-separated: heat, overlay, masked, alpha, original (masked and alpha need a sign other than all).",
+            "Pictures written, comma-separated: heat, overlay, masked, alpha (per method; masked and alpha need a sign other than all), original (once per input).",
             valueName: "views"))
     var views: ViewList = ViewList(argument: "heat,overlay")!  // safe: a literal list of valid views
 
