@@ -12,6 +12,8 @@ public struct VisualizationSettings: Sendable {
     public var outlierPercent = 2.0
     /// A matplotlib name (`Colormap.named`); nil: Captum's map for the sign.
     public var colormap: String?
+    /// Colour bars, scales, normalization, style and views (issue 14).
+    public var rendering = RenderingSettings()
 
     public init() {}
 
@@ -83,30 +85,26 @@ public struct ExplanationJob {
         let targetIndex = target ?? best.index
         let targetScore = ranking.first { $0.index == targetIndex } ?? best
         let stem = InputLoader.stem(path)
-        let colormap = visualization.colormap.flatMap(Colormap.named)
         var files = PendingFiles()
         var summaries: [ExplanationSummary.Method] = []
         var records: [ExplanationRecord] = []
         var metricEntries: [MetricsReportSection.Entry] = []
+        var computed: [ComputedMethod] = []
         for method in methods {
             let explanation = try explainer.explain(
                 method, input: input, target: targetIndex, progress: progress("\(stem) \(method.rawValue)"))
-            let sign = visualization.sign(for: method, relu: explainer.drawsReLUd(method))
-            var rendering: ExplanationRendering
-            do throws(ImageError) {
-                rendering = try ExplanationRendering(
-                    explanation.displayed, display: input.displayImage, sign: sign,
-                    outlierPercent: visualization.outlierPercent, colormap: colormap)
-            } catch {
-                throw PipelineError("\(path): \(method.rawValue): cannot draw the attributions (\(error.problemText))")
-            }
-            if let segments = explanation.segments { rendering.overlay = SegmentOutline.drawn(segments, over: rendering.overlay) }
-            if rendering.map.isDegenerate {
-                warning(
-                    "\(path): \(method.rawValue) attributions normalize to nothing with sign "
-                        + "\(sign.rawValue); the heat map is blank")
-            }
+            computed.append(try self.computed(explanation, path: path))
+        }
+        let views = visualization.rendering.views
+        let fitted = try scales(for: computed, path: path)
+        for (item, scale) in zip(computed, fitted) {
+            let (method, explanation, sign) = (item.method, item.explanation, item.sign)
             let base = "\(stem).\(method.rawValue)"
+            let drawing = try draw(item, scale: scale, input: input, base: base, path: path)
+            Self.warningLines(drawing, method: method, sign: sign, path: path).forEach(warning)
+            func file(_ view: AttributionView) -> String? {
+                views.contains(view) ? Self.fileName(view, base: base, stem: stem) : nil
+            }
             var record = ExplanationRecord(
                 input: path, method: method.rawValue,
                 model: .init(weights: weights, classes: explainer.classCount),
@@ -119,25 +117,32 @@ public struct ExplanationJob {
                 convergenceDelta: explanation.convergenceDelta, wallTimeSeconds: explanation.seconds,
                 visualization: .init(
                     sign: sign.rawValue, outlierPercent: visualization.outlierPercent,
-                    colormap: rendering.colormap.name, threshold: Double(rendering.map.threshold),
-                    blank: rendering.map.isDegenerate),
-                files: .init(attributions: "\(base).npy", heatMap: "\(base).png", overlay: "\(base).overlay.png"))
+                    colormap: drawing.colormapName, threshold: Double(drawing.map.threshold),
+                    blank: drawing.blank),
+                files: .init(
+                    attributions: "\(base).npy", heatMap: file(.heat), overlay: file(.overlay), masked: file(.masked),
+                    alpha: file(.alpha), original: file(.original)),
+                rendering: Self.renderingRecord(drawing))
             let curves = try addMetrics(explanation, input: input, target: targetIndex, stem: stem, record: &record, files: &files)
             if let scores = record.metrics { metricEntries.append(.init(method: method.rawValue, scores: scores, curves: curves)) }
+            records.append(record)
             do {
-                let heatMapPNG = try PNGWriter.encode(rendering.heatMap)
-                let overlayPNG = try PNGWriter.encode(rendering.overlay)
-                records.append(record)
                 files.add("\(base).npy", NPY.encode(explanation.attributions))
                 files.add("\(base).json", try ReportJSON.document(record))
-                files.add("\(base).png", heatMapPNG)
-                files.add("\(base).overlay.png", overlayPNG)
+                for (name, data) in drawing.files { files.add(name, data) }
                 summaries.append(
                     ExplanationSummary.Method(
-                        explanation: explanation, sign: sign, overlay: rendering.overlay, heatMapPNG: heatMapPNG,
-                        overlayPNG: overlayPNG, blank: rendering.map.isDegenerate))
+                        explanation: explanation, sign: sign, overlay: drawing.overlay, heatMapPNG: drawing.heatMapPNG,
+                        overlayPNG: drawing.overlayPNG, blank: drawing.blank, drawing: drawing, reduced: item.reduced))
             } catch {
                 throw PipelineError("\(path): \(method.rawValue): cannot encode the outputs (\(error))")
+            }
+        }
+        if views.contains(.original) {
+            do {
+                files.add(Self.fileName(.original, base: "", stem: stem), try PNGWriter.encode(input.displayImage))
+            } catch {
+                throw PipelineError("\(path): cannot encode the input picture (\(error))")
             }
         }
         if summaries.count > 1 {
@@ -145,9 +150,9 @@ public struct ExplanationJob {
                 input: input, predicted: best, target: targetScore, ranking: ranking, weights: weights,
                 methods: summaries)
             do {
-                files.add("\(stem).panel.png", try summary.panelPNG())
+                files.add("\(stem).panel.png", try summary.readablePanelPNG(rendering: visualization.rendering))
                 files.add("\(stem).report.html", Data(MetricsReportSection.insert(
-                    MetricsReportSection.html(metricEntries), into: try summary.report().render()).utf8))
+                    MetricsReportSection.html(metricEntries), into: try summary.storyReport(visualization).render()).utf8))
             } catch {
                 throw PipelineError("\(path): cannot draw the panel or report (\(error))")
             }

@@ -32,8 +32,31 @@ public struct ExplanationRecord: Codable, Sendable {
     }
     public struct Files: Codable, Sendable {
         public var attributions: String
-        public var heatMap: String
-        public var overlay: String
+        /// nil when `--views` left the picture out.
+        public var heatMap: String?
+        public var overlay: String?
+        public var masked: String?
+        public var alpha: String?
+        public var original: String?
+    }
+    /// How the pictures were drawn (`RenderingSettings`), and what their reader should know.
+    public struct Rendering: Codable, Sendable {
+        public var style: String
+        public var overlayBase: String
+        public var imageWeight: Double
+        public var normalization: String
+        public var scale: String
+        /// How many maps the colour scale was fitted over.
+        public var scaleMaps: Int
+        /// Attribution values at the colour bar's two ends.
+        public var scaleLow: Double
+        public var scaleHigh: Double
+        /// Colour bars on the single pictures.
+        public var colorBar: Bool
+        public var views: [String]
+        /// The text engine of colour bars and the panel (`Typeface.name`).
+        public var typeface: String
+        public var warnings: [String]
     }
 
     public var input: String
@@ -50,6 +73,7 @@ public struct ExplanationRecord: Codable, Sendable {
     public var files: Files
     /// Faithfulness scores (`explain --metrics`), nil when none were asked for.
     public var metrics: FaithfulnessScores? = nil
+    public var rendering: Rendering?
 }
 
 /// Files for one input, collected in memory and then written together as one `AtomicFileSet`, so an

@@ -12,6 +12,9 @@ struct ExplanationSummary {
         var heatMapPNG: Data
         var overlayPNG: Data
         var blank: Bool
+        /// The pictures as drawn with `RenderingSettings` (colour bar, views, warnings).
+        var drawing: MethodDrawing? = nil
+        var reduced: ReducedAttribution? = nil
     }
 
     var input: LoadedInput

@@ -20,8 +20,8 @@ struct Explain: ParsableCommand {
             Grad-CAM applies a ReLU by default (the paper's Grad-CAM) and is drawn with sign positive; \
             --no-relu gives Captum's numbers and draws with sign all. The other methods are drawn with \
             absolute_value, Captum's default. The CAM family stores pytorch-grad-cam's finished map (0 to 1, at the \
-            input's size) and is drawn with sign positive; segment methods are drawn with the segments outlined. \
-            A progress bar appears on standard error when it is a terminal.
+            input's size) and is drawn with sign positive; segment methods are drawn with the segments outlined. CAM methods are drawn in pytorch-grad-cam's \
+            style (JET over the colour image), the others in Captum's; --style chooses one for all. A progress bar appears on standard error when it is a terminal.
 
             Whole data sets: --data DIR (recursive; class folders are the true labels) or --list FILE writes \
             each image's files to OUT/<relative folder>/<stem>.* and one JSON line per image to \
@@ -56,6 +56,7 @@ struct Explain: ParsableCommand {
     @OptionGroup(title: "CAM family (pytorch-grad-cam)") var cam: CAMOptions
     @OptionGroup(title: "Segment methods (Captum)") var segmentMethods: SegmentOptions
     @OptionGroup(title: "Visualization") var visualization: VisualizationOptions
+    @OptionGroup(title: "Pictures") var rendering: RenderingOptionGroup
     @OptionGroup(title: "Faithfulness metrics") var metricOptions: MetricOptions
     @OptionGroup(title: "Data sets") var dataSet: DataSetOptions
 
@@ -100,13 +101,21 @@ struct Explain: ParsableCommand {
                 "--target \(target) is outside the model's classes 0...\(explainer.classCount - 1)", in: Self.self)
         }
         if let problem = explainer.layerProblem(for: method.methods) { throw usageError(problem, in: Self.self) }
+        if let problem = rendering.problem(methods: method.methods, visualization: visualization.settings, relu: gradCAM.settings.relu) {
+            throw usageError(problem, in: Self.self)
+        }
         var job = ExplanationJob(
             explainer: explainer, loader: preprocessing.loader(for: network), visualization: visualization.settings,
             weights: network.description)
+        job.visualization.rendering = rendering.settings
         try metricOptions.checkStep(side: job.loader.size.crop, in: Self.self)
         job.metrics = metricOptions.settings
         if dataSet.isActive { return try runDataSet(job) }
         let bar = ProgressBar(quiet: quiet)
+        if rendering.scale == .shared {
+            job.visualization.rendering.sharedScales = try job.fitSharedScales(
+                inputs, methods: method.methods, target: target, progress: bar.callback)
+        }
         let directory = URL(fileURLWithPath: out)
         var failures = 0
         for input in inputs {

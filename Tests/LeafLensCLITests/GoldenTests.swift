@@ -37,7 +37,8 @@ struct GoldenTests {
     /// Every method, with settings that keep the run short.
     static let methods: [(method: String, options: [String])] = [
         ("integrated-gradients", ["--steps", "8"]),
-        ("grad-cam", []),
+        // Captum's look (the default for CAM methods is pytorch-grad-cam's JET), which this test re-derives.
+        ("grad-cam", ["--style", "captum"]),
         ("occlusion", ["--window", "16", "--stride", "8"]),
         ("saliency", []),
         ("input-x-gradient", []),

@@ -32,7 +32,7 @@ import Testing
         #expect(
             Set(record.keys) == [
                 "input", "method", "model", "preprocessing", "predicted", "target", "parameters", "attribution_shape",
-                "wall_time_seconds", "visualization", "files",
+                "wall_time_seconds", "visualization", "files", "rendering",
             ])
         let preprocessing = try #require(record["preprocessing"] as? [String: Any])
         #expect(preprocessing["resize"] as? Int == 64 && preprocessing["crop"] as? Int == 56)
