@@ -50,7 +50,7 @@ struct ResNetTail<T: TensorScalar>: Sendable {
             let b = try BatchNorm2d(
                 weight: try tensor("\(bn).weight"), bias: try tensor("\(bn).bias"),
                 runningMean: try tensor("\(bn).running_mean"), runningVar: try tensor("\(bn).running_var"))
-            return try b.folded(into: c).withPackedWeights()
+            return try b.folded(into: c).using(.packed)
         }
         var blocks: [Block] = []
         for index in start..<8 {

@@ -15,6 +15,10 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
     case occlusion
     case saliency
     case inputXGradient = "input-x-gradient"
+    case gradientShap = "gradient-shap"
+    case guidedBackprop = "guided-backprop"
+    case deconvolution
+    case guidedGradCAM = "guided-grad-cam"
 
     /// Where the attributions live.
     public enum Space: String, Sendable {
@@ -32,6 +36,10 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
         case .occlusion: []
         case .saliency: []
         case .inputXGradient: ["input-x-grad", "input_x_gradient", "inputxgradient", "ixg"]
+        case .gradientShap: ["gradientshap", "gradient_shap", "gshap"]
+        case .guidedBackprop: ["guidedbackprop", "guided_backprop", "gbp"]
+        case .deconvolution: ["deconv"]
+        case .guidedGradCAM: ["guidedgradcam", "guided_grad_cam", "guided-gradcam"]
         }
     }
 
@@ -40,7 +48,9 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
         switch self {
         case .integratedGradients: "ig"
         case .gradCAM: "gradcam"
-        case .occlusion, .saliency, .inputXGradient: nil
+        case .occlusion, .saliency, .inputXGradient, .deconvolution, .gradientShap: nil
+        case .guidedBackprop: "gbp"
+        case .guidedGradCAM: "guided-gradcam"
         }
     }
 
@@ -52,6 +62,10 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
         case .occlusion: "Occlusion"
         case .saliency: "Saliency"
         case .inputXGradient: "Input x Gradient"
+        case .gradientShap: "GradientShap"
+        case .guidedBackprop: "Guided Backprop"
+        case .deconvolution: "Deconvolution"
+        case .guidedGradCAM: "Guided Grad-CAM"
         }
     }
 
@@ -63,6 +77,10 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
         case .occlusion: "Captum 0.9 Occlusion"
         case .saliency: "Captum 0.9 Saliency"
         case .inputXGradient: "Captum 0.9 InputXGradient"
+        case .gradientShap: "Captum 0.9 GradientShap"
+        case .guidedBackprop: "Captum 0.9 GuidedBackprop"
+        case .deconvolution: "Captum 0.9 Deconvolution"
+        case .guidedGradCAM: "Captum 0.9 GuidedGradCam"
         }
     }
 

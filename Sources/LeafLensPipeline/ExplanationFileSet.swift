@@ -59,7 +59,7 @@ public struct ExplanationJob {
     /// callback for one method's run ("<stem> <method>"), or nil for none; `warning` hears problems that
     /// do not stop the run (a blank heat map).
     public func run(
-        _ path: String, methods: [AttributionMethod], target: Int?,
+        _ path: String, methods: [AttributionMethod], target: Int?, fileSuffix: String = "",
         progress: (_ label: String) -> AttributionProgress? = { _ in nil }, warning: (String) -> Void = { _ in }
     ) throws -> ExplanationFileSet {
         let input = try loader.load(path)
@@ -88,7 +88,7 @@ public struct ExplanationJob {
                     "\(path): \(method.rawValue) attributions normalize to nothing with sign "
                         + "\(sign.rawValue); the heat map is blank")
             }
-            let base = "\(stem).\(method.rawValue)"
+            let base = "\(stem).\(method.rawValue)\(fileSuffix)"
             let record = ExplanationRecord(
                 input: path, method: method.rawValue,
                 model: .init(weights: weights, classes: explainer.classCount),
@@ -124,8 +124,8 @@ public struct ExplanationJob {
                 input: input, predicted: best, target: targetScore, ranking: ranking, weights: weights,
                 methods: summaries)
             do {
-                files.add("\(stem).panel.png", try summary.panelPNG())
-                files.add("\(stem).report.html", Data(try summary.report().render().utf8))
+                files.add("\(stem)\(fileSuffix).panel.png", try summary.panelPNG())
+                files.add("\(stem)\(fileSuffix).report.html", Data(try summary.report().render().utf8))
             } catch {
                 throw PipelineError("\(path): cannot draw the panel or report (\(error))")
             }

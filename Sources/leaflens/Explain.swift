@@ -20,6 +20,8 @@ struct Explain: ParsableCommand {
             Grad-CAM applies a ReLU by default (the paper's Grad-CAM) and is drawn with sign positive; \
             --no-relu gives Captum's numbers and draws with sign all. The other methods are drawn with \
             absolute_value, Captum's default. A progress bar appears on standard error when it is a terminal.
+
+            Methods and the numbers they reproduce: \(MethodList.referenceList).
             """)
 
     @OptionGroup(title: "Model") var model: ModelOptions
@@ -32,8 +34,10 @@ struct Explain: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Directory the explanations are written to (created if missing).", valueName: "dir"))
     var out: String = "explanations"
 
-    @Option(name: .long, help: ArgumentHelp("Class index to explain (default: the predicted class).", valueName: "class"))
-    var target: Int?
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Class to explain, an index or a label name (default: the predicted class).", valueName: "class"))
+    var target: String?
 
     @Flag(name: .long, help: "Print no progress bar and no per-file summary.")
     var quiet = false
@@ -42,6 +46,9 @@ struct Explain: ParsableCommand {
     @OptionGroup(title: "Integrated Gradients") var integratedGradients: IntegratedGradientsOptions
     @OptionGroup(title: "Grad-CAM") var gradCAM: GradCAMOptions
     @OptionGroup(title: "Occlusion") var occlusion: OcclusionOptions
+    @OptionGroup(title: "Target control") var targetOptions: TargetOptions
+    @OptionGroup(title: "Noise tunnel") var noiseTunnel: NoiseTunnelOptions
+    @OptionGroup(title: "GradientShap") var gradientShap: GradientShapOptions
     @OptionGroup(title: "Visualization") var visualization: VisualizationOptions
 
     @Argument(help: ArgumentHelp("Images (.png, .jpg, .jpeg) or preprocessed tensors (.npy).", valueName: "input"))
@@ -49,7 +56,7 @@ struct Explain: ParsableCommand {
 
     func validate() throws {
         guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT") }
-        if let target, target < 0 { throw ValidationError("--target must be a class index ≥ 0, got \(target)") }
+        try validateGradientOptions()
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw ValidationError("--out \(out): is an existing file, not a directory")
@@ -75,12 +82,17 @@ struct Explain: ParsableCommand {
 
     func run() throws {
         let network = try model.loadModel()
-        let explainer = try Explainer(model: network, settings: settings, methods: method.methods)
-        if let target, target >= explainer.classCount {
-            throw usageError(
-                "--target \(target) is outside the model's classes 0...\(explainer.classCount - 1)", in: Self.self)
+        var settings = self.settings
+        let (gradients, topK) = try gradientSettings(labels: network.labels)
+        settings.gradients = gradients
+        let target = try self.target.map { try resolveClass($0, labels: network.labels, option: "--target") }
+        let explainer: Explainer
+        do {
+            explainer = try Explainer(model: network, settings: settings, methods: method.methods)
+        } catch let error as ExplainerOptionError {
+            throw usageError(error.description, in: Self.self)
         }
-        if method.methods.contains(.gradCAM), !explainer.layerNames.contains(gradCAM.layer) {
+        if method.methods.contains(where: { $0 == .gradCAM || $0 == .guidedGradCAM }), !explainer.layerNames.contains(gradCAM.layer) {
             throw usageError(
                 "--layer \(gradCAM.layer) is not a layer of the model; available: \(explainer.layerNames.joined(separator: ", "))",
                 in: Self.self)
@@ -94,7 +106,7 @@ struct Explain: ParsableCommand {
         for input in inputs {
             do {
                 let result = try job.run(
-                    input, methods: method.methods, target: target, progress: bar.callback,
+                    input, methods: method.methods, target: target, topK: topK, progress: bar.callback,
                     warning: { warn("leaflens: warning: \($0)") })
                 try result.files.commit(into: directory)
                 if !quiet { print("\(input): \(result.summary); wrote \(result.files.entries.count) files to \(out)") }

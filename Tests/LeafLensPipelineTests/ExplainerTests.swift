@@ -44,6 +44,7 @@ import Testing
             #expect(explanation.parameters.window == [3, 16, 16] && explanation.parameters.strides == [3, 16, 16])
         case .saliency: #expect(explanation.parameters.absolute == true)
         case .inputXGradient: #expect(explanation.parameters == MethodParameters())
+        default: break  // the gradient family: ExplainerGradientTests
         }
     }
 
