@@ -184,7 +184,15 @@ extension Explainer {
     /// Loads GradientShap's `.npy` baseline rows and checks they are `[K, 3, H, W]`.
     static func loadShapBaselines(_ settings: GradientSettings, methods: [AttributionMethod]) throws -> Tensor<Float>? {
         guard methods.contains(.gradientShap), case .file(let path) = settings.gradientShap.baselines else { return nil }
-        let rows = try InputLoader.loadTensor(path, role: "--shap-baselines")
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ExplainerOptionError(option: "--shap-baselines", message: "\(path): no such file")
+        }
+        let rows: Tensor<Float>
+        do {
+            rows = try NPY.decode(try Data(contentsOf: URL(fileURLWithPath: path)), source: path)
+        } catch {
+            throw ExplainerOptionError(option: "--shap-baselines", message: "\(path): \(error)")
+        }
         guard rows.rank == 4, rows.shape[0] >= 1, rows.shape[1] == 3 else {
             throw ExplainerOptionError(
                 option: "--shap-baselines",
