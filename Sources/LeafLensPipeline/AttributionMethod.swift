@@ -15,6 +15,10 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
     case occlusion
     case saliency
     case inputXGradient = "input-x-gradient"
+    case gradientShap = "gradient-shap"
+    case guidedBackprop = "guided-backprop"
+    case deconvolution
+    case guidedGradCAM = "guided-grad-cam"
     // pytorch-grad-cam's CAM family (issue 12 item 4; `AttributionMethod+CAM.swift`)
     case gradCAMPlusPlus = "grad-cam-plus-plus", xGradCAM = "xgrad-cam", layerCAM = "layer-cam", hiResCAM = "hires-cam"
     case gradCAMElementWise = "grad-cam-element-wise", eigenCAM = "eigen-cam", eigenGradCAM = "eigen-grad-cam"
@@ -39,6 +43,10 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
         case .occlusion: []
         case .saliency: []
         case .inputXGradient: ["input-x-grad", "input_x_gradient", "inputxgradient", "ixg"]
+        case .gradientShap: ["gradientshap", "gradient_shap", "gshap"]
+        case .guidedBackprop: ["guidedbackprop", "guided_backprop", "gbp"]
+        case .deconvolution: ["deconv"]
+        case .guidedGradCAM: ["guidedgradcam", "guided_grad_cam", "guided-gradcam"]
         default: familyAliases
         }
     }
@@ -48,6 +56,9 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
         switch self {
         case .integratedGradients: "ig"
         case .gradCAM: "gradcam"
+        case .occlusion, .saliency, .inputXGradient, .deconvolution, .gradientShap: nil
+        case .guidedBackprop: "gbp"
+        case .guidedGradCAM: "guided-gradcam"
         case .gradCAMPlusPlus: "gradcam++"
         default: nil
         }
@@ -61,6 +72,10 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
         case .occlusion: "Occlusion"
         case .saliency: "Saliency"
         case .inputXGradient: "Input x Gradient"
+        case .gradientShap: "GradientShap"
+        case .guidedBackprop: "Guided Backprop"
+        case .deconvolution: "Deconvolution"
+        case .guidedGradCAM: "Guided Grad-CAM"
         default: familyTitle
         }
     }
@@ -73,6 +88,10 @@ public enum AttributionMethod: String, CaseIterable, Codable, Sendable {
         case .occlusion: "Captum 0.9 Occlusion"
         case .saliency: "Captum 0.9 Saliency"
         case .inputXGradient: "Captum 0.9 InputXGradient"
+        case .gradientShap: "Captum 0.9 GradientShap"
+        case .guidedBackprop: "Captum 0.9 GuidedBackprop"
+        case .deconvolution: "Captum 0.9 Deconvolution"
+        case .guidedGradCAM: "Captum 0.9 GuidedGradCam"
         default: familyReference
         }
     }

@@ -59,6 +59,10 @@ public struct MethodParameters: Codable, Equatable, Sendable {
     public var limeModel: String?
     public var limeAlpha: Double?
     public var kernelWidth: Double?
+    // Noise tunnel, GradientShap, target control (Explainer+Gradients.swift)
+    public var noiseTunnel: NoiseTunnelRecord?
+    public var gradientShap: GradientShapRecord?
+    public var targetOutput: TargetOutputRecord?
 
     public init() {}
 }
@@ -142,6 +146,9 @@ public struct OcclusionSettings: Sendable {
     /// The value that replaces occluded inputs (normalized units).
     public var baseline = 0.0
     public var perturbationsPerEval = 16
+    /// Rectangular windows and channel windows (nil: square `window`, `stride` on both axes; all channels).
+    public var windowWidth: Int?, strideWidth: Int?
+    public var channels: OcclusionChannelWindow = .all
 
     public init() {}
 }
@@ -153,6 +160,7 @@ public struct ExplainerSettings: Sendable {
     public var occlusion = OcclusionSettings()
     public var cam = CAMSettings()
     public var segments = SegmentSettings()
+    public var gradients = GradientSettings()
 
     public init() {}
 }
@@ -168,6 +176,8 @@ public struct Explainer {
     let baselineTensor: Tensor<Float>?
     /// The `--segments FILE.png` label image, decoded once (nil for the other segment specs).
     let segmentLabels: RGBImage?
+    /// GradientShap's baseline rows `[K, 3, H, W]` from a `.npy` (nil for named baselines).
+    let shapBaselineRows: Tensor<Float>?
 
     /// Prepares `model` for attribution and loads the baseline file the settings name, if any.
     public init(model: LoadedModel, settings: ExplainerSettings = ExplainerSettings(), methods: [AttributionMethod])
@@ -185,6 +195,7 @@ public struct Explainer {
             baselineTensor = nil
         }
         segmentLabels = try Self.loadSegmentLabels(settings.segments, methods: methods)
+        shapBaselineRows = try Self.loadShapBaselines(settings.gradients, methods: methods)
     }
 
     public var classCount: Int { classifier.classCount }
@@ -205,12 +216,15 @@ public struct Explainer {
     ) throws -> Explanation {
         let start = ContinuousClock.now
         var explanation: Explanation
+        if routesThroughGradients(method) {
+            explanation = try explainGradient(method, input: input, target: target, progress: progress)
+        } else {
         switch method {
-        case .integratedGradients: explanation = try integratedGradients(input, target: target, progress: progress)
+        case .integratedGradients:
+            explanation = try integratedGradients(input, target: target, progress: progress, model: classifier)
         case .gradCAM where settings.cam.postprocessing == .gradCAM:
             explanation = try camFamily(method, input: input, target: target)
-        case .gradCAM: explanation = try gradCAM(input, target: target)
-        case .occlusion: explanation = try occlusion(input, target: target, progress: progress)
+        case .gradCAM: explanation = try gradCAM(input, target: target, model: classifier)
         case .saliency:
             let a = try Saliency.attribute(model: classifier, input: input.tensor, targets: [target])
             var parameters = MethodParameters()
@@ -220,6 +234,7 @@ public struct Explainer {
             let a = try InputXGradient.attribute(model: classifier, input: input.tensor, targets: [target])
             explanation = try inputSpace(method, a, MethodParameters())
         default: explanation = try camOrSegments(method, input: input, target: target, progress: progress)
+        }
         }
         let elapsed = ContinuousClock.now - start
         explanation.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
@@ -235,9 +250,21 @@ public struct Explainer {
             seconds: 0)
     }
 
-    private func integratedGradients(_ input: LoadedInput, target: Int, progress: AttributionProgress?) throws
-        -> Explanation
-    {
+    func integratedGradients<Model: AttributionModel>(
+        _ input: LoadedInput, target: Int, progress: AttributionProgress?, model: Model
+    ) throws -> Explanation where Model.Scalar == Float {
+        let (baseline, parameters) = try integratedGradientsBaseline(input)
+        let options = settings.integratedGradients
+        let result = try IntegratedGradients.attribute(
+            model: model, input: input.tensor, baseline: baseline, targets: [target], steps: options.steps,
+            rule: options.rule, internalBatchSize: options.internalBatchSize, progress: progress)
+        var explanation = try inputSpace(.integratedGradients, result.attributions, parameters)
+        explanation.convergenceDelta = result.convergenceDelta.first.map(Double.init)
+        return explanation
+    }
+
+    /// IG's baseline for `input` as the settings name it, and the parameters that record it.
+    func integratedGradientsBaseline(_ input: LoadedInput) throws -> (Baseline<Float>, MethodParameters) {
         let options = settings.integratedGradients
         var parameters = MethodParameters()
         parameters.steps = options.steps
@@ -267,20 +294,16 @@ public struct Explainer {
             }
             baseline = .tensor(tensor)
         }
-        let result = try IntegratedGradients.attribute(
-            model: classifier, input: input.tensor, baseline: baseline, targets: [target], steps: options.steps,
-            rule: options.rule, internalBatchSize: options.internalBatchSize, progress: progress)
-        var explanation = try inputSpace(.integratedGradients, result.attributions, parameters)
-        explanation.convergenceDelta = result.convergenceDelta.first.map(Double.init)
-        return explanation
+        return (baseline, parameters)
     }
 
     /// Store at layer resolution (or upsampled, as `upsample` says), draw upsampled: the pictures and
     /// scores are at the input's size even when the `.npy` keeps the layer's grid.
-    private func gradCAM(_ input: LoadedInput, target: Int) throws -> Explanation {
+    func gradCAM<Model: AttributionModel>(_ input: LoadedInput, target: Int, model: Model) throws -> Explanation
+    where Model.Scalar == Float {
         let options = settings.gradCAM
         let raw = try GradCAM.attribute(
-            model: classifier, input: input.tensor, layer: options.layer, targets: [target], relu: options.relu,
+            model: model, input: input.tensor, layer: options.layer, targets: [target], relu: options.relu,
             upsample: .none)
         guard raw.rank == 4 else {
             throw PipelineError("\(input.path): layer '\(options.layer)' gives a \(raw.shape) map, not a spatial one")
@@ -297,27 +320,5 @@ public struct Explainer {
             method: .gradCAM, attributions: try stored.reshaped(Array(stored.shape.dropFirst(2))),
             displayed: try shown.reshaped(Array(shown.shape.dropFirst(2))), parameters: parameters,
             convergenceDelta: nil, seconds: 0)
-    }
-
-    private func occlusion(_ input: LoadedInput, target: Int, progress: AttributionProgress?) throws -> Explanation {
-        let options = settings.occlusion
-        let (height, width) = (input.tensor.shape[2], input.tensor.shape[3])
-        guard options.window <= height, options.window <= width else {
-            throw PipelineError(
-                "\(input.path): the occlusion window \(options.window)×\(options.window) does not fit the "
-                    + "\(height)×\(width) input; use a smaller --window")
-        }
-        let window = [3, options.window, options.window]
-        let strides = [3, options.stride, options.stride]
-        let a = try Occlusion.attribute(
-            model: classifier, input: input.tensor, targets: [target], window: window, strides: strides,
-            baseline: .constant(options.baseline), perturbationsPerEval: options.perturbationsPerEval,
-            progress: progress)
-        var parameters = MethodParameters()
-        parameters.window = window
-        parameters.strides = strides
-        parameters.occlusionBaseline = options.baseline
-        parameters.perturbationsPerEval = options.perturbationsPerEval
-        return try inputSpace(.occlusion, a, parameters)
     }
 }

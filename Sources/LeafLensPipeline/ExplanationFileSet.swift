@@ -66,18 +66,20 @@ public struct ExplanationJob {
     /// callback for one method's run ("<stem> <method>"), or nil for none; `warning` hears problems that
     /// do not stop the run (a blank heat map).
     public func run(
-        _ path: String, methods: [AttributionMethod], target: Int?,
+        _ path: String, methods: [AttributionMethod], target: Int?, fileSuffix: String = "",
         progress: (_ label: String) -> AttributionProgress? = { _ in nil }, warning: (String) -> Void = { _ in }
     ) throws -> ExplanationFileSet {
         let input = try loader.load(path)
         let ranking = try explainer.predictions(input)
-        return try run(input, ranking: ranking, methods: methods, target: target, progress: progress, warning: warning)
+        return try run(
+            input, ranking: ranking, methods: methods, target: target, fileSuffix: fileSuffix, progress: progress,
+            warning: warning)
     }
 
     /// The same for an input already loaded and ranked (`ranking`: the model's classes, best first, as
     /// `Explainer.predictions` returns them); data-set runs classify several images in one forward pass.
     public func run(
-        _ input: LoadedInput, ranking: [Prediction], methods: [AttributionMethod], target: Int?,
+        _ input: LoadedInput, ranking: [Prediction], methods: [AttributionMethod], target: Int?, fileSuffix: String = "",
         progress: (_ label: String) -> AttributionProgress? = { _ in nil }, warning: (String) -> Void = { _ in }
     ) throws -> ExplanationFileSet {
         let path = input.path
@@ -99,7 +101,7 @@ public struct ExplanationJob {
         let fitted = try scales(for: computed, path: path)
         for (item, scale) in zip(computed, fitted) {
             let (method, explanation, sign) = (item.method, item.explanation, item.sign)
-            let base = "\(stem).\(method.rawValue)"
+            let base = "\(stem).\(method.rawValue)\(fileSuffix)"
             let drawing = try draw(item, scale: scale, input: input, base: base, path: path)
             Self.warningLines(drawing, method: method, sign: sign, path: path).forEach(warning)
             func file(_ view: AttributionView) -> String? {
@@ -150,8 +152,8 @@ public struct ExplanationJob {
                 input: input, predicted: best, target: targetScore, ranking: ranking, weights: weights,
                 methods: summaries)
             do {
-                files.add("\(stem).panel.png", try summary.readablePanelPNG(rendering: visualization.rendering))
-                files.add("\(stem).report.html", Data(MetricsReportSection.insert(
+                files.add("\(stem)\(fileSuffix).panel.png", try summary.readablePanelPNG(rendering: visualization.rendering))
+                files.add("\(stem)\(fileSuffix).report.html", Data(MetricsReportSection.insert(
                     MetricsReportSection.html(metricEntries), into: try summary.storyReport(visualization).render()).utf8))
             } catch {
                 throw PipelineError("\(path): cannot draw the panel or report (\(error))")

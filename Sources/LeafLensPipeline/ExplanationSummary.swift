@@ -86,6 +86,6 @@ extension MethodParameters {
             ("perturbations per eval", perturbationsPerEval.map(String.init)),
             ("absolute value", absolute.map { $0 ? "yes" : "no" }),
         ]
-        return (pairs + camAndSegmentPairs).compactMap { name, value in value.map { (name, $0) } }
+        return (pairs + camAndSegmentPairs).compactMap { name, value in value.map { (name, $0) } } + gradientDisplayPairs
     }
 }

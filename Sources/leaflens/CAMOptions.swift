@@ -61,16 +61,6 @@ struct SegmentOptions: ParsableArguments {
     var segments: String = SegmentSettings.defaultSpec.text
 
     @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "shapley-value-sampling, kernel-shap, lime: permutations or coalitions sampled (Captum's n_samples, default 25).",
-            valueName: "N"))
-    var samples: Int?
-
-    @Option(name: .long, help: ArgumentHelp("shapley-value-sampling, kernel-shap, lime: seed of the samples.", valueName: "seed"))
-    var seed: UInt64 = 0
-
-    @Option(
         name: .customLong("lime-model"),
         help: "lime: the interpretable model, lasso (Captum's SkLearnLasso, alpha 0.01) or linear-regression.")
     var limeModel: LimeSurrogate = .lasso
@@ -79,12 +69,10 @@ struct SegmentOptions: ParsableArguments {
 
     func validate() throws {
         do { _ = try SegmentSpec(parsing: segments) } catch { throw ValidationError("--segments \(segments): \(error)") }
-        if let samples, !(1...100_000).contains(samples) {
-            throw ValidationError("--samples must be in 1...100000, got \(samples)")
-        }
     }
 
-    var settings: SegmentSettings {
+    /// `--samples` and `--seed` are shared with GradientShap and NoiseTunnel (one flag each).
+    func settings(samples: Int?, seed: UInt64) -> SegmentSettings {
         var settings = SegmentSettings()
         if let spec { settings.spec = spec }
         settings.samples = samples

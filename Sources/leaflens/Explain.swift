@@ -43,8 +43,10 @@ struct Explain: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Directory the explanations are written to (created if missing).", valueName: "dir"))
     var out: String = "explanations"
 
-    @Option(name: .long, help: ArgumentHelp("Class index to explain (default: the predicted class).", valueName: "class"))
-    var target: Int?
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Class to explain, an index or a label name (default: the predicted class).", valueName: "class"))
+    var target: String?
 
     @Flag(name: .long, help: "Print no progress bar and no per-file summary.")
     var quiet = false
@@ -55,6 +57,9 @@ struct Explain: ParsableCommand {
     @OptionGroup(title: "Occlusion") var occlusion: OcclusionOptions
     @OptionGroup(title: "CAM family (pytorch-grad-cam)") var cam: CAMOptions
     @OptionGroup(title: "Segment methods (Captum)") var segmentMethods: SegmentOptions
+    @OptionGroup(title: "Target control") var targetOptions: TargetOptions
+    @OptionGroup(title: "Noise tunnel") var noiseTunnel: NoiseTunnelOptions
+    @OptionGroup(title: "GradientShap") var gradientShap: GradientShapOptions
     @OptionGroup(title: "Visualization") var visualization: VisualizationOptions
     @OptionGroup(title: "Pictures") var rendering: RenderingOptionGroup
     @OptionGroup(title: "Faithfulness metrics") var metricOptions: MetricOptions
@@ -65,7 +70,7 @@ struct Explain: ParsableCommand {
 
     func validate() throws {
         try dataSet.validate(inputs: inputs, out: out)
-        if let target, target < 0 { throw ValidationError("--target must be a class index ≥ 0, got \(target)") }
+        try validateGradientOptions()
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw ValidationError("--out \(out): is an existing file, not a directory")
@@ -88,17 +93,22 @@ struct Explain: ParsableCommand {
         settings.gradCAM = gradCAM.settings
         settings.occlusion = occlusion.settings
         settings.cam = cam.settings(layers: gradCAM.layers)
-        settings.segments = segmentMethods.settings
+        settings.segments = segmentMethods.settings(samples: gradientShap.samples, seed: targetOptions.seed)
         return settings
     }
 
     func run() throws {
         try OutputCheck.folder(out)
         let network = try model.loadModel()
-        let explainer = try Explainer(model: network, settings: settings, methods: method.methods)
-        if let target, target >= explainer.classCount {
-            throw usageError(
-                "--target \(target) is outside the model's classes 0...\(explainer.classCount - 1)", in: Self.self)
+        var settings = self.settings
+        let (gradients, topK) = try gradientSettings(labels: network.labels)
+        settings.gradients = gradients
+        let target = try self.target.map { try resolveClass($0, labels: network.labels, option: "--target") }
+        let explainer: Explainer
+        do {
+            explainer = try Explainer(model: network, settings: settings, methods: method.methods)
+        } catch let error as ExplainerOptionError {
+            throw usageError(error.description, in: Self.self)
         }
         if let problem = explainer.layerProblem(for: method.methods) { throw usageError(problem, in: Self.self) }
         if let problem = rendering.problem(methods: method.methods, visualization: visualization.settings, relu: gradCAM.settings.relu) {
@@ -110,7 +120,7 @@ struct Explain: ParsableCommand {
         job.visualization.rendering = rendering.settings
         try metricOptions.checkStep(side: job.loader.size.crop, in: Self.self)
         job.metrics = metricOptions.settings
-        if dataSet.isActive { return try runDataSet(job) }
+        if dataSet.isActive { return try runDataSet(job, target: target) }
         let bar = ProgressBar(quiet: quiet)
         if rendering.scale == .shared {
             job.visualization.rendering.sharedScales = try job.fitSharedScales(
@@ -121,7 +131,7 @@ struct Explain: ParsableCommand {
         for input in inputs {
             do {
                 let result = try job.run(
-                    input, methods: method.methods, target: target, progress: bar.callback,
+                    input, methods: method.methods, target: target, topK: topK, progress: bar.callback,
                     warning: { warn("leaflens: warning: \($0)") })
                 try result.files.commit(into: directory)
                 if !quiet { print("\(input): \(result.summary); wrote \(result.files.entries.count) files to \(out)") }

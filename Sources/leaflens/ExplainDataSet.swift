@@ -12,7 +12,7 @@ nonisolated(unsafe) private var terminationRequested: sig_atomic_t = 0
 
 extension Explain {
     /// `explain --data DIR | --list FILE [--shard K/N|auto]`: one shard of a data set.
-    func runDataSet(_ job: ExplanationJob) throws {
+    func runDataSet(_ job: ExplanationJob, target: Int?) throws {
         let shard = try dataSet.resolvedShard(ProcessInfo.processInfo.environment)
         let output = URL(fileURLWithPath: out)
         let items: [DataSetItem]

@@ -138,13 +138,45 @@ struct GradCAMOptions: ParsableArguments {
     }
 }
 
+/// `--window`/`--stride`: `HxW` or one size for both axes.
+struct WindowSize: ExpressibleByArgument {
+    var height: Int, width: Int
+    init(_ height: Int, _ width: Int) { (self.height, self.width) = (height, width) }
+    init?(argument: String) {
+        guard let size = OcclusionSettings.parseSize(argument) else { return nil }
+        (height, width) = size
+    }
+    var defaultValueDescription: String { height == width ? "\(height)" : "\(height)x\(width)" }
+}
+
+/// `--window-channels all|each|C:S`.
+struct ChannelWindowSpec: ExpressibleByArgument {
+    var text: String, window: OcclusionChannelWindow
+    init?(argument: String) {
+        guard let window = OcclusionSettings.parseChannels(argument) else { return nil }
+        (text, self.window) = (argument, window)
+    }
+    var defaultValueDescription: String { text }
+}
+
 /// Occlusion's options.
 struct OcclusionOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Occlusion: the sliding window covers K×K pixels of all channels.", valueName: "K"))
-    var window: Int = 15
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Occlusion: the sliding window covers K×K pixels, or H×W with HxW (e.g. 15x25).", valueName: "K|HxW"))
+    var window = WindowSize(15, 15)
 
-    @Option(name: .long, help: ArgumentHelp("Occlusion: the window moves S pixels at a time (at most K).", valueName: "S"))
-    var stride: Int = 8
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Occlusion: the window moves S pixels at a time (SHxSW per axis), at most the window.", valueName: "S|SHxSW"))
+    var stride = WindowSize(8, 8)
+
+    @Option(
+        name: .customLong("window-channels"),
+        help: ArgumentHelp(
+            "Occlusion: channels one window spans: all (Captum's usual (3, h, w)), each (one at a time), or C:S (C channels sliding by S).",
+            valueName: "channels"))
+    var windowChannels = ChannelWindowSpec(argument: "all")!  // safe: a literal spec
 
     @Option(
         name: .customLong("occlusion-baseline"),
@@ -157,9 +189,12 @@ struct OcclusionOptions: ParsableArguments {
     var perturbationsPerEval: Int = 16
 
     func validate() throws {
-        guard window >= 1 else { throw ValidationError("--window must be at least 1, got \(window)") }
-        guard stride >= 1, stride <= window else {
-            throw ValidationError("--stride must be in 1...\(window) (the window size), got \(stride)")
+        guard stride.height <= window.height, stride.width <= window.width else {
+            throw ValidationError(
+                "--stride \(stride.defaultValueDescription) must be at most the window \(window.defaultValueDescription) on each axis")
+        }
+        if case .groups(let size, let step) = windowChannels.window, size > 3 || step > size {
+            throw ValidationError("--window-channels \(windowChannels.text): C must be in 1...3 and S in 1...C")
         }
         guard occlusionBaseline.isFinite else { throw ValidationError("--occlusion-baseline must be finite") }
         guard (1...4096).contains(perturbationsPerEval) else {
@@ -169,8 +204,11 @@ struct OcclusionOptions: ParsableArguments {
 
     var settings: OcclusionSettings {
         var settings = OcclusionSettings()
-        settings.window = window
-        settings.stride = stride
+        settings.window = window.height
+        settings.windowWidth = window.width
+        settings.stride = stride.height
+        settings.strideWidth = stride.width
+        settings.channels = windowChannels.window
         settings.baseline = occlusionBaseline
         settings.perturbationsPerEval = perturbationsPerEval
         return settings
