@@ -127,6 +127,17 @@ public final class TemporaryFiles: @unchecked Sendable {
         }
     }
 
+    /// Hands `signalNumber` back to the caller: its clean-up source is cancelled and its disposition reset
+    /// to the default, so a caller that wants a graceful stop instead (a data-set run finishing its current
+    /// image on SIGTERM) can install its own handler.
+    public static func releaseSignal(_ signalNumber: Int32) {
+        installLock.withLock {
+            for source in signalSources where source.handle == UInt(signalNumber) { source.cancel() }
+            signalSources.removeAll { $0.handle == UInt(signalNumber) }
+            signal(signalNumber, SIG_DFL)
+        }
+    }
+
     // MARK: Sweeping
 
     /// Removes LeafLens temporaries in `directory` that no running writer can still own: names of the

@@ -65,7 +65,10 @@ public struct ModelSource: Sendable {
         } catch {
             // A truncated or corrupt safetensors file: the strict loader's message says what is wrong; a
             // readable file whose names or shapes do not fit: the reader's message lists what it found.
-            if url.pathExtension.lowercased() == "safetensors", error.kind != .layout { throw PipelineError(strictError) }
+            if url.pathExtension.lowercased() == "safetensors" {
+                if error.kind != .layout { throw PipelineError(strictError) }
+                throw PipelineError("\(strictError); read as a PyTorch-style state_dict: \(error.description)")
+            }
             throw PipelineError(error.description)
         }
         do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LeafLensMath
 import LeafLensPipeline
 
 #if canImport(Glibc)
@@ -52,6 +53,9 @@ extension Explain {
             case .none: break
             }
         }
+        // SIGTERM stops the run between images (the current image's files and record complete) instead of
+        // the process-wide clean-up-and-exit; SIGINT keeps the latter.
+        TemporaryFiles.releaseSignal(SIGTERM)
         signal(SIGTERM) { _ in terminationRequested = 1 }
         // A parent may have left SIGTERM blocked (the mask survives exec; some launchers and test runners
         // do this): unblock it, or the handler would never run.
