@@ -14,13 +14,13 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     public var storage: [Scalar] {
         get { values }
         set {
-            precondition(newValue.count == values.count, "Tensor.storage resized from \(values.count) to \(newValue.count)")
+            precondition(newValue.count == values.count, "Tensor.storage resized from \(values.count) to \(newValue.count)")  // safe: internal invariant
             values = newValue
         }
         _modify {
             let count = values.count
             yield &values
-            precondition(values.count == count, "Tensor.storage resized from \(count) to \(values.count)")
+            precondition(values.count == count, "Tensor.storage resized from \(count) to \(values.count)")  // safe: internal invariant
         }
     }
 

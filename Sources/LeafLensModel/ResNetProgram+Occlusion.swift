@@ -59,7 +59,7 @@ public struct RegionalOcclusion<T: TensorScalar>: Sendable {
             case .convolution(let folded, _):
                 // safe: the program's convolutions are square and valid; the same weights without padding
                 // and on im2col are valid too.
-                precondition(folded.kernel.h == folded.kernel.w && folded.stride.h == folded.stride.w
+                precondition(folded.kernel.h == folded.kernel.w && folded.stride.h == folded.stride.w  // safe: see above
                     && folded.padding.h == folded.padding.w)
                 do {
                     let padded = try Conv2d(

@@ -106,7 +106,7 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
         x = emit(.relu, [x], name: "relu")
         let pool = ResNetConfiguration.maxPool
         // safe: the table's window (3, 2, 1) is a valid max pool.
-        x = emit(.maxPool(try! MaxPool2d(kernel: pool.kernel, stride: pool.stride, padding: pool.padding)), [x], name: "maxpool")
+        x = emit(.maxPool(try! MaxPool2d(kernel: pool.kernel, stride: pool.stride, padding: pool.padding)), [x], name: "maxpool")  // safe: fixed valid window
         for block in configuration.blocks {
             let blockInput = x
             var y = blockInput

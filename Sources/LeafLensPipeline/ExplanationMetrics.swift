@@ -1,4 +1,5 @@
 import Foundation
+import LeafLensAttribution
 import LeafLensImaging
 import LeafLensMath
 import LeafLensModel
@@ -34,38 +35,9 @@ public enum ExplanationMetrics {
         return total > 0 ? inside / total : 0
     }
 
-    /// Spearman's ρ: Pearson correlation of the ranks, ties given their average rank. 0 when either
-    /// side is constant (no ranking to agree with).
-    public static func spearman(_ a: [Float], _ b: [Float]) -> Double {
-        guard a.count == b.count, a.count > 1 else { return 0 }
-        let ra = ranks(a), rb = ranks(b)
-        let n = Double(a.count)
-        let ma = ra.reduce(0, +) / n, mb = rb.reduce(0, +) / n
-        var sab = 0.0, saa = 0.0, sbb = 0.0
-        for i in ra.indices {
-            let da = ra[i] - ma, db = rb[i] - mb
-            sab += da * db
-            saa += da * da
-            sbb += db * db
-        }
-        guard saa > 0, sbb > 0 else { return 0 }
-        return sab / (saa * sbb).squareRoot()
-    }
-
-    /// 1-based ranks, ties averaged.
-    static func ranks(_ values: [Float]) -> [Double] {
-        let order = values.indices.sorted { values[$0] < values[$1] }
-        var result = [Double](repeating: 0, count: values.count)
-        var i = 0
-        while i < order.count {
-            var j = i
-            while j + 1 < order.count && values[order[j + 1]] == values[order[i]] { j += 1 }
-            let rank = Double(i + j) / 2 + 1
-            for k in i...j { result[order[k]] = rank }
-            i = j + 1
-        }
-        return result
-    }
+    /// Spearman's ρ (ties averaged; 0 when either side is constant): the one implementation,
+    /// `RankCorrelation.spearman`, which the faithfulness metrics use too.
+    public static func spearman(_ a: [Float], _ b: [Float]) -> Double { RankCorrelation.spearman(a, b) }
 
     /// Σ over channels of `[C, H, W]` (or `[1, C, H, W]`), optionally of absolute values: `[H·W]`.
     public static func channelSum(_ attributions: Tensor<Float>, absolute: Bool = false) -> [Float] {
