@@ -21,8 +21,9 @@ The network is the seeded torchvision ResNet of Fixtures/README.md: depth 18 is 
 depths.seeded(depths.architecture(50, …)) — the same weights `leaflens make-seeded-model --seed S --depth D`
 writes (and the LeafLens bench's built-in seeded ResNet18, seed 1003). Input: common.seeded_input(2003), target 5.
 
---sweep (ig, noise-tunnel, score-cam, ablation-cam) times every batch setting of the library once after one
-warm-up call and reports them all and the fastest (`best`), so the comparison uses the peer at its best.
+--sweep (ig, noise-tunnel, score-cam, ablation-cam) times every batch setting of the library (--iterations
+calls after --warmup untimed ones, per setting) and reports them all and the fastest (`best`), so the
+comparison uses the peer at its best.
 --rss runs one call (no warm-up) and reports ru_maxrss before and after it (MiB).
 
 Threads: torch.set_num_threads(--threads, default 2). OPENBLAS_CORETYPE is left exactly as the environment
@@ -263,8 +264,8 @@ def run_case(args) -> dict:
     elif args.sweep:
         if args.sweep_limit:
             sweep = sweep[:args.sweep_limit]
-        make(sweep[0])()  # one warm-up call
-        results = [dict(config=c, **timed(make(c), args.iterations, 0)) for c in sweep]
+        # Each setting gets its own warm-up call (new batch shapes allocate on first use), then is timed.
+        results = [dict(config=c, **timed(make(c), args.iterations, args.warmup)) for c in sweep]
         best = min(results, key=lambda r: r["median_ms"])
         report.update({"sweep": results, "best": best["config"], "median_ms": best["median_ms"]})
     else:
