@@ -129,22 +129,12 @@ public struct BenchmarkSetup {
         }
     }
 
-    /// Runs `subject` twice to warm up, then `iterations` times: median, min and max.
-    public func measure(_ subject: BenchmarkSubject, iterations: Int) throws -> BenchmarkReport {
-        try subject.body()
-        try subject.body()
-        var times: [Double] = []
-        for _ in 0..<iterations {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try subject.body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        }
-        times.sort()
-        let median =
-            times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+    /// Runs `subject` `warmups` times (default twice) to warm up, then `iterations` times: median, min and max.
+    public func measure(_ subject: BenchmarkSubject, iterations: Int, warmups: Int = 2) throws -> BenchmarkReport {
+        let t = try BenchmarkTimings(subject.body, warmups: warmups, iterations: iterations)
         return BenchmarkReport(
-            task: subject.task, batch: batch, size: size, iterations: iterations, medianMs: median,
-            minMs: times.first ?? 0, maxMs: times.last ?? 0, gflops: subject.flopsPerRun / (median / 1000) / 1e9,
+            task: subject.task, batch: batch, size: size, iterations: iterations, medianMs: t.median,
+            minMs: t.min, maxMs: t.max, gflops: subject.flopsPerRun / (t.median / 1000) / 1e9,
             blasCore: BLASRuntime.coreName, convKernel: PackedMatrix.kernelName)
     }
 

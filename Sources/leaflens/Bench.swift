@@ -8,7 +8,8 @@ struct Bench: ParsableCommand {
         abstract: "Time the forward pass and gradients (median over iterations, after warm-up).",
         subcommands: [
             BenchForward.self, BenchInputGradient.self, BenchIntegratedGradients.self, BenchGradCAM.self,
-            BenchOcclusion.self,
+            BenchOcclusion.self, BenchNoiseTunnel.self, BenchGradientShap.self, BenchScoreCAM.self,
+            BenchAblationCAM.self, BenchDeletionInsertion.self, BenchLoad.self,
         ])
 }
 
@@ -19,8 +20,11 @@ struct BenchOptions: ParsableArguments {
     var batchSize: Int?
     @Option(name: .customLong("batch"), help: .hidden) var batchAlias: Int?
 
-    @Option(name: .long, help: "Timed iterations (after 2 warm-up runs).")
+    @Option(name: .long, help: "Timed iterations (after the warm-up runs).")
     var iterations: Int = 10
+
+    @Option(name: .long, help: "Untimed warm-up runs before the timed ones.")
+    var warmup: Int = 2
 
     @Option(name: .long, help: "Input height and width in pixels (at least 32).")
     var size: Int = 224
@@ -35,6 +39,7 @@ struct BenchOptions: ParsableArguments {
         let batch = try renamed(batchSize, old: batchAlias, name: "--batch-size", oldName: "--batch") ?? 1
         guard batch >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must be at least 0") }
         guard size >= 32 else { throw ValidationError("--size must be at least 32") }
     }
 
@@ -45,7 +50,7 @@ struct BenchOptions: ParsableArguments {
 
     /// Times `subject` and prints the result.
     func measure(_ subject: BenchmarkSubject, in setup: BenchmarkSetup) throws {
-        let report = try setup.measure(subject, iterations: iterations)
+        let report = try setup.measure(subject, iterations: iterations, warmups: warmup)
         if json {
             try printJSON(report)
         } else {
