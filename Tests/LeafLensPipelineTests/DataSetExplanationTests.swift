@@ -1,5 +1,5 @@
 import Foundation
-import LeafLensPipeline
+@testable import LeafLensPipeline
 import LeafLensTestSupport
 import Testing
 
@@ -136,5 +136,28 @@ import Testing
         #expect(decoded.methods?["occlusion"]?.parameters == values)
         #expect(decoded.methods?["occlusion"]?.metrics == ["deletion_auc": 0.25])
         #expect(decoded.methods?["occlusion"]?.convergenceDelta?.isNaN == true)
+    }
+
+    /// Nested settings (GradientShap's, NoiseTunnel's) survive a record's JSON line: before objects were a
+    /// case of `JSONValue`, every data-set image explained with gradient-shap failed to record.
+    @Test func nestedParametersRoundTrip() throws {
+        var parameters = MethodParameters()
+        parameters.gradientShap = GradientShapRecord(
+            baselines: ["zero", "noise"], samples: 50, stdev: 0, seed: 7, internalBatchSize: nil)
+        parameters.noiseTunnel = NoiseTunnelRecord(kind: "smoothgrad", samples: 10, stdev: 1, batchSize: 5, seed: 3)
+        let values = try JSONValue.object(parameters)
+        guard case .object(let shap)? = values["gradient_shap"] else {
+            Issue.record("gradient_shap is not an object: \(String(describing: values["gradient_shap"]))")
+            return
+        }
+        #expect(shap["samples"] == .number(50))
+        #expect(shap["baselines"] == .array([.string("zero"), .string("noise")]))
+        #expect(values["noise_tunnel"]?.description == "{batch_size: 5, kind: smoothgrad, samples: 10, seed: 3, stdev: 1}")
+        let record = ShardRecord(
+            input: "a.png", label: nil, status: .ok,
+            methods: ["gradient-shap": .init(files: [], parameters: values, convergenceDelta: 0.1, seconds: 1)],
+            seconds: 1, shard: "0/1")
+        let decoded = try ShardRecord.decode(line: try record.jsonLine())
+        #expect(decoded.methods?["gradient-shap"]?.parameters == values)
     }
 }

@@ -105,13 +105,14 @@ public struct ShardRecord: Codable, Sendable, Equatable {
     public static func decode(line: Data) throws -> ShardRecord { try decoder.decode(ShardRecord.self, from: line) }
 }
 
-/// A JSON string, number, boolean or array of those (method parameters in records: `steps`, `layer`,
-/// `window` [3, 15, 15], …).
+/// A JSON string, number, boolean, array or object of those (method parameters in records: `steps`,
+/// `layer`, `window` [3, 15, 15], the nested `gradient_shap` and `noise_tunnel` settings, …).
 public indirect enum JSONValue: Codable, Sendable, Equatable, CustomStringConvertible {
     case string(String)
     case number(Double)
     case bool(Bool)
     case array([JSONValue])
+    case object([String: JSONValue])
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -121,6 +122,8 @@ public indirect enum JSONValue: Codable, Sendable, Equatable, CustomStringConver
             self = .number(value)
         } else if let value = try? container.decode([JSONValue].self) {
             self = .array(value)
+        } else if let value = try? container.decode([String: JSONValue].self) {
+            self = .object(value)
         } else {
             self = .string(try container.decode(String.self))
         }
@@ -133,6 +136,7 @@ public indirect enum JSONValue: Codable, Sendable, Equatable, CustomStringConver
         case .number(let value): try container.encode(value)
         case .bool(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
         }
     }
 
@@ -142,11 +146,13 @@ public indirect enum JSONValue: Codable, Sendable, Equatable, CustomStringConver
         case .number(let value): value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
         case .bool(let value): String(value)
         case .array(let values): "[" + values.map(\.description).joined(separator: ", ") + "]"
+        case .object(let fields):
+            "{" + fields.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
         }
     }
 
-    /// The keys of an encodable struct of scalars and arrays (e.g. `MethodParameters`) as JSON values,
-    /// snake_case.
+    /// The keys of an encodable struct (e.g. `MethodParameters`, whose method-specific settings nest) as
+    /// JSON values, snake_case.
     public static func object<T: Encodable>(_ value: T) throws -> [String: JSONValue] {
         try ShardRecord.decoder.decode([String: JSONValue].self, from: ShardRecord.encoder.encode(value))
     }
