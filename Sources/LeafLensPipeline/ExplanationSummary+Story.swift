@@ -55,10 +55,7 @@ extension ExplanationSummary {
             reduced, sign: sign, normalization: normalization, outlierPercent: visualization.outlierPercent)
         var notes: [String] = []
         if signs.count > 1 { notes.append("The methods use different signs; this row shows absolute values.") }
-        if !scale.unitsAgree {
-            notes.append(
-                "The methods' units differ (\(scale.units.joined(separator: ", "))); read this row for where, not how much.")
-        }
+        if !scale.unitsAgree { notes.append(Self.unitsNote(zip(methods, reduced).map { ($0.explanation.method.title, $1.unit) })) }
         var items: [(String, Data)] = []
         for (method, map) in zip(methods, reduced) {
             let drawn = scale.apply(map).map
@@ -68,5 +65,19 @@ extension ExplanationSummary {
         options.scale = .perImage
         let bar = AttributionRenderer.colorBar(scale: scale, style: .captum, options: options, colormap: colormap)
         return HTMLReport.Comparison(items: items, colorBar: bar, notes: notes)
+    }
+
+    /// "The methods' units differ: gradient (Saliency); model output (Integrated Gradients, Occlusion).
+    /// Read this row for where, not how much." — each unit once, with the methods measured in it.
+    static func unitsNote(_ methods: [(title: String, unit: String?)]) -> String {
+        var units: [String] = []
+        var titles: [String: [String]] = [:]
+        for (title, unit) in methods {
+            let unit = unit ?? "unknown unit"
+            if titles[unit] == nil { units.append(unit) }
+            titles[unit, default: []].append(title)
+        }
+        let groups = units.map { "\($0) (\(titles[$0, default: []].joined(separator: ", ")))" }
+        return "The methods' units differ: \(groups.joined(separator: "; ")). Read this row for where, not how much."
     }
 }
