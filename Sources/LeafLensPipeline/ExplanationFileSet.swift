@@ -162,7 +162,8 @@ public struct ExplanationJob {
                 summaries.append(
                     ExplanationSummary.Method(
                         explanation: explanation, sign: sign, overlay: drawing.overlay, heatMapPNG: drawing.heatMapPNG,
-                        overlayPNG: drawing.overlayPNG, blank: drawing.blank, drawing: drawing, reduced: item.reduced))
+                        overlayPNG: drawing.overlayPNG, blank: drawing.blank, drawing: drawing, reduced: item.reduced,
+                        metrics: record.metrics))
             } catch {
                 throw PipelineError("\(path): \(method.rawValue): cannot encode the outputs (\(error))")
             }

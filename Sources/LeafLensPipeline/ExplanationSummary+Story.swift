@@ -36,6 +36,15 @@ extension ExplanationSummary {
             report.methods[index].parameters.append(
                 (name: "scale", value: drawing.options.normalizationText(sharedMapCount: drawing.scale.mapCount > 1 ? drawing.scale.mapCount : nil)))
         }
+        for (index, method) in methods.enumerated() where index < report.methods.count {
+            guard let scores = method.metrics else { continue }
+            // The method's own scores beside its parameters; the curves are drawn in the metrics section.
+            for key in FaithfulnessScores.keys {
+                guard let value = scores[key] else { continue }
+                let arrow = FaithfulnessScores.higherIsBetter(key) ? "↑" : "↓"
+                report.methods[index].parameters.append((name: "\(key) \(arrow)", value: SVGChart.number(value, digits: 4)))
+            }
+        }
         report.comparison = try comparison(visualization)
         report.inputCaption = "Input as the model sees it (\(input.displayImage.width)×\(input.displayImage.height) px)"
         return report
