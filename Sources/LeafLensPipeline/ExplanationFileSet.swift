@@ -95,8 +95,8 @@ public struct ExplanationJob {
     /// Runs each method on `input` for `target` (nil: the predicted class) and keeps the attributions,
     /// drawn later by `render` (on scales fitted over many inputs, for `--scale shared`).
     public func compute(
-        _ input: LoadedInput, ranking: [Prediction], methods: [AttributionMethod], target: Int?, fileSuffix: String = "",
-        progress: (_ label: String) -> AttributionProgress? = { _ in nil }
+        _ input: LoadedInput, ranking: [Prediction], methods: [AttributionMethod], target: Int?,
+        fileSuffix: String = "", progress: (_ label: String) -> AttributionProgress? = { _ in nil }
     ) throws -> ComputedInput {
         let path = input.path
         guard let best = ranking.first else { throw PipelineError("\(path): the model returned no outputs") }
@@ -114,7 +114,8 @@ public struct ExplanationJob {
 
     /// Draws and records one computed input: its files, in memory (`files.commit` writes them).
     public func render(_ computed: ComputedInput, warning: (String) -> Void = { _ in }) throws -> ExplanationFileSet {
-        let (input, ranking, targetIndex, fileSuffix) = (computed.input, computed.ranking, computed.target, computed.fileSuffix)
+        let (input, ranking) = (computed.input, computed.ranking)
+        let (targetIndex, fileSuffix) = (computed.target, computed.fileSuffix)
         let path = input.path
         guard let best = ranking.first else { throw PipelineError("\(path): the model returned no outputs") }
         let targetScore = ranking.first { $0.index == targetIndex } ?? best

@@ -93,7 +93,9 @@ extension ExplanationJob {
         }
         guard missing.contains(where: { !$0.methods.isEmpty }) else { return self }
         var job = self
-        for (method, scale) in try sharedScales(over: missing) { job.visualization.rendering.sharedScales[method] = scale }
+        for (method, scale) in try sharedScales(over: missing) {
+            job.visualization.rendering.sharedScales[method] = scale
+        }
         return job
     }
 
@@ -121,7 +123,8 @@ extension ExplanationJob {
         var computed: [(path: String, runs: [ComputedInput])] = []
         for path in paths {
             do {
-                computed.append((path, try compute(path, methods: methods, target: target, topK: topK, progress: progress)))
+                computed.append(
+                    (path, try compute(path, methods: methods, target: target, topK: topK, progress: progress)))
             } catch {
                 try deliver(path, .failure(error))
             }

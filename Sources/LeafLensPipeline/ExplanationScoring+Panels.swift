@@ -51,7 +51,8 @@ extension ExplanationScoring {
     /// just scored with the lesion outlined (nothing is recomputed; one forward pass per panel ranks
     /// the classes).
     public func score(
-        masks: URL, panels: Int, progress: (_ method: AttributionMethod, _ done: Int, _ total: Int) -> Void = { _, _, _ in }
+        masks: URL, panels: Int,
+        progress: (_ method: AttributionMethod, _ done: Int, _ total: Int) -> Void = { _, _, _ in }
     ) throws -> (scores: [ExplanationScore], panels: [EvaluationPanel]) {
         var kept = PanelMaps(limit: panels)
         let scores = try score(masks: masks, progress: progress, keep: { kept.add($0) })
@@ -60,7 +61,8 @@ extension ExplanationScoring {
 
     /// `leafBackground(masks:)` and, for up to `panels` of its images, a panel with the leaf outlined.
     public func leafBackground(
-        masks: URL, panels: Int, progress: (_ method: AttributionMethod, _ done: Int, _ total: Int) -> Void = { _, _, _ in }
+        masks: URL, panels: Int,
+        progress: (_ method: AttributionMethod, _ done: Int, _ total: Int) -> Void = { _, _, _ in }
     ) throws -> (scores: [LeafBackgroundScore], panels: [EvaluationPanel]) {
         var kept = PanelMaps(limit: panels)
         let scores = try leafBackground(masks: masks, progress: progress, keep: { kept.add($0) })
@@ -74,7 +76,8 @@ extension ExplanationScoring {
     /// default sign and style, its own outlier scale, a colour bar), with `maskName` outlined.
     func drawPanels(_ kept: PanelMaps, maskName: String) throws -> [EvaluationPanel] {
         guard !kept.images.isEmpty else { return [] }
-        let explainer = try Explainer(classifier: model.classifier(), settings: settings.explainerSettings(size: size.crop))
+        let explainer = try Explainer(
+            classifier: model.classifier(), settings: settings.explainerSettings(size: size.crop))
         var rendering = RenderingSettings()
         rendering.defaultStyle = .perMethod
         let visualization = VisualizationSettings()
@@ -107,7 +110,9 @@ extension ExplanationScoring {
     }
 
     /// One method's column: its overlay on its own scale, the colour bar, the scores and any warnings.
-    private func column(_ item: ScoredMap, rendering: RenderingSettings, visualization: VisualizationSettings) throws
+    private func column(
+        _ item: ScoredMap, rendering: RenderingSettings, visualization: VisualizationSettings
+    ) throws
         -> ExplanationPanel.Column
     {
         let display = item.input.displayImage
@@ -120,7 +125,8 @@ extension ExplanationScoring {
             [reduced], sign: sign, normalization: options.normalization, outlierPercent: options.outlierPercent)
         let (map, warnings) = scale.apply(reduced)
         let overlay = try AttributionRenderer.overlay(map, original: display, options: options)
-        let fused = method == .gradCAM ? settings.camFusion.flatMap { $0.isEmpty ? nil : $0.joined(separator: " + ") } : nil
+        let fused =
+            method == .gradCAM ? settings.camFusion.flatMap { $0.isEmpty ? nil : $0.joined(separator: " + ") } : nil
         return ExplanationPanel.Column(
             title: fused.map { "\(method.title) (\($0))" } ?? method.title, image: overlay,
             colorBar: AttributionRenderer.colorBar(scale: scale, style: options.style, options: options),

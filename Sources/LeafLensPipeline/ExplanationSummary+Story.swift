@@ -42,7 +42,8 @@ extension ExplanationSummary {
             for key in FaithfulnessScores.keys {
                 guard let value = scores[key] else { continue }
                 let arrow = FaithfulnessScores.higherIsBetter(key) ? "↑" : "↓"
-                report.methods[index].parameters.append((name: "\(key) \(arrow)", value: SVGChart.number(value, digits: 4)))
+                report.methods[index].parameters.append(
+                    (name: "\(key) \(arrow)", value: SVGChart.number(value, digits: 4)))
             }
         }
         report.comparison = try comparison(visualization)
@@ -64,7 +65,9 @@ extension ExplanationSummary {
             reduced, sign: sign, normalization: normalization, outlierPercent: visualization.outlierPercent)
         var notes: [String] = []
         if signs.count > 1 { notes.append("The methods use different signs; this row shows absolute values.") }
-        if !scale.unitsAgree { notes.append(Self.unitsNote(zip(methods, reduced).map { ($0.explanation.method.title, $1.unit) })) }
+        if !scale.unitsAgree {
+            notes.append(Self.unitsNote(zip(methods, reduced).map { ($0.explanation.method.title, $1.unit) }))
+        }
         var items: [(String, Data)] = []
         for (method, map) in zip(methods, reduced) {
             let drawn = scale.apply(map).map

@@ -89,7 +89,9 @@ public struct RenderingSettings: Sendable {
     public static func unit(of explanation: Explanation) -> String? {
         let method = explanation.method
         var unit = unit(of: method)
-        if method == .gradCAM, explanation.parameters.postprocess == CAMPostprocessing.gradCAM.rawValue { unit = camUnit }
+        if method == .gradCAM, explanation.parameters.postprocess == CAMPostprocessing.gradCAM.rawValue {
+            unit = camUnit
+        }
         if let kind = explanation.parameters.noiseTunnel?.kind, kind != NoiseTunnelKind.smoothGrad.rawValue {
             unit = unit.map { "squared \($0)" }
         }

@@ -1,10 +1,11 @@
 import Foundation
 import LeafLensImaging
 import LeafLensMath
-@testable import LeafLensPipeline
 import LeafLensTestSupport
 import LeafLensTraining
 import Testing
+
+@testable import LeafLensPipeline
 
 /// The panels `evaluate --masks … --out` writes (`ExplanationScoring+Panels.swift`): the default model's
 /// 128-px held-out leaves, each method's scored map with the mask outlined, at ≥ 224 px.
@@ -69,7 +70,8 @@ import Testing
             }
             let photo = try RGBImage(width: original.width, height: original.height, pixels: pixels)
             let url = segmented.appendingPathComponent(sample.relativePath)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try PNGWriter.write(photo, to: url)
         }
         var settings = ScoringSettings()
@@ -90,7 +92,8 @@ import Testing
         let input = try PipelineFixtures.input(side: 4)
         func item(_ index: Int, _ count: Int) -> ScoredMap {
             ScoredMap(
-                index: index, count: count, sample: sample, input: input, mask: [], method: .saliency, map: [], note: "")
+                index: index, count: count, sample: sample, input: input, mask: [], method: .saliency, map: [], note: ""
+            )
         }
         var kept = PanelMaps(limit: 3)
         for k in 0..<10 { kept.add(item(k, 10)) }
