@@ -17,7 +17,8 @@ public enum EvaluationHTML {
     public static func render(_ report: EvaluationReport) -> String {
         var html = """
             <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><title>LeafLens evaluation</title>
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>LeafLens evaluation</title>
             <style>body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:1em 0}\
             td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th:first-child,td:first-child{text-align:left}\
             td.best{font-weight:bold;background:#e8f4e8}figure{display:inline-block;margin:0 1em 1em 0}\

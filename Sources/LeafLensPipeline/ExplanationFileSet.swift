@@ -54,6 +54,10 @@ public struct ExplanationJob {
     public var weights: String
     /// Faithfulness metrics per method (`ExplanationJob+Metrics.swift`); nil: none.
     public var metrics: MetricSettings? = nil
+    /// Every attribution the job draws is computed here, once (a seam: tests count the calls).
+    var explain: (Explainer, AttributionMethod, LoadedInput, Int, AttributionProgress?) throws -> Explanation = {
+        try $0.explain($1, input: $2, target: $3, progress: $4)
+    }
 
     public init(explainer: Explainer, loader: InputLoader, visualization: VisualizationSettings, weights: String) {
         self.explainer = explainer
@@ -78,25 +82,49 @@ public struct ExplanationJob {
 
     /// The same for an input already loaded and ranked (`ranking`: the model's classes, best first, as
     /// `Explainer.predictions` returns them); data-set runs classify several images in one forward pass.
+    /// Under `--scale shared` without `visualization.rendering.sharedScales`, the scale is this input's.
     public func run(
         _ input: LoadedInput, ranking: [Prediction], methods: [AttributionMethod], target: Int?, fileSuffix: String = "",
         progress: (_ label: String) -> AttributionProgress? = { _ in nil }, warning: (String) -> Void = { _ in }
     ) throws -> ExplanationFileSet {
+        let computed = try compute(
+            input, ranking: ranking, methods: methods, target: target, fileSuffix: fileSuffix, progress: progress)
+        return try withSharedScales(over: [computed]).render(computed, warning: warning)
+    }
+
+    /// Runs each method on `input` for `target` (nil: the predicted class) and keeps the attributions,
+    /// drawn later by `render` (on scales fitted over many inputs, for `--scale shared`).
+    public func compute(
+        _ input: LoadedInput, ranking: [Prediction], methods: [AttributionMethod], target: Int?,
+        fileSuffix: String = "", progress: (_ label: String) -> AttributionProgress? = { _ in nil }
+    ) throws -> ComputedInput {
         let path = input.path
         guard let best = ranking.first else { throw PipelineError("\(path): the model returned no outputs") }
         let targetIndex = target ?? best.index
+        let stem = InputLoader.stem(path)
+        var computed: [ComputedMethod] = []
+        for method in methods {
+            let explanation = try explain(
+                explainer, method, input, targetIndex, progress("\(stem) \(method.rawValue)"))
+            computed.append(try self.computed(explanation, path: path))
+        }
+        return ComputedInput(
+            input: input, ranking: ranking, target: targetIndex, fileSuffix: fileSuffix, methods: computed)
+    }
+
+    /// Draws and records one computed input: its files, in memory (`files.commit` writes them).
+    public func render(_ computed: ComputedInput, warning: (String) -> Void = { _ in }) throws -> ExplanationFileSet {
+        let (input, ranking) = (computed.input, computed.ranking)
+        let (targetIndex, fileSuffix) = (computed.target, computed.fileSuffix)
+        let path = input.path
+        guard let best = ranking.first else { throw PipelineError("\(path): the model returned no outputs") }
         let targetScore = ranking.first { $0.index == targetIndex } ?? best
         let stem = InputLoader.stem(path)
         var files = PendingFiles()
         var summaries: [ExplanationSummary.Method] = []
         var records: [ExplanationRecord] = []
         var metricEntries: [MetricsReportSection.Entry] = []
-        var computed: [ComputedMethod] = []
-        for method in methods {
-            let explanation = try explainer.explain(
-                method, input: input, target: targetIndex, progress: progress("\(stem) \(method.rawValue)"))
-            computed.append(try self.computed(explanation, path: path))
-        }
+        let computed = computed.methods
         let views = visualization.rendering.views
         let fitted = try scales(for: computed, path: path)
         for (item, scale) in zip(computed, fitted) {
@@ -135,7 +163,8 @@ public struct ExplanationJob {
                 summaries.append(
                     ExplanationSummary.Method(
                         explanation: explanation, sign: sign, overlay: drawing.overlay, heatMapPNG: drawing.heatMapPNG,
-                        overlayPNG: drawing.overlayPNG, blank: drawing.blank, drawing: drawing, reduced: item.reduced))
+                        overlayPNG: drawing.overlayPNG, blank: drawing.blank, drawing: drawing, reduced: item.reduced,
+                        metrics: record.metrics))
             } catch {
                 throw PipelineError("\(path): \(method.rawValue): cannot encode the outputs (\(error))")
             }

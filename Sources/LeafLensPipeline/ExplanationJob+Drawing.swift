@@ -5,7 +5,7 @@ import LeafLensMath
 
 /// One method's attributions as `explain` draws them: reduced to `[H, W]` (channel sum) with the sign
 /// its pictures use. This is all a colour scale needs, so `--scale shared` keeps only these.
-struct ComputedMethod {
+struct ComputedMethod: Sendable {
     var method: AttributionMethod
     var explanation: Explanation
     var reduced: ReducedAttribution
@@ -50,7 +50,7 @@ extension ExplanationJob {
         let sign = visualization.sign(for: method, relu: explainer.settings.gradCAM.relu)
         do throws(RenderingError) {
             try visualization.rendering.validate(sign: sign)
-            let reduced = try ReducedAttribution(explanation.displayed, unit: RenderingSettings.unit(of: method))
+            let reduced = try ReducedAttribution(explanation.displayed, unit: RenderingSettings.unit(of: explanation))
             return ComputedMethod(method: method, explanation: explanation, reduced: reduced, sign: sign)
         } catch {
             throw PipelineError("\(path): \(method.rawValue): cannot draw the attributions (\(error))")
@@ -58,13 +58,15 @@ extension ExplanationJob {
     }
 
     /// Each method's colour scale: its own (per-map), one per sign over the image's methods
-    /// (per-image), or the run's (shared, fitted beforehand; a method without one falls back to per-map).
+    /// (per-image), or the run's (shared, fitted over the stored maps of every input by `withSharedScales`;
+    /// a method without one falls back to per-map).
     func scales(for methods: [ComputedMethod], path: String) throws -> [AttributionScale] {
         let settings = visualization.rendering
         do throws(RenderingError) {
             return try methods.map { item throws(RenderingError) -> AttributionScale in
                 switch settings.scale {
                 case .shared:
+                    // Fitted over the run's inputs beforehand (`withSharedScales`).
                     if let scale = settings.sharedScales[item.method], scale.sign == item.sign { return scale }
                 case .perImage:
                     let group = methods.filter { $0.sign == item.sign }.map(\.reduced)
@@ -149,39 +151,5 @@ extension ExplanationJob {
             scaleMaps: drawing.scale.mapCount, scaleLow: Double(drawing.scale.low), scaleHigh: Double(drawing.scale.high),
             colorBar: options.colorBar, views: options.views.map(\.rawValue), typeface: Typeface.standard.name,
             warnings: drawing.warnings.map(\.description))
-    }
-
-    /// `--scale shared`, first pass: runs every method on every input and fits one scale per method
-    /// over all of them. Only the reduced `[H, W]` maps are kept; the second pass (`run`) computes
-    /// the attributions again and draws them on these scales. An input that fails here is skipped
-    /// (its `run` reports the error).
-    public func fitSharedScales(
-        _ paths: [String], methods: [AttributionMethod], target: Int?,
-        progress: (_ label: String) -> AttributionProgress? = { _ in nil }
-    ) throws -> [AttributionMethod: AttributionScale] {
-        var maps: [AttributionMethod: (sign: AttributionSign, maps: [ReducedAttribution])] = [:]
-        for path in paths {
-            guard let input = try? loader.load(path), let best = try? explainer.predictions(input).first else { continue }
-            let stem = InputLoader.stem(path)
-            for method in methods {
-                guard
-                    let explanation = try? explainer.explain(
-                        method, input: input, target: target ?? best.index, progress: progress("\(stem) \(method.rawValue) (scale)")),
-                    let item = try? computed(explanation, path: path)
-                else { continue }
-                maps[method, default: (item.sign, [])].maps.append(item.reduced)
-            }
-        }
-        var scales: [AttributionMethod: AttributionScale] = [:]
-        for (method, entry) in maps {
-            do {
-                scales[method] = try AttributionScale.fit(
-                    entry.maps, sign: entry.sign, normalization: visualization.rendering.normalization,
-                    outlierPercent: visualization.outlierPercent)
-            } catch {
-                throw PipelineError("\(method.rawValue): cannot fit the shared colour scale (\(error))")
-            }
-        }
-        return scales
     }
 }

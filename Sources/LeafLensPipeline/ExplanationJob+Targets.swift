@@ -11,22 +11,7 @@ extension ExplanationJob {
         progress: (_ label: String) -> AttributionProgress? = { _ in nil }, warning: (String) -> Void = { _ in }
     ) throws -> ExplanationFileSet {
         guard let topK else { return try run(path, methods: methods, target: target, progress: progress, warning: warning) }
-        let ranking = try explainer.predictions(try loader.load(path))
-        guard topK >= 1, topK <= ranking.count else {
-            throw PipelineError("--targets top:\(topK) needs 1...\(ranking.count) classes")
-        }
-        var merged: ExplanationFileSet?
-        for (k, prediction) in ranking.prefix(topK).enumerated() {
-            let result = try run(
-                path, methods: methods, target: prediction.index, fileSuffix: ".top\(k + 1)", progress: progress,
-                warning: warning)
-            if merged == nil {
-                merged = result
-            } else {
-                for entry in result.files.entries { merged?.files.add(entry.name, entry.data) }
-            }
-        }
-        guard let merged else { throw PipelineError("\(path): no class to explain") }
-        return merged
+        let computed = try compute(path, methods: methods, target: target, topK: topK, progress: progress)
+        return try withSharedScales(over: computed).render(computed, warning: warning)
     }
 }

@@ -56,6 +56,14 @@ extension ExplanationScoring {
     public func leafBackground(
         masks: URL, progress: (_ method: AttributionMethod, _ done: Int, _ total: Int) -> Void = { _, _, _ in }
     ) throws -> [LeafBackgroundScore] {
+        try leafBackground(masks: masks, progress: progress, keep: { _ in })
+    }
+
+    /// `leafBackground`, handing every scored map to `keep` (the panels `ExplanationScoring+Panels.swift` draws).
+    func leafBackground(
+        masks: URL, progress: (_ method: AttributionMethod, _ done: Int, _ total: Int) -> Void,
+        keep: (ScoredMap) -> Void
+    ) throws -> [LeafBackgroundScore] {
         guard case .evaluation(let resize, let side) = transform else { throw PipelineError("leaf masks need the evaluation transform") }
         let explainer = try Explainer(classifier: model.classifier(), settings: settings.explainerSettings(size: side))
         let urls = try maskURLs(masks)
@@ -73,11 +81,16 @@ extension ExplanationScoring {
         for method in settings.methods {
             var (positive, absolute, background) = (0.0, 0.0, 0)
             for (k, ((sample, _), leaf)) in zip(pairs, leaves).enumerated() {
-                let map = try scoringMap(explainer, method, input: try load(sample), target: classMap[sample.label])
+                let input = try load(sample)
+                let map = try scoringMap(explainer, method, input: input, target: classMap[sample.label])
                 let share: LeafBackgroundShare
                 do { share = try LeafBackgroundShare.compute(map: map, leaf: leaf) } catch {
                     throw PipelineError("\(sample.url.path): \(error)")
                 }
+                keep(ScoredMap(
+                    index: k, count: pairs.count, sample: sample, input: input, mask: leaf, method: method, map: map,
+                    note: "positive mass on the leaf \(Self.percent(share.leafPositiveShare)); maximum on the "
+                        + (share.maximumOnBackground ? "background" : "leaf")))
                 positive += share.leafPositiveShare
                 absolute += share.leafAbsoluteShare
                 if share.maximumOnBackground { background += 1 }

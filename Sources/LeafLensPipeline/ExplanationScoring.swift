@@ -122,6 +122,14 @@ public struct ExplanationScoring {
     public func score(masks: URL, progress: (_ method: AttributionMethod, _ done: Int, _ total: Int) -> Void = { _, _, _ in })
         throws -> [ExplanationScore]
     {
+        try score(masks: masks, progress: progress, keep: { _ in })
+    }
+
+    /// `score`, handing every scored map to `keep` (the panels `ExplanationScoring+Panels.swift` draws).
+    func score(
+        masks: URL, progress: (_ method: AttributionMethod, _ done: Int, _ total: Int) -> Void,
+        keep: (ScoredMap) -> Void
+    ) throws -> [ExplanationScore] {
         let side = size.crop
         let explainer = try Explainer(
             classifier: model.classifier(), settings: settings.explainerSettings(size: side))
@@ -135,13 +143,16 @@ public struct ExplanationScoring {
             for (k, (sample, mask)) in samples.enumerated() {
                 let input = try load(sample)
                 let map = try scoringMap(explainer, method, input: input, target: classMap[sample.label])
-                if ExplanationMetrics.pointingGameHit(map: map, mask: mask, width: side, height: side, tolerance: radius) {
-                    hits += 1
-                }
+                let hit = ExplanationMetrics.pointingGameHit(map: map, mask: mask, width: side, height: side, tolerance: radius)
+                if hit { hits += 1 }
                 if ExplanationMetrics.pointingGameHit(map: map, mask: mask, width: side, height: side, tolerance: 0) {
                     strictHits += 1
                 }
-                mass += ExplanationMetrics.positiveMassInside(map: map, mask: mask)
+                let inside = ExplanationMetrics.positiveMassInside(map: map, mask: mask)
+                mass += inside
+                keep(ScoredMap(
+                    index: k, count: samples.count, sample: sample, input: input, mask: mask, method: method, map: map,
+                    note: "pointing game (\(radius) px): \(hit ? "hit" : "miss"); positive mass in lesion \(Self.percent(inside))"))
                 progress(method, k + 1, samples.count)
             }
             let n = Double(samples.count)

@@ -36,6 +36,16 @@ extension ExplanationSummary {
             report.methods[index].parameters.append(
                 (name: "scale", value: drawing.options.normalizationText(sharedMapCount: drawing.scale.mapCount > 1 ? drawing.scale.mapCount : nil)))
         }
+        for (index, method) in methods.enumerated() where index < report.methods.count {
+            guard let scores = method.metrics else { continue }
+            // The method's own scores beside its parameters; the curves are drawn in the metrics section.
+            for key in FaithfulnessScores.keys {
+                guard let value = scores[key] else { continue }
+                let arrow = FaithfulnessScores.higherIsBetter(key) ? "↑" : "↓"
+                report.methods[index].parameters.append(
+                    (name: "\(key) \(arrow)", value: SVGChart.number(value, digits: 4)))
+            }
+        }
         report.comparison = try comparison(visualization)
         report.inputCaption = "Input as the model sees it (\(input.displayImage.width)×\(input.displayImage.height) px)"
         return report
@@ -56,8 +66,7 @@ extension ExplanationSummary {
         var notes: [String] = []
         if signs.count > 1 { notes.append("The methods use different signs; this row shows absolute values.") }
         if !scale.unitsAgree {
-            notes.append(
-                "The methods' units differ (\(scale.units.joined(separator: ", "))); read this row for where, not how much.")
+            notes.append(Self.unitsNote(zip(methods, reduced).map { ($0.explanation.method.title, $1.unit) }))
         }
         var items: [(String, Data)] = []
         for (method, map) in zip(methods, reduced) {
@@ -68,5 +77,19 @@ extension ExplanationSummary {
         options.scale = .perImage
         let bar = AttributionRenderer.colorBar(scale: scale, style: .captum, options: options, colormap: colormap)
         return HTMLReport.Comparison(items: items, colorBar: bar, notes: notes)
+    }
+
+    /// "The methods' units differ: gradient (Saliency); model output (Integrated Gradients, Occlusion).
+    /// Read this row for where, not how much." — each unit once, with the methods measured in it.
+    static func unitsNote(_ methods: [(title: String, unit: String?)]) -> String {
+        var units: [String] = []
+        var titles: [String: [String]] = [:]
+        for (title, unit) in methods {
+            let unit = unit ?? "unknown unit"
+            if titles[unit] == nil { units.append(unit) }
+            titles[unit, default: []].append(title)
+        }
+        let groups = units.map { "\($0) (\(titles[$0, default: []].joined(separator: ", ")))" }
+        return "The methods' units differ: \(groups.joined(separator: "; ")). Read this row for where, not how much."
     }
 }

@@ -15,6 +15,8 @@ struct ExplanationSummary {
         /// The pictures as drawn with `RenderingSettings` (colour bar, views, warnings).
         var drawing: MethodDrawing? = nil
         var reduced: ReducedAttribution? = nil
+        /// `--metrics`: the method's faithfulness scores (listed with its parameters in the report).
+        var metrics: FaithfulnessScores? = nil
     }
 
     var input: LoadedInput

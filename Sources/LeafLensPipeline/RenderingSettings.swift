@@ -67,13 +67,37 @@ public struct RenderingSettings: Sendable {
         try RenderingOptions(imageWeight: imageWeight, views: views).validate(sign: sign)
     }
 
-    /// What a method's values measure, so a shared scale can say when units disagree; nil when unknown.
+    /// What a method's values measure, so a scale shared by several maps can say when their units
+    /// disagree (the report's comparison row, `--scale per-image`). Names carry no brackets: they are
+    /// listed inside brackets. nil when unknown.
     public static func unit(of method: AttributionMethod) -> String? {
-        if method.space == .layer { return "CAM (layer activations)" }
-        switch method.rawValue {
-        case "saliency": return "gradient"
-        case "integrated-gradients", "input-x-gradient", "occlusion": return "model output"
-        default: return nil
+        switch method {
+        case .gradCAM: return "layer gradient × activation"
+        case .saliency: return "gradient"
+        case .guidedBackprop: return "guided gradient"
+        case .deconvolution: return "deconvolution signal"
+        case .guidedGradCAM: return "guided gradient × Grad-CAM"
+        case .integratedGradients, .inputXGradient, .occlusion, .gradientShap, .featureAblation,
+            .shapleyValueSampling, .kernelShap, .lime:
+            return "model output"
+        default: return method.isCAMFamily ? camUnit : nil
         }
     }
+
+    /// The unit of one computed explanation: `unit(of:)`, except Grad-CAM through pytorch-grad-cam's
+    /// post-processing (a min-max map like the CAM family's) and NoiseTunnel's squared kinds.
+    public static func unit(of explanation: Explanation) -> String? {
+        let method = explanation.method
+        var unit = unit(of: method)
+        if method == .gradCAM, explanation.parameters.postprocess == CAMPostprocessing.gradCAM.rawValue {
+            unit = camUnit
+        }
+        if let kind = explanation.parameters.noiseTunnel?.kind, kind != NoiseTunnelKind.smoothGrad.rawValue {
+            unit = unit.map { "squared \($0)" }
+        }
+        return unit
+    }
+
+    /// pytorch-grad-cam's finished maps: each scaled to 0…1 on its own.
+    static let camUnit = "CAM scaled 0 to 1 per map"
 }

@@ -11,8 +11,9 @@ enum SVGChart {
         title: String, xLabel: String, yLabel: String, series: [(String, [Double])], xValues: [String]?,
         unitY: Bool = true
     ) -> String {
-        let (width, height) = (420.0, 260.0)
-        let (left, right, top, bottom) = (48.0, 130.0, 24.0, 40.0)
+        // The legend's column fits "integrated-gradients" at 11 px.
+        let (width, height) = (440.0, 260.0)
+        let (left, right, top, bottom) = (48.0, 150.0, 24.0, 40.0)
         let plotW = width - left - right, plotH = height - top - bottom
         let finite = series.flatMap(\.1).filter(\.isFinite)
         var (lo, hi) = unitY ? (0.0, 1.0) : (finite.min() ?? 0, finite.max() ?? 1)
@@ -20,7 +21,8 @@ enum SVGChart {
         if hi - lo < 1e-9 { (lo, hi) = (lo - 0.5, hi + 0.5) }
         func y(_ v: Double) -> Double { top + plotH * (1 - (v - lo) / (hi - lo)) }
         var svg = "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
-        svg += "viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
+        // Shrinks with a narrow page (a phone) instead of running off it; the viewBox keeps its proportions.
+        svg += "style=\"max-width:100%;height:auto\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
         svg += "<text x=\"\(Int(left))\" y=\"14\" font-weight=\"bold\">\(escape(title))</text>\n"
         svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotW)\" height=\"\(plotH)\" fill=\"none\" stroke=\"#888\"/>\n"
         for t in 0...4 {

@@ -13,7 +13,9 @@ struct Evaluate: ParsableCommand {
             attribution maximum within --tolerance pixels of the lesion) and the share of positive \
             attribution inside the lesion; Grad-CAM is scored on the fused layer3 + layer4 map unless \
             --layer names one layer. With --mask-kind leaf the masks are segmented images (the leaf on \
-            black) and the scores are each method's attribution on the leaf vs the background. With \
+            black) and the scores are each method's attribution on the leaf vs the background. With --masks \
+            and --out, also writes panels/<class>/<name>.panel.png for up to 8 scored images (spread evenly): \
+            the input and each method's overlay with the mask outlined, its colour bar and scores. With \
             --method and --metrics, scores the faithfulness of each method's explanation of the predicted \
             class on every image (at most --explain-limit), with means and seeded bootstrap 95% intervals \
             overall and per class; --out then also writes evaluation.html (curves, tables, the images \
@@ -72,12 +74,17 @@ struct Evaluate: ParsableCommand {
         var (report, confusion) = try evaluation.run(batchSize: batchSize) { bar.update("evaluating", done: $0, total: $1) }
         bar.finish()
         let scoring = evaluation.scoring(explanations.settings)
+        var panels: [EvaluationPanel] = []
         if let masks = explanations.masks, !explanations.methods.isEmpty {
             let update = { (method: AttributionMethod, done: Int, total: Int) in bar.update(method.rawValue, done: done, total: total) }
+            let panelCount = out == nil ? 0 : ExplanationScoring.defaultPanelCount
             if explanations.maskKind == .leaf {
-                report.leafBackground = try scoring.leafBackground(masks: URL(fileURLWithPath: masks), progress: update)
+                let result = try scoring.leafBackground(
+                    masks: URL(fileURLWithPath: masks), panels: panelCount, progress: update)
+                (report.leafBackground, panels) = (result.scores, result.panels)
             } else {
-                report.explanations = try scoring.score(masks: URL(fileURLWithPath: masks), progress: update)
+                let result = try scoring.score(masks: URL(fileURLWithPath: masks), panels: panelCount, progress: update)
+                (report.explanations, panels) = (result.scores, result.panels)
             }
             bar.finish()
         }
@@ -97,6 +104,7 @@ struct Evaluate: ParsableCommand {
         }
         if let out {
             try Evaluation.write(report, confusion: confusion, to: URL(fileURLWithPath: out))
+            try EvaluationPanel.write(panels, to: URL(fileURLWithPath: out))
             if EvaluationHTML.applies(to: report) { try EvaluationHTML.write(report, to: URL(fileURLWithPath: out)) }
         }
         if json {

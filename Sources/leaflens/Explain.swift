@@ -70,6 +70,11 @@ struct Explain: ParsableCommand {
 
     func validate() throws {
         try dataSet.validate(inputs: inputs, out: out)
+        if dataSet.isActive, rendering.scale == .shared {
+            throw ValidationError(
+                "--scale shared needs every input computed before the first is drawn; a data-set run (--data/--list) "
+                    + "draws each image as it goes (and its shards run apart): use --scale per-map or per-image")
+        }
         try validateGradientOptions()
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
@@ -122,17 +127,15 @@ struct Explain: ParsableCommand {
         job.metrics = metricOptions.settings
         if dataSet.isActive { return try runDataSet(job, target: target) }
         let bar = ProgressBar(quiet: quiet)
-        if rendering.scale == .shared {
-            job.visualization.rendering.sharedScales = try job.fitSharedScales(
-                inputs, methods: method.methods, target: target, progress: bar.callback)
-        }
         let directory = URL(fileURLWithPath: out)
         var failures = 0
-        for input in inputs {
+        // Per input, in order; with --scale shared every input is computed before the first is drawn.
+        try job.run(
+            inputs, methods: method.methods, target: target, topK: topK, progress: bar.callback,
+            warning: { warn("leaflens: warning: \($0)") }
+        ) { input, result in
             do {
-                let result = try job.run(
-                    input, methods: method.methods, target: target, topK: topK, progress: bar.callback,
-                    warning: { warn("leaflens: warning: \($0)") })
+                let result = try result.get()
                 try result.files.commit(into: directory)
                 if !quiet { print("\(input): \(result.summary); wrote \(result.files.entries.count) files to \(out)") }
             } catch let error as OptionError {

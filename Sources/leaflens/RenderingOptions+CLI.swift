@@ -36,7 +36,7 @@ struct RenderingOptionGroup: ParsableArguments {
         name: .long,
         help: """
             Which maps share a colour scale: per-map; per-image (all methods of an input with the same sign); \
-            shared (one scale per method across all inputs, which runs the methods twice).
+            shared (one scale per method across all inputs: every input is computed, and kept in memory, before the first is drawn; not with --data/--list).
             """)
     var scale: ScaleScope = .perMap
 

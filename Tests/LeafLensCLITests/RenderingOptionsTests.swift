@@ -48,6 +48,22 @@ struct RenderingOptionsTests {
         #expect(CLI.contents(of: directory.appendingPathComponent("out")).isEmpty)
     }
 
+    /// A data-set run draws each image as it goes (and its shards run apart), so no scale can span it.
+    @Test func sharedScaleInADataSetRunIsAUsageError() throws {
+        let directory = try FixturePaths.temporaryDirectory("leaflens-cli-rendering-data")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let images = directory.appendingPathComponent("data/rust")
+        try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
+        try TestFiles.png(width: 64, height: 64).write(to: images.appendingPathComponent("leaf.png"))
+        let result = try CLI.run(
+            ["explain", "--weights", try CLI.requireTinyModel(), "--method", "saliency", "--out", "out", "--quiet",
+             "--scale", "shared", "--data", "data"] + CLI.smallImage,
+            in: directory)
+        #expect(result.status == 2, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains("--scale shared") && result.stderr.contains("--data/--list"), "\(result.stderr)")
+        #expect(CLI.contents(of: directory.appendingPathComponent("out")).isEmpty)
+    }
+
     @Test("--views, --colorbar, --style and --scale shared reach the files")
     func optionsReachTheFiles() throws {
         let directory = try FixturePaths.temporaryDirectory("leaflens-cli-rendering")

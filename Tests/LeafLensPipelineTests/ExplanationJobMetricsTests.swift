@@ -50,6 +50,11 @@ import Testing
         let html = String(decoding: try #require(result.files.entries.first { $0.name == "\(Self.stem).report.html" }?.data), as: UTF8.self)
         #expect(html.contains("Faithfulness metrics") && html.contains("<svg") && html.contains("deletion_auc"))
         #expect(!html.contains("<script"))
+        // Each method's section lists its own scores beside its parameters.
+        let camSection = try #require(html.components(separatedBy: "<section class=\"method\"").last)
+        let deletionRow = "<tr><th>deletion_auc ↓</th><td>\(SVGChart.number(try #require(cam["deletion_auc"]), digits: 4))</td></tr>"
+        #expect(camSection.contains(deletionRow), "\(deletionRow) not in Grad-CAM's section")
+        #expect(camSection.contains("<tr><th>insertion_auc ↑</th>"))
     }
 
     @Test func onlyTheAskedMetricsAppear() throws {

@@ -97,32 +97,133 @@ import Testing
         #expect(own[0].mapCount == 1 && own[0].high * 2 == own[1].high)
     }
 
-    @Test func sharedScaleIsFittedOverEveryInput() throws {
-        let directory = try FixturePaths.temporaryDirectory("pipeline-shared-scale")
-        defer { try? FileManager.default.removeItem(at: directory) }
+    /// Seeded `.npy` inputs in a fresh directory (the caller removes it).
+    static func seededInputs(_ name: String, seeds: [UInt64]) throws -> (directory: URL, paths: [String]) {
+        let directory = try FixturePaths.temporaryDirectory(name)
         var paths: [String] = []
-        for seed in [UInt64(1), 2] {
+        for seed in seeds {
             let url = directory.appendingPathComponent("in\(seed).npy")
             try NPY.encode(ResNet18Input.seeded(seed: seed)).write(to: url)
             paths.append(url.path)
         }
+        return (directory, paths)
+    }
+
+    /// Counts every attribution the job computes (the `explain` seam), by "<file stem> <method> <target>".
+    final class ExplainCounter: @unchecked Sendable {
+        var calls: [String] = []
+        func install(on job: inout ExplanationJob) {
+            job.explain = { [self] explainer, method, input, target, progress in
+                calls.append("\(InputLoader.stem(input.path)) \(method.rawValue) \(target)")
+                return try explainer.explain(method, input: input, target: target, progress: progress)
+            }
+        }
+    }
+
+    /// `--scale shared` over several inputs: one scale per method fitted over every input's map, each
+    /// attribution computed exactly once, and each input drawn on it exactly as if the scale had been
+    /// fitted in a separate pass over the same maps.
+    @Test func sharedScaleIsFittedOverEveryInputComputingEachOnce() throws {
+        let (directory, paths) = try Self.seededInputs("pipeline-shared-scale", seeds: [1, 2])
+        defer { try? FileManager.default.removeItem(at: directory) }
         var job = try Self.job {
             $0.scale = .shared
             $0.normalization = .minMax
         }
-        let scales = try job.fitSharedScales(paths, methods: [.saliency], target: nil)
+        let counter = ExplainCounter()
+        counter.install(on: &job)
+        var results: [String: ExplanationFileSet] = [:]
+        try job.run(paths, methods: [.saliency, .inputXGradient], target: nil) { path, result in
+            results[path] = try result.get()
+        }
+        #expect(counter.calls.count == 4 && Set(counter.calls).count == 4, "\(counter.calls)")
+        // The same maps, computed apart, give the scale the run drew on.
+        var plain = job
+        plain.explain = { try $0.explain($1, input: $2, target: $3, progress: $4) }
+        let computed = try paths.flatMap { try plain.compute($0, methods: [.saliency, .inputXGradient], target: nil) }
+        let scales = try plain.sharedScales(over: computed)
         let scale = try #require(scales[.saliency])
-        #expect(scale.mapCount == 2)
-        job.visualization.rendering.sharedScales = scales
+        #expect(scale.mapCount == 2 && scales[.inputXGradient]?.mapCount == 2)
         var highs: [Double] = []
         for path in paths {
-            let result = try job.run(path, methods: [.saliency], target: nil)
+            let result = try #require(results[path])
             let stem = InputLoader.stem(path)
             let rendering = try #require(try Self.record(result, "\(stem).saliency.json")["rendering"] as? [String: Any])
             #expect(rendering["scale_maps"] as? Int == 2 && rendering["scale"] as? String == "shared")
             highs.append(try #require(rendering["scale_high"] as? Double))
+            // Drawn on a scale fitted beforehand (the old two-pass way), the pictures are the same bytes.
+            var twoPass = plain
+            twoPass.visualization.rendering.sharedScales = scales
+            let again = try twoPass.run(path, methods: [.saliency, .inputXGradient], target: nil)
+            for name in ["saliency.png", "saliency.overlay.png", "input-x-gradient.png", "panel.png"] {
+                let file = "\(stem).\(name)"
+                #expect(
+                    result.files.entries.first { $0.name == file }?.data == again.files.entries.first { $0.name == file }?.data,
+                    "\(file)")
+            }
         }
         #expect(highs[0] == highs[1] && Float(highs[0]) == scale.high)  // JSON carries the Float as a Double
+    }
+
+    /// `--targets top:2 --scale shared`: each input and class computed once, and the scale covers every
+    /// map drawn on it (both classes of both inputs); an input that fails is delivered as a failure and
+    /// left out of the scale.
+    @Test func sharedScaleWithTopKAndAFailingInput() throws {
+        let (directory, paths) = try Self.seededInputs("pipeline-shared-topk", seeds: [1, 2])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var job = try Self.job { $0.scale = .shared }
+        let counter = ExplainCounter()
+        counter.install(on: &job)
+        let missing = directory.appendingPathComponent("missing.npy").path
+        var delivered: [(String, Bool)] = []
+        var maps: [Int] = []
+        try job.run([paths[0], missing, paths[1]], methods: [.saliency], target: nil, topK: 2) { path, result in
+            delivered.append((path, (try? result.get()) != nil))
+            guard let set = try? result.get() else { return }
+            let stem = InputLoader.stem(path)
+            for k in 1...2 {
+                let record = try Self.record(set, "\(stem).saliency.top\(k).json")
+                maps.append(try #require((record["rendering"] as? [String: Any])?["scale_maps"] as? Int))
+            }
+        }
+        #expect(counter.calls.count == 4 && Set(counter.calls).count == 4, "\(counter.calls)")
+        // The failure is delivered while computing, before any input is drawn.
+        #expect(delivered.map(\.0) == [missing, paths[0], paths[1]] && delivered.map(\.1) == [false, true, true])
+        #expect(maps == [4, 4, 4, 4])
+    }
+
+    /// Per map, `run` over several inputs computes and delivers one input at a time.
+    @Test func perMapRunOverInputsStreams() throws {
+        let (directory, paths) = try Self.seededInputs("pipeline-per-map-run", seeds: [1, 2])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var job = try Self.job()
+        let counter = ExplainCounter()
+        counter.install(on: &job)
+        var seenBeforeDelivery: [Int] = []
+        try job.run(paths, methods: [.saliency], target: nil) { _, result in
+            _ = try result.get()
+            seenBeforeDelivery.append(counter.calls.count)
+        }
+        #expect(seenBeforeDelivery == [1, 2])
+    }
+
+    /// The report's comparison row names each unit once, with its methods, and no bracket doubles up
+    /// (a unit name used to carry its own brackets inside the list's).
+    @Test func reportSaysWhichUnitsDisagreeInPlainText() throws {
+        let result = try Self.job().run(Self.path, methods: [.saliency, .gradCAM, .integratedGradients], target: nil)
+        let html = String(decoding: try #require(result.files.entries.first { $0.name == "\(Self.stem).report.html" }?.data), as: UTF8.self)
+        let note =
+            "The methods&#39; units differ: gradient (Saliency); layer gradient × activation (Grad-CAM); "
+            + "model output (Integrated Gradients). Read this row for where, not how much."
+        #expect(html.contains("<p class=\"note\">\(note)</p>"))
+        let notes = html.components(separatedBy: "<p class=\"note\">").dropFirst().map { $0.prefix { $0 != "<" } }
+        #expect(!notes.isEmpty && notes.allSatisfy { !$0.contains("))") && !$0.contains("((") }, "\(notes)")
+        // Methods measured in one unit share one group; every method has a unit.
+        #expect(
+            ExplanationSummary.unitsNote([("A", "model output"), ("B", "gradient"), ("C", "model output")])
+                == "The methods' units differ: model output (A, C); gradient (B). Read this row for where, not how much.")
+        #expect(AttributionMethod.allCases.allSatisfy { RenderingSettings.unit(of: $0) != nil })
+        #expect(AttributionMethod.allCases.allSatisfy { !(RenderingSettings.unit(of: $0) ?? "(").contains("(") })
     }
 
     @Test func blankMapWarnsAndDrawsNoNaN() throws {
