@@ -139,6 +139,25 @@ struct MetricsCLITests {
         #expect(CLI.contents(of: out).isEmpty)
     }
 
+    /// PlantVillage's layout (Fixtures/segmented): `<name>.JPG` photos, `<name>_final_masked.jpg` leaves on black.
+    @Test func plantVillageSegmentedMasksThroughTheCommand() throws {
+        let segmented = FixturePaths.fixture("segmented")
+        let out = try FixturePaths.temporaryDirectory("leaflens-cli-segmented")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try CLI.run([
+            "evaluate", "--weights", try CLI.requireTinyModel(), "--data", segmented.appendingPathComponent("color").path,
+            "--masks", segmented.appendingPathComponent("segmented").path, "--mask-suffix", "_final_masked",
+            "--mask-kind", "leaf", "--method", "grad-cam,saliency", "--resize", "64", "--crop", "64", "--quiet", "--json",
+            "--out", out.path,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let shares = try #require(json["leaf_background"] as? [[String: Any]])
+        #expect(shares.map { $0["images"] as? Int } == [4, 4])
+        let html = try String(contentsOf: out.appendingPathComponent("evaluation.html"), encoding: .utf8)
+        #expect(html.contains("Leaf versus background"))
+    }
+
     @Test func evaluateMetricsNeedAMethod() throws {
         let result = try CLI.run(["evaluate", "--data", "x", "--metrics", "deletion"])
         #expect(result.status != 0)
