@@ -29,7 +29,8 @@ public struct ScoringSettings: Sendable {
     /// Images the sanity check uses (diseased ones first when masks are given).
     public var sanityImages = 6
     /// Mask file name = image name without extension + suffix ("" = the image's own name;
-    /// PlantVillage's segmented layout: `_final_masked.jpg`).
+    /// PlantVillage's segmented layout: `_final_masked.jpg`, or `_final_masked`, which takes the
+    /// image's extension and then `.jpg`, `.jpeg`, `.png`: `LeafMask.maskFileCandidates`).
     public var maskSuffix = ""
     /// What the masks mark: lesions (pointing game) or the leaf (leaf-vs-background shares).
     public var maskKind: MaskKind = .lesion
