@@ -14,27 +14,28 @@ public enum EvaluationHTML {
         report.faithfulness != nil || report.randomizationCurves != nil || report.leafBackground != nil
     }
 
-    public static func render(_ report: EvaluationReport) -> String {
+    /// - pictures: thumbnails of the images where the methods disagree most
+    ///   (`ExplanationScoring.faithfulnessWithPictures`); without them those images are listed in a table.
+    public static func render(_ report: EvaluationReport, pictures: [DisagreementPicture] = []) -> String {
         var html = """
             <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>LeafLens evaluation</title>
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>LeafLens evaluation</title>
             <style>body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:1em 0}\
             td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th:first-child,td:first-child{text-align:left}\
             td.best{font-weight:bold;background:#e8f4e8}figure{display:inline-block;margin:0 1em 1em 0}\
-            .note{color:#555;font-size:90%}</style></head><body>
+            .note{color:#555;font-size:90%}\(disagreementStyle)</style></head><body>
             <h1>LeafLens evaluation</h1>
 
             """
         html += "<p>\(report.images) images, accuracy \(SVGChart.number(report.accuracy * 100, digits: 2))%, "
         html += "loss \(SVGChart.number(report.loss, digits: 4)).</p>\n"
         if let shares = report.leafBackground, !shares.isEmpty { html += leafBackground(shares) }
-        if let summary = report.faithfulness { html += faithfulness(summary) }
+        if let summary = report.faithfulness { html += faithfulness(summary, pictures: pictures) }
         if let curves = report.randomizationCurves, !curves.isEmpty { html += randomization(curves) }
         return html + "</body></html>\n"
     }
 
-    static func faithfulness(_ s: DatasetSummary) -> String {
+    static func faithfulness(_ s: DatasetSummary, pictures: [DisagreementPicture] = []) -> String {
         let methods = s.overall.keys.sorted()
         let keys = FaithfulnessScores.keys.filter { k in methods.contains { s.overall[$0]?[k] != nil } }
         var html = "<h2>Faithfulness</h2>\n"
@@ -57,13 +58,7 @@ public enum EvaluationHTML {
             html += "<h3>Class \(SVGChart.escape(label))</h3>\n"
             html += table(methods: perMethod.keys.sorted(), keys: keys, values: perMethod, best: [:])
         }
-        if !s.disagreements.isEmpty {
-            html += "<h3>Where the methods disagree most</h3>\n<table><tr><th>image</th><th>mean pairwise Spearman ρ</th></tr>\n"
-            for d in s.disagreements {
-                html += "<tr><td>\(SVGChart.escape(d.image))</td><td>\(SVGChart.number(d.meanPairwiseSpearman, digits: 3))</td></tr>\n"
-            }
-            html += "</table>\n"
-        }
+        html += disagreements(s.disagreements, pictures: pictures)
         return html
     }
 
@@ -114,10 +109,10 @@ public enum EvaluationHTML {
     }
 
     /// Writes `evaluation.html` into `directory` atomically.
-    public static func write(_ report: EvaluationReport, to directory: URL) throws {
+    public static func write(_ report: EvaluationReport, pictures: [DisagreementPicture] = [], to directory: URL) throws {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try AtomicWrite.write(Data(render(report).utf8), to: directory.appendingPathComponent(fileName))
+            try AtomicWrite.write(Data(render(report, pictures: pictures).utf8), to: directory.appendingPathComponent(fileName))
         } catch {
             throw PipelineError("\(directory.path): cannot write \(fileName) (\(error))")
         }

@@ -43,6 +43,18 @@ extension ExplanationScoring {
     public func faithfulness(
         _ metrics: MetricSettings, progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }
     ) throws -> DatasetSummary {
+        try faithfulnessWithPictures(metrics, progress: progress).summary
+    }
+
+    /// `faithfulness`, and thumbnails of the images the summary lists as the ones where the methods
+    /// disagree most (the input and each method's map, `thumbnailSide` pixels at most) for
+    /// `evaluation.html`. Only the inputs and maps of the current lowest-agreement images are kept
+    /// while the data set is scored.
+    public func faithfulnessWithPictures(
+        _ metrics: MetricSettings, thumbnailSide: Int = 112, progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }
+    ) throws -> (summary: DatasetSummary, pictures: [DisagreementPicture]) {
+        let topDisagreements = 5
+        var collector = DisagreementCollector(capacity: topDisagreements, side: thumbnailSide)
         let explainer = try Explainer(classifier: model.classifier(), settings: settings.explainerSettings(size: size.crop))
         let samples = metricSamples()
         guard !samples.isEmpty else { throw PipelineError("\(dataset.root.path): no images to score") }
@@ -64,12 +76,21 @@ extension ExplanationScoring {
                         image: sample.relativePath, label: dataset.classes[sample.label], method: method.rawValue,
                         scores: scores, deletionCurve: curves.deletion?.scores, insertionCurve: curves.insertion?.scores))
             }
-            if let rho = RankCorrelation.meanPairwiseSpearman(maps) { agreement[sample.relativePath] = rho }
+            if let rho = RankCorrelation.meanPairwiseSpearman(maps) {
+                agreement[sample.relativePath] = rho
+                collector.offer(.init(
+                    image: sample.relativePath, label: dataset.classes[sample.label], rho: rho,
+                    display: input.displayImage,
+                    maps: zip(settings.methods, maps).map { (method: $0.rawValue, values: $1) }))
+            }
             progress(k + 1, samples.count)
         }
+        let summary: DatasetSummary
         do {
-            return try DatasetAggregator.summarize(records, agreement: agreement, seed: metrics.options.seed)
+            summary = try DatasetAggregator.summarize(
+                records, agreement: agreement, topDisagreements: topDisagreements, seed: metrics.options.seed)
         } catch { throw PipelineError("metrics: \(error)") }
+        return (summary, try collector.pictures(for: summary.disagreements))
     }
 
     /// The model-randomization curves of Adebayo et al. (2018) for every method in `settings.methods`
@@ -81,7 +102,7 @@ extension ExplanationScoring {
         masks: URL?, progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }
     ) throws -> [RandomizationCurve] {
         var samples: [ImageFolder.Sample]
-        if let masks {
+        if let masks, settings.maskKind == .lesion {
             samples = try diseasedSamples(masks: masks, limit: settings.sanityImages).map(\.0)
         } else {
             samples = Array(dataset.samples.prefix(settings.sanityImages))

@@ -50,6 +50,12 @@ extension ExplanationScoring {
         return urls
     }
 
+    /// Checks the mask folder before any image is scored: every image has its mask (named with the
+    /// count when not) and each mask has its image's size. `evaluate` calls this before the model run.
+    public func checkMasks(_ masks: URL) throws {
+        _ = try maskURLs(masks)
+    }
+
     /// Leaf-versus-background shares per method (issue 13 item 3) over every image (at most `limit`,
     /// spread evenly), explaining the image's class. Masks are derived from segmented images brought
     /// into the input's frame exactly as the photo is (resize, centre crop), then `LeafMask.fromSegmented`.

@@ -29,7 +29,8 @@ public struct ScoringSettings: Sendable {
     /// Images the sanity check uses (diseased ones first when masks are given).
     public var sanityImages = 6
     /// Mask file name = image name without extension + suffix ("" = the image's own name;
-    /// PlantVillage's segmented layout: `_final_masked.jpg`).
+    /// PlantVillage's segmented layout: `_final_masked.jpg`, or `_final_masked`, which takes the
+    /// image's extension and then `.jpg`, `.jpeg`, `.png`: `LeafMask.maskFileCandidates`).
     public var maskSuffix = ""
     /// What the masks mark: lesions (pointing game) or the leaf (leaf-vs-background shares).
     public var maskKind: MaskKind = .lesion
@@ -171,12 +172,13 @@ public struct ExplanationScoring {
     /// al. report signed and absolute rank correlations). The signed maps are the ones the check asserts:
     /// with ReLU or |·|, maps of a random network still separate leaf from background, as the trained
     /// network's do, which keeps ρ around 0.3–0.4 without saying anything about the learned weights.
-    /// `progress(done, total)` is called after each stage.
+    /// `progress(done, total)` is called after each stage. Leaf masks (`settings.maskKind`) mark no
+    /// lesions, so with them the first images are used.
     public func sanityCheck(masks: URL?, progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws
         -> SanityCheckReport
     {
         var samples: [ImageFolder.Sample]
-        if let masks {
+        if let masks, settings.maskKind == .lesion {
             samples = try diseasedSamples(masks: masks, limit: settings.sanityImages).map(\.0)
         } else {
             samples = Array(dataset.samples.prefix(settings.sanityImages))

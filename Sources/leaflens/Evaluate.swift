@@ -13,13 +13,16 @@ struct Evaluate: ParsableCommand {
             attribution maximum within --tolerance pixels of the lesion) and the share of positive \
             attribution inside the lesion; Grad-CAM is scored on the fused layer3 + layer4 map unless \
             --layer names one layer. With --mask-kind leaf the masks are segmented images (the leaf on \
-            black) and the scores are each method's attribution on the leaf vs the background. With --masks \
-            and --out, also writes panels/<class>/<name>.panel.png for up to 8 scored images (spread evenly): \
-            the input and each method's overlay with the mask outlined, its colour bar and scores. With \
+            black) and the scores are each method's attribution on the leaf vs the background; a pixel \
+            is leaf when its brightest channel exceeds 24 of 255 (JPEG artefacts lift the black background \
+            above 0 near the leaf), leaf specks under 0.1% of the image are dropped and holes that \
+            do not reach the border (dark lesions) filled. With --masks and --out, also writes \
+            panels/<class>/<name>.panel.png for up to 8 scored images (spread evenly): the input and each \
+            method's overlay with the mask outlined, its colour bar and scores. With \
             --method and --metrics, scores the faithfulness of each method's explanation of the predicted \
             class on every image (at most --explain-limit), with means and seeded bootstrap 95% intervals \
             overall and per class; --out then also writes evaluation.html (curves, tables, the images \
-            where the methods disagree most). --sanity-check runs the model-randomization check of \
+            where the methods disagree most, with thumbnails). --sanity-check runs the model-randomization check of \
             Adebayo et al. (2018): Spearman rank correlations per randomized stage, and the cascading and \
             independent randomization curves per method (drawn in evaluation.html).
             """)
@@ -70,10 +73,13 @@ struct Evaluate: ParsableCommand {
         let network = try model.loadModel()
         let size = InputSize.resolve(resize: resize, crop: crop ?? imageSize, metadata: network.metadata)
         let evaluation = try Evaluation(model: network, data: data, size: size, warning: warn)
+        // Options and masks that cannot work fail before the (long) model run.
+        if metricOptions.settings != nil { try metricOptions.checkStep(side: size.crop, in: Self.self) }
+        let scoring = evaluation.scoring(explanations.settings)
+        if let masks = explanations.masks { try scoring.checkMasks(URL(fileURLWithPath: masks)) }
         let bar = ProgressBar(quiet: quiet || json)
         var (report, confusion) = try evaluation.run(batchSize: batchSize) { bar.update("evaluating", done: $0, total: $1) }
         bar.finish()
-        let scoring = evaluation.scoring(explanations.settings)
         var panels: [EvaluationPanel] = []
         if let masks = explanations.masks, !explanations.methods.isEmpty {
             let update = { (method: AttributionMethod, done: Int, total: Int) in bar.update(method.rawValue, done: done, total: total) }
@@ -88,9 +94,10 @@ struct Evaluate: ParsableCommand {
             }
             bar.finish()
         }
+        var pictures: [DisagreementPicture] = []
         if let metrics = metricOptions.settings {
-            try metricOptions.checkStep(side: size.crop, in: Self.self)
-            report.faithfulness = try scoring.faithfulness(metrics) { bar.update("metrics", done: $0, total: $1) }
+            let scored = try scoring.faithfulnessWithPictures(metrics) { bar.update("metrics", done: $0, total: $1) }
+            (report.faithfulness, pictures) = (scored.summary, scored.pictures)
             bar.finish()
         }
         if explanations.sanityCheck {
@@ -105,7 +112,7 @@ struct Evaluate: ParsableCommand {
         if let out {
             try Evaluation.write(report, confusion: confusion, to: URL(fileURLWithPath: out))
             try EvaluationPanel.write(panels, to: URL(fileURLWithPath: out))
-            if EvaluationHTML.applies(to: report) { try EvaluationHTML.write(report, to: URL(fileURLWithPath: out)) }
+            if EvaluationHTML.applies(to: report) { try EvaluationHTML.write(report, pictures: pictures, to: URL(fileURLWithPath: out)) }
         }
         if json {
             try printJSON(report)
@@ -159,7 +166,7 @@ struct ExplanationEvaluationOptions: ParsableArguments {
 
     @Option(
         name: .customLong("mask-suffix"),
-        help: ArgumentHelp("Mask name = image name without extension + S (PlantVillage segmented: _final_masked.jpg; default: the image's name).", valueName: "S"))
+        help: ArgumentHelp("Mask name = image name without extension + S; an S without .png/.jpg/.jpeg takes the image's extension, then .jpg, .jpeg or .png (PlantVillage segmented: _final_masked; default: the image's name).", valueName: "S"))
     var maskSuffix: String = ""
 
     @Option(
@@ -205,6 +212,11 @@ struct ExplanationEvaluationOptions: ParsableArguments {
 
     func validate() throws {
         _ = try renamed(method?.methods, old: explain?.methods, name: "--method", oldName: "--explain")
+        if masks == nil, !maskSuffix.isEmpty { throw ValidationError("--mask-suffix needs --masks") }
+        if masks == nil, maskKind != .lesion { throw ValidationError("--mask-kind needs --masks") }
+        if masks != nil, methods.isEmpty, !sanityCheck {
+            throw ValidationError("--masks needs --method (explanations to score) or --sanity-check")
+        }
         if let tolerance, tolerance < 0 { throw ValidationError("--tolerance must be ≥ 0") }
         let layer = try renamed(layer, old: camLayer, name: "--layer", oldName: "--cam-layer")
         if let layer, layer.isEmpty { throw ValidationError("--layer must not be empty") }

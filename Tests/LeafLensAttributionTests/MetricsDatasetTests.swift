@@ -158,6 +158,29 @@ struct LeafMaskTests {
         }
     }
 
+    @Test func aSuffixWithoutExtensionTakesTheImagesThenTheUsualOnes() throws {
+        #expect(LeafMask.maskFileCandidates(forImage: "a b.JPG", suffix: "_final_masked")
+                    == ["a b_final_masked.JPG", "a b_final_masked.jpg", "a b_final_masked.jpeg", "a b_final_masked.png",
+                        "a b_final_masked.PNG"])
+        #expect(LeafMask.maskFileName(forImage: "a.png", suffix: "_mask") == "a_mask.png")
+        #expect(LeafMask.maskFileCandidates(forImage: "a.png", suffix: "_final_masked.JPG") == ["a_final_masked.JPG"])
+        let dir = try FixturePaths.temporaryDirectory("leafmask-noext")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("rust"), withIntermediateDirectories: true)
+        try Data().write(to: dir.appendingPathComponent("rust/a_final_masked.jpg"))
+        let found = try LeafMask.locateMasks(images: ["rust/a.JPG"], directory: dir, suffix: "_final_masked")
+        #expect(found.map(\.lastPathComponent) == ["a_final_masked.jpg"])
+        #expect(throws: MetricError.missingMasks(directory: dir.path, missing: ["rust/b_final_masked.*"], count: 1, total: 2)) {
+            try LeafMask.locateMasks(images: ["rust/a.JPG", "rust/b.JPG"], directory: dir, suffix: "_final_masked")
+        }
+        let file = dir.appendingPathComponent("rust/a_final_masked.jpg")
+        for notAFolder in [dir.appendingPathComponent("absent"), file] {
+            #expect(throws: MetricError.invalidOption("mask folder '\(notAFolder.path)' does not exist or is not a folder")) {
+                try LeafMask.locateMasks(images: ["rust/a.JPG"], directory: notAFolder, suffix: "")
+            }
+        }
+    }
+
     @Test func massOnLeafAndMaximumOnBackground() throws {
         let leaf = [true, true, false, false]
         let share = try LeafBackgroundShare.compute(map: [1, 2, 3, -4], leaf: leaf)

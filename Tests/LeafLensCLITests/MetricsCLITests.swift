@@ -100,6 +100,64 @@ struct MetricsCLITests {
         #expect(html.contains("<svg") && html.contains("class=\"best\"") && !html.contains("<script"))
     }
 
+    static let badEvaluateOptions = [
+        BadOption(options: ["--mask-suffix", "_final_masked", "--method", "grad-cam", "--metrics", "deletion"],
+                  message: "--mask-suffix needs --masks"),
+        BadOption(options: ["--mask-kind", "leaf", "--method", "grad-cam", "--metrics", "deletion"],
+                  message: "--mask-kind needs --masks"),
+        BadOption(options: ["--masks", "m"], message: "--masks needs --method (explanations to score) or --sanity-check"),
+        BadOption(options: ["--method", "grad-cam", "--metrics", "deletion,nope"], message: "--metrics: unknown metric 'nope'"),
+        BadOption(options: ["--method", "grad-cam", "--metrics", "deletion", "--metric-step", "0"],
+                  message: "--metric-step must be ≥ 1, got 0"),
+    ]
+
+    @Test(arguments: badEvaluateOptions)
+    func badEvaluateOptionsAreUsageErrors(_ bad: BadOption) throws {
+        let result = try CLI.run(["evaluate", "--data", "x"] + bad.options)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(bad.message), "stderr: \(result.stderr)")
+    }
+
+    /// A step larger than the input and a broken mask folder fail before the model runs, and nothing is written.
+    @Test func evaluateChecksStepAndMasksBeforeTheModelRuns() throws {
+        let root = try #require(Self.dataSet, "leaflens synth failed")
+        let images = root.appendingPathComponent("images").path
+        let out = try FixturePaths.temporaryDirectory("leaflens-cli-eval-early")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let step = try CLI.run([
+            "evaluate", "--data", images, "--crop", "64", "--method", "saliency", "--metrics", "deletion",
+            "--metric-step", "4097", "--out", out.appendingPathComponent("a").path,
+        ])
+        #expect(step.status != 0)
+        #expect(step.stderr.contains("--metric-step 4097 is larger than the image (64×64 = 4096 pixels)"), "\(step.stderr)")
+        let masks = try CLI.run([
+            "evaluate", "--data", images, "--crop", "64", "--method", "saliency", "--masks",
+            out.appendingPathComponent("no-such-folder").path, "--out", out.appendingPathComponent("b").path,
+        ])
+        #expect(masks.status != 0)
+        #expect(masks.stderr.contains("does not exist or is not a folder"), "\(masks.stderr)")
+        #expect(CLI.contents(of: out).isEmpty)
+    }
+
+    /// PlantVillage's layout (Fixtures/segmented): `<name>.JPG` photos, `<name>_final_masked.jpg` leaves on black.
+    @Test func plantVillageSegmentedMasksThroughTheCommand() throws {
+        let segmented = FixturePaths.fixture("segmented")
+        let out = try FixturePaths.temporaryDirectory("leaflens-cli-segmented")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let result = try CLI.run([
+            "evaluate", "--weights", try CLI.requireTinyModel(), "--data", segmented.appendingPathComponent("color").path,
+            "--masks", segmented.appendingPathComponent("segmented").path, "--mask-suffix", "_final_masked",
+            "--mask-kind", "leaf", "--method", "grad-cam,saliency", "--resize", "64", "--crop", "64", "--quiet", "--json",
+            "--out", out.path,
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let shares = try #require(json["leaf_background"] as? [[String: Any]])
+        #expect(shares.map { $0["images"] as? Int } == [4, 4])
+        let html = try String(contentsOf: out.appendingPathComponent("evaluation.html"), encoding: .utf8)
+        #expect(html.contains("Leaf versus background"))
+    }
+
     @Test func evaluateMetricsNeedAMethod() throws {
         let result = try CLI.run(["evaluate", "--data", "x", "--metrics", "deletion"])
         #expect(result.status != 0)

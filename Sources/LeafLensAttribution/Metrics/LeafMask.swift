@@ -19,23 +19,57 @@ public enum LeafMask {
 
     /// The mask file name for an image: its name without extension + `suffix` (an empty suffix keeps
     /// the image's own file name). `leaf_001.JPG` + `_final_masked.jpg` → `leaf_001_final_masked.jpg`.
+    /// A suffix without an image extension takes the image's (`leaf_001.JPG` + `_final_masked` →
+    /// `leaf_001_final_masked.JPG`); `maskFileCandidates` lists the other names then tried.
     public static func maskFileName(forImage name: String, suffix: String) -> String {
-        if suffix.isEmpty { return name }
+        maskFileCandidates(forImage: name, suffix: suffix)[0]  // safe: never empty
+    }
+
+    /// Image extensions a suffix may end in; a suffix that ends in none of them gets one.
+    public static let maskExtensions = ["png", "jpg", "jpeg"]
+
+    /// The names a mask may have, in the order they are tried: with an empty suffix the image's own
+    /// name; with a suffix that ends in an image extension (`_final_masked.jpg`) stem + suffix; with
+    /// any other suffix (`_final_masked`) stem + suffix + the image's extension, then `.jpg`, `.JPG`,
+    /// `.jpeg`, `.png`, `.PNG` — so `--mask-suffix _final_masked` finds PlantVillage's
+    /// `<name>_final_masked.jpg` beside `<name>.JPG`.
+    public static func maskFileCandidates(forImage name: String, suffix: String) -> [String] {
+        if suffix.isEmpty { return [name] }
         let stem = (name as NSString).deletingPathExtension
-        return stem + suffix
+        if maskExtensions.contains((suffix as NSString).pathExtension.lowercased()) { return [stem + suffix] }
+        var names: [String] = []
+        let own = (name as NSString).pathExtension
+        for ext in [own, "jpg", "JPG", "jpeg", "png", "PNG"] where !ext.isEmpty {
+            let candidate = stem + suffix + "." + ext
+            if !names.contains(candidate) { names.append(candidate) }
+        }
+        return names.isEmpty ? [stem + suffix] : names
     }
 
     /// The mask URL of every image, given as a path relative to the data folder (`class/file.jpg`);
     /// masks sit at the same relative folder under `directory`. Throws `MetricError.missingMasks`
-    /// naming the first five missing files and the count when any is missing.
+    /// naming the first five missing files and the count when any is missing (a suffix without an
+    /// extension shows as `<stem><suffix>.*`), and `.invalidOption` when `directory` is not a folder.
     public static func locateMasks(images: [String], directory: URL, suffix: String) throws(MetricError) -> [URL] {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw .invalidOption("mask folder '\(directory.path)' does not exist or is not a folder")
+        }
         var urls: [URL] = [], missing: [String] = []
         for image in images {
             let folder = (image as NSString).deletingLastPathComponent
-            let name = maskFileName(forImage: (image as NSString).lastPathComponent, suffix: suffix)
-            let relative = folder.isEmpty ? name : folder + "/" + name
-            let url = directory.appendingPathComponent(relative)
-            if FileManager.default.fileExists(atPath: url.path) { urls.append(url) } else { missing.append(relative) }
+            let names = maskFileCandidates(forImage: (image as NSString).lastPathComponent, suffix: suffix)
+            let relative = names.map { folder.isEmpty ? $0 : folder + "/" + $0 }
+            if let found = relative.lazy.map({ directory.appendingPathComponent($0) })
+                .first(where: { FileManager.default.fileExists(atPath: $0.path) })
+            {
+                urls.append(found)
+            } else if names.count > 1 {
+                let stem = ((image as NSString).lastPathComponent as NSString).deletingPathExtension
+                missing.append((folder.isEmpty ? "" : folder + "/") + stem + suffix + ".*")
+            } else {
+                missing.append(relative[0])  // safe: one name
+            }
         }
         if !missing.isEmpty {
             throw .missingMasks(
