@@ -29,9 +29,15 @@ import Testing
         var sliding_window_shapes: [Int]?
         var strides: [Int]?
         var perturbations_per_eval: Int?
+        var window_counts: [Int]?
     }
 
-    struct Sample: Codable, Sendable { var rel_l2: Double }
+    /// PyTorch's float32-vs-float64 distance on the logit drops of sampled windows (image 0).
+    struct Sample: Codable, Sendable {
+        var windows: [Int]
+        var drops_float64: [Double]
+        var rel_l2: Double
+    }
 
     struct Attribution: Codable, Sendable {
         var name: String
@@ -202,8 +208,45 @@ import Testing
             model: model, input: x, targets: targets, window: try #require(p.sliding_window_shapes),
             strides: try #require(p.strides), perturbationsPerEval: try #require(p.perturbations_per_eval))
         let expected = try stored(reference)
-        report(run, kept: try kept(result, reference), expected, note: "torch float32 vs float64 on sampled drops: \(reference.torch_float32_sample?.rel_l2 ?? .nan)")
-        expectRelativeL2(try kept(result, reference), expected, atMost: 1e-4, run.testDescription)
+        let sample = try #require(reference.torch_float32_sample)
+        report(run, kept: try kept(result, reference), expected, note: "torch float32 vs float64 on sampled drops: \(sample.rel_l2)")
+        guard sample.rel_l2 > 1e-4 else {
+            expectRelativeL2(try kept(result, reference), expected, atMost: 1e-4, run.testDescription)
+            return
+        }
+        // The float32 reference is itself further than the bound from float64 (logit drops of a few units
+        // on logits of ~1e3–1e4): the same windows in Double must meet it against PyTorch's float64 drops.
+        let window = try #require(p.sliding_window_shapes), strides = try #require(p.strides)
+        let columns = try #require(p.window_counts)[1]
+        let program = try model.model.converted(to: Double.self).program(for: .attribution)
+        let example = x.slice(0..<1).converted(to: Double.self)
+        var copies: [Double] = []
+        for index in sample.windows {
+            var copy = example.storage
+            let (row, column) = (index / columns * strides[1], index % columns * strides[2])
+            let (h, w) = (example.shape[2], example.shape[3])
+            for c in 0..<window[0] {
+                for i in row..<min(h, row + window[1]) {
+                    for j in column..<min(w, column + window[2]) { copy[(c * h + i) * w + j] = 0 }
+                }
+            }
+            copies += copy
+        }
+        let occluded = try program.forward(
+            try Tensor(shape: [sample.windows.count] + Array(example.shape.dropFirst()), storage: copies)).outputs
+        let classes = occluded.shape[1], target = targets[0]
+        let clean = try program.forward(example).outputs.storage[target]
+        let drops = (0..<sample.windows.count).map { clean - occluded.storage[$0 * classes + target] }
+        let ours = try Tensor(shape: [drops.count], storage: drops.map { Float($0) })
+        let theirs = try Tensor(shape: [drops.count], storage: sample.drops_float64.map { Float($0) })
+        report(run, kept: ours, theirs, note: "(Double, sampled windows' drops)")
+        expectRelativeL2(ours, theirs, atMost: 1e-4, "\(run) sampled windows in Double")
+        withKnownIssue(
+            "PyTorch's float32 occlusion is \(sample.rel_l2) from float64 on sampled windows, over the 1e-4 bound",
+            isIntermittent: true
+        ) {
+            expectRelativeL2(try kept(result, reference), expected, atMost: 1e-4, run.testDescription)
+        }
     }
 
     // MARK: AblationCAM (pytorch-grad-cam's raw map, through the layer replay)
