@@ -42,7 +42,7 @@ public enum AblationCAM {
             guard let replay = try model.layerReplay(example, layer: data.layer) else {
                 throw AttributionError.invalidOption(
                     "ablation-cam cannot re-run the model above layer '\(data.layer)'; "
-                        + "choose a layer the model can resume from (for ResNet18: a block output such as layer4)")
+                        + "choose a layer the model can resume from (for a ResNet: maxpool, avgpool or a block output such as layer4 or layer3.1)")
             }
             let t = replay.activation
             guard t.rank == 4, t.shape[0] == 1, t.shape[1] == data.channels else {
