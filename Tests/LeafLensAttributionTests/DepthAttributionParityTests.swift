@@ -129,6 +129,11 @@ import Testing
         max(tolerance, a.kept_stride > 1 ? a.torch_float32_rel_l2_kept ?? 0 : a.torch_float32_rel_l2 ?? 0)
     }
 
+    /// The float32 bound where PyTorch's own float32 result is over the resnet18 tolerance (`floor`) against
+    /// float64: twice PyTorch's distance, so LeafLens's float32 error may be as large as PyTorch's own and no
+    /// more than about twice it (the rule issue 17 generalises).
+    static func float32Bound(torch: Double, floor: Double) -> Double { max(2 * torch, floor) }
+
     @Test func manifestCoversEveryCase() {
         #expect(Self.attributionCases.map(\.name) == Self.small + Self.full)
         for c in Self.attributionCases {
@@ -163,11 +168,10 @@ import Testing
             let exactKept = try kept(exact.attributions.converted(to: Float.self), reference)
             report(run, kept: exactKept, expected, note: "(Double)")
             expectRelativeL2(exactKept, expected, atMost: 1e-3, "\(run) in Double")
-            withKnownIssue(
-                "PyTorch's float32 IG is \(torchFloat32) from float64 here, over the 1e-3 bound", isIntermittent: true
-            ) {
-                expectRelativeL2(ours, expected, atMost: 1e-3, "\(run) in Float (PyTorch's float32: \(torchFloat32))")
-            }
+            // Float32 is held to the bound float32 itself allows here: twice PyTorch's own distance.
+            expectRelativeL2(
+                ours, expected, atMost: Self.float32Bound(torch: torchFloat32, floor: 1e-3),
+                "\(run) in Float (PyTorch's float32: \(torchFloat32))")
         } else {
             expectRelativeL2(ours, expected, atMost: 1e-3, run.testDescription)
         }
@@ -241,12 +245,11 @@ import Testing
         let theirs = try Tensor(shape: [drops.count], storage: sample.drops_float64.map { Float($0) })
         report(run, kept: ours, theirs, note: "(Double, sampled windows' drops)")
         expectRelativeL2(ours, theirs, atMost: 1e-4, "\(run) sampled windows in Double")
-        withKnownIssue(
-            "PyTorch's float32 occlusion is \(sample.rel_l2) from float64 on sampled windows, over the 1e-4 bound",
-            isIntermittent: true
-        ) {
-            expectRelativeL2(try kept(result, reference), expected, atMost: 1e-4, run.testDescription)
-        }
+        // The stored map is PyTorch's float32 result: two float32 results, each about PyTorch's own distance
+        // from float64, are held to twice that distance.
+        expectRelativeL2(
+            try kept(result, reference), expected, atMost: Self.float32Bound(torch: sample.rel_l2, floor: 1e-4),
+            "\(run) in Float (PyTorch's float32 on sampled drops: \(sample.rel_l2))")
     }
 
     // MARK: AblationCAM (pytorch-grad-cam's raw map, through the layer replay)
