@@ -54,10 +54,14 @@ struct ZipPreflight {
         var directorySize = Int(u32(eocd + 12))
         var directoryOffset = Int(u32(eocd + 16))
         let directoryEnd: Int
-        // ZIP64: a locator (20 bytes) right before the EOCD points at the ZIP64 EOCD record (56+ bytes).
+        // ZIP64: a locator (20 bytes) right before the EOCD points at the ZIP64 EOCD record (56 bytes).
+        // The record must sit right before the locator, as every writer (torch's miniz too) puts it:
+        // ZIPFoundation reads it from there, not from the locator's offset, and falls back to the plain
+        // EOCD when it finds none — so a locator pointing elsewhere would let this check validate one
+        // directory while ZIPFoundation walks another (a fuzzed file did that and trapped inside it).
         if eocd >= 20, u32(eocd - 20) == 0x0706_4B50 {
             let recordOffset = try bounded(u64(eocd - 20 + 8), "ZIP64 end-of-directory offset")
-            guard recordOffset <= eocd - 20 - 56, u32(recordOffset) == 0x0606_4B50 else {
+            guard eocd >= 20 + 56, recordOffset == eocd - 20 - 56, u32(recordOffset) == 0x0606_4B50 else {
                 throw fail("the ZIP64 end-of-central-directory record is missing or misplaced")
             }
             entryCount = try bounded(u64(recordOffset + 32), "ZIP64 entry count")

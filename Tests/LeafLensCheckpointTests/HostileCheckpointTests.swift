@@ -55,6 +55,17 @@ import Testing
     }
 
     /// Every prefix of a real checkpoint is refused cleanly (truncation at any byte).
+    /// FuzzCheckpoint's first finding (Fuzz/Corpus/FuzzCheckpoint/zip64_locator_elsewhere.pth): a ZIP64
+    /// locator pointing at a record that is not right before it. The preflight checked the directory
+    /// that record describes, ZIPFoundation walked the plain EOCD's (with a garbage entry) and trapped
+    /// ("Range requires lowerBound <= upperBound" in its MemoryFile). Now refused by the preflight.
+    @Test func zip64LocatorPointingElsewhereIsRefused() throws {
+        let url = CheckpointFixtures.url("hostile/zip64_locator_elsewhere.pth")
+        let error = #expect(throws: CheckpointError.self) { _ = try CheckpointImporter.load(contentsOf: url) }
+        #expect(error?.kind == .malformedArchive, "\(error?.description ?? "no error")")
+        #expect(error?.problem.contains("ZIP64") == true)
+    }
+
     @Test func everyTruncationIsRefused() throws {
         let data = try Data(contentsOf: CheckpointFixtures.url("plain.pth"))
         for length in Swift.stride(from: 0, to: data.count, by: max(1, data.count / 97)) {
