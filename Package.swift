@@ -93,7 +93,9 @@ let package = Package(
             name: "LeafLensImagingTests", dependencies: ["LeafLensMath", "LeafLensImaging", "LeafLensTestSupport"]),
         .testTarget(
             name: "LeafLensTrainingTests",
-            dependencies: ["LeafLensMath", "LeafLensModel", "LeafLensImaging", "LeafLensTraining", "LeafLensTestSupport"]),
+            dependencies: [
+                "LeafLensMath", "LeafLensModel", "LeafLensImaging", "LeafLensTraining", "LeafLensTestSupport",
+            ]),
         .testTarget(
             name: "LeafLensPipelineTests",
             dependencies: [

@@ -12,7 +12,8 @@ let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 // The main package is the parent directory; SwiftPM names a path dependency by its folder name.
 let leafLens = here.deletingLastPathComponent()
 let leafLensIdentity = leafLens.lastPathComponent.lowercased()
-let targetNames = ((try? FileManager.default.contentsOfDirectory(atPath: here.appendingPathComponent("Sources").path)) ?? [])
+let targetNames =
+    ((try? FileManager.default.contentsOfDirectory(atPath: here.appendingPathComponent("Sources").path)) ?? [])
     .filter { $0.hasPrefix("Fuzz") }.sorted()
 
 let package = Package(

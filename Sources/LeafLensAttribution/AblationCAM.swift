@@ -42,7 +42,8 @@ public enum AblationCAM {
             guard let replay = try model.layerReplay(example, layer: data.layer) else {
                 throw AttributionError.invalidOption(
                     "ablation-cam cannot re-run the model above layer '\(data.layer)'; "
-                        + "choose a layer the model can resume from (for a ResNet: maxpool, avgpool or a block output such as layer4 or layer3.1)")
+                        + "choose a layer the model can resume from (for a ResNet: maxpool, avgpool or a block output such as layer4 or layer3.1)"
+                )
             }
             let t = replay.activation
             guard t.rank == 4, t.shape[0] == 1, t.shape[1] == data.channels else {
@@ -53,8 +54,10 @@ public enum AblationCAM {
             func scores(_ batch: [S], count: Int) throws -> [Float] {
                 let x = try checkedTensor(shape: [count] + Array(t.shape.dropFirst()), storage: batch)
                 let out = try replay.outputs(x)
-                return try selectTargets(out, targets: Array(repeating: target, count: count), classCount: model.classCount)
-                    .map { Float($0) }
+                return try selectTargets(
+                    out, targets: Array(repeating: target, count: count), classCount: model.classCount
+                )
+                .map { Float($0) }
             }
             let original = try scores(t.storage, count: 1)[0]
             let low = t.storage.min() ?? 0

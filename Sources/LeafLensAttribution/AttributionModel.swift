@@ -17,19 +17,25 @@ public protocol AttributionModel: Sendable {
     func outputs(_ input: Tensor<Scalar>) throws -> Tensor<Scalar>
 
     /// Forward and backward: outputs `[N, K]` and ∂(Σᵢ outputs[i, targets[i]])/∂input, shaped like `input`.
-    func inputGradient(_ input: Tensor<Scalar>, targets: [Int]) throws
+    func inputGradient(
+        _ input: Tensor<Scalar>, targets: [Int]
+    ) throws
         -> (outputs: Tensor<Scalar>, gradient: Tensor<Scalar>)
 
     /// Forward and backward to a named layer: outputs, the layer's output activation A (e.g. `[N, C, h, w]`)
     /// and ∂(Σᵢ outputs[i, targets[i]])/∂A, shaped like A. Throws `AttributionError.unknownLayer` for a
     /// name the model does not have.
-    func layerGradient(_ input: Tensor<Scalar>, layer: String, targets: [Int]) throws
+    func layerGradient(
+        _ input: Tensor<Scalar>, layer: String, targets: [Int]
+    ) throws
         -> (outputs: Tensor<Scalar>, activation: Tensor<Scalar>, gradient: Tensor<Scalar>)
 
     /// An optional fast path for Occlusion on one example `[1, ...]`: F(example)[target], and a function
     /// giving F(copy)[target] for copies whose windows are set to `fill`'s values. nil (the default)
     /// makes Occlusion forward whole occluded batches through `outputs`.
-    func occlusionEvaluator(example: Tensor<Scalar>, fill: Tensor<Scalar>, target: Int) throws
+    func occlusionEvaluator(
+        example: Tensor<Scalar>, fill: Tensor<Scalar>, target: Int
+    ) throws
         -> OcclusionEvaluator<Scalar>?
 
     /// An optional ability (AblationCAM): the activation at `layer` for `input` and a function running
@@ -39,7 +45,9 @@ public protocol AttributionModel: Sendable {
 }
 
 extension AttributionModel {
-    public func occlusionEvaluator(example: Tensor<Scalar>, fill: Tensor<Scalar>, target: Int) throws
+    public func occlusionEvaluator(
+        example: Tensor<Scalar>, fill: Tensor<Scalar>, target: Int
+    ) throws
         -> OcclusionEvaluator<Scalar>?
     {
         nil

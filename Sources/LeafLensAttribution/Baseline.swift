@@ -107,7 +107,8 @@ private func blurLines<Scalar: TensorScalar>(
     var taps = [Int](repeating: 0, count: lineLength * kernel.count)
     for p in 0..<lineLength {
         for j in 0..<kernel.count {
-            taps[p * kernel.count + j] = borderIndex(p + j - radius, length: lineLength, border: border)
+            taps[p * kernel.count + j] =
+                borderIndex(p + j - radius, length: lineLength, border: border)
                 * lineStride
         }
     }

@@ -79,7 +79,9 @@ enum CAMEngine {
             throw AttributionError.shapeMismatch("CAM methods need an input [N, C, H, W], got \(input.shape)")
         }
         if let targets { try validateBatch(input, targets: targets, classCount: model.classCount) }
-        guard !parameters.layers.isEmpty else { throw AttributionError.invalidOption("CAM methods need at least one layer") }
+        guard !parameters.layers.isEmpty else {
+            throw AttributionError.invalidOption("CAM methods need at least one layer")
+        }
         if let size = parameters.batchSize, size < 1 {
             throw AttributionError.invalidOption("CAM batch size must be at least 1, got \(size)")
         }
@@ -138,7 +140,8 @@ enum CAMEngine {
             throw AttributionError.shapeMismatch(
                 "CAM methods need a layer output [N, C, h, w]; layer '\(layer)' gave \(activation.shape)")
         }
-        let data = CAMLayerData(layer: layer, activation: activation, gradient: gradient, input: input, targets: targets)
+        let data = CAMLayerData(
+            layer: layer, activation: activation, gradient: gradient, input: input, targets: targets)
         let weighted = try weighting(data)
         let (channels, area) = (data.channels, data.area)
         var raw: [Float] = []
@@ -188,7 +191,8 @@ enum CAMEngine {
         let outputs = try model.outputs(input)
         let k = model.classCount
         guard outputs.shape == [input.shape[0], k] else {
-            throw AttributionError.shapeMismatch("model returned outputs \(outputs.shape) for a batch of \(input.shape[0])")
+            throw AttributionError.shapeMismatch(
+                "model returned outputs \(outputs.shape) for a batch of \(input.shape[0])")
         }
         return (0..<input.shape[0]).map { n in
             var best = 0

@@ -28,13 +28,17 @@ public struct ContrastiveOutput<Base: OutputGradientModel>: OutputGradientModel 
         try contrast(try base.outputs(input))
     }
 
-    public func inputGradient(_ input: Tensor<Scalar>, targets: [Int]) throws
+    public func inputGradient(
+        _ input: Tensor<Scalar>, targets: [Int]
+    ) throws
         -> (outputs: Tensor<Scalar>, gradient: Tensor<Scalar>)
     {
         try inputGradient(input, targets: targets, reluRule: .standard)
     }
 
-    public func inputGradient(_ input: Tensor<Scalar>, targets: [Int], reluRule: ReLUBackwardRule) throws
+    public func inputGradient(
+        _ input: Tensor<Scalar>, targets: [Int], reluRule: ReLUBackwardRule
+    ) throws
         -> (outputs: Tensor<Scalar>, gradient: Tensor<Scalar>)
     {
         try validateBatch(input, targets: targets, classCount: classCount)
@@ -55,7 +59,9 @@ public struct ContrastiveOutput<Base: OutputGradientModel>: OutputGradientModel 
         return (contrasted, gradient)
     }
 
-    public func layerGradient(_ input: Tensor<Scalar>, layer: String, targets: [Int]) throws
+    public func layerGradient(
+        _ input: Tensor<Scalar>, layer: String, targets: [Int]
+    ) throws
         -> (outputs: Tensor<Scalar>, activation: Tensor<Scalar>, gradient: Tensor<Scalar>)
     {
         try validateBatch(input, targets: targets, classCount: classCount)
@@ -76,7 +82,9 @@ public struct ContrastiveOutput<Base: OutputGradientModel>: OutputGradientModel 
         return (contrasted, activation, gradient)
     }
 
-    public func occlusionEvaluator(example: Tensor<Scalar>, fill: Tensor<Scalar>, target: Int) throws
+    public func occlusionEvaluator(
+        example: Tensor<Scalar>, fill: Tensor<Scalar>, target: Int
+    ) throws
         -> OcclusionEvaluator<Scalar>?
     {
         guard let t = try base.occlusionEvaluator(example: example, fill: fill, target: target),

@@ -24,11 +24,13 @@ public enum FeatureAblation {
         let m = segments.count
         let values = try evaluators.map { e in
             let all = [Bool](repeating: true, count: m)
-            let coalitions = [all] + (0..<m).map { f in
-                var z = all
-                z[f] = false
-                return z
-            }
+            let coalitions =
+                [all]
+                + (0..<m).map { f in
+                    var z = all
+                    z[f] = false
+                    return z
+                }
             let y = try e.outputs(coalitions)
             return (0..<m).map { y[0] - y[$0 + 1] }
         }

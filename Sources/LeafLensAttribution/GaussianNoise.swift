@@ -45,7 +45,9 @@ public struct GaussianNoise: Sendable, Equatable {
     }
 
     /// σ·zₖ for k in `range`, rounded to the scalar type.
-    public func noise<Scalar: TensorScalar>(_ range: Range<Int>, stdev: Double, as _: Scalar.Type = Scalar.self)
+    public func noise<Scalar: TensorScalar>(
+        _ range: Range<Int>, stdev: Double, as _: Scalar.Type = Scalar.self
+    )
         -> [Scalar]
     {
         standardNormals(range).map { Scalar(stdev * $0) }

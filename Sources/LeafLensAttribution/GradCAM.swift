@@ -33,7 +33,8 @@ public enum GradCAM {
                 "layer '\(layer)' gave activation \(activation.shape) and gradient \(gradient.shape)")
         }
         let weights = channelWeights(gradient)
-        var cam = sumOverChannels
+        var cam =
+            sumOverChannels
             ? weightedChannelSum(activation, weights: weights)
             : weightedChannels(activation, weights: weights)
         if relu {
@@ -67,7 +68,9 @@ public enum GradCAM {
     /// Σ_c w[n, c]·A[n, c] keeping a channel axis of 1; products rounded to the scalar type, the
     /// channel sum accumulated in Double.
     @_specialize(where Scalar == Float)
-    static func weightedChannelSum<Scalar: TensorScalar>(_ activation: Tensor<Scalar>, weights: [Scalar])
+    static func weightedChannelSum<Scalar: TensorScalar>(
+        _ activation: Tensor<Scalar>, weights: [Scalar]
+    )
         -> Tensor<Scalar>
     {
         let (batch, channels) = (activation.shape[0], activation.shape[1])
@@ -91,7 +94,9 @@ public enum GradCAM {
 
     /// w[n, c]·A[n, c] per channel, `[N, C, ...]`.
     @_specialize(where Scalar == Float)
-    static func weightedChannels<Scalar: TensorScalar>(_ activation: Tensor<Scalar>, weights: [Scalar])
+    static func weightedChannels<Scalar: TensorScalar>(
+        _ activation: Tensor<Scalar>, weights: [Scalar]
+    )
         -> Tensor<Scalar>
     {
         var result = activation

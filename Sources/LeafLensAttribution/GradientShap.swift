@@ -160,7 +160,8 @@ public enum GradientShap {
                     var random = SeededRandom(seed: rowStream &+ UInt64(2 * key) &* GaussianNoise.gamma)
                     index = min(source.count - 1, Int(random.unit() * Double(source.count)))
                     alpha = Scalar(random.unit())
-                    eps = ArraySlice(noise.noise(key * size..<(key + 1) * size, stdev: parameters.stdev, as: Scalar.self))
+                    eps = ArraySlice(
+                        noise.noise(key * size..<(key + 1) * size, stdev: parameters.stdev, as: Scalar.self))
                 }
                 let b = source.row(index, example: n)
                 let oneMinus = 1 - alpha
@@ -185,8 +186,10 @@ public enum GradientShap {
                 for j in 0..<size { sums[n * size + j] += attribution[k * size + j] }
             }
             if deltas != nil {
-                let atInput = try targetOutputs(model, try checkedTensor(shape: shape, storage: noisy), targets: rowTargets)
-                let atBase = try targetOutputs(model, try checkedTensor(shape: shape, storage: base), targets: rowTargets)
+                let atInput = try targetOutputs(
+                    model, try checkedTensor(shape: shape, storage: noisy), targets: rowTargets)
+                let atBase = try targetOutputs(
+                    model, try checkedTensor(shape: shape, storage: base), targets: rowTargets)
                 for k in 0..<rows.count {
                     var total = 0.0
                     for j in 0..<size { total += Double(attribution[k * size + j]) }
@@ -216,7 +219,8 @@ struct BaselineRows<Scalar: TensorScalar> {
         case .rows(let rows):
             guard rows.rank == input.rank, rows.shape[0] >= 1, Array(rows.shape.dropFirst()) == perExample else {
                 throw AttributionError.shapeMismatch(
-                    "baseline distribution of shape \(rows.shape) must be [K, \(perExample.map(String.init).joined(separator: ", "))] with K ≥ 1")
+                    "baseline distribution of shape \(rows.shape) must be [K, \(perExample.map(String.init).joined(separator: ", "))] with K ≥ 1"
+                )
             }
             shared = rows
             resolved = []

@@ -10,7 +10,9 @@ import LeafLensModel
 public protocol GuidedAttributionModel: AttributionModel {
     /// Outputs `[N, K]` and the gradient of Σᵢ outputs[i, targets[i]] w.r.t. the input, with every
     /// ReLU's backward replaced by `reluRule` (`.standard` is `inputGradient(_:targets:)`).
-    func inputGradient(_ input: Tensor<Scalar>, targets: [Int], reluRule: ReLUBackwardRule) throws
+    func inputGradient(
+        _ input: Tensor<Scalar>, targets: [Int], reluRule: ReLUBackwardRule
+    ) throws
         -> (outputs: Tensor<Scalar>, gradient: Tensor<Scalar>)
 }
 

@@ -34,7 +34,8 @@ public enum GuidedGradCAM {
                 "guided grad-cam needs the map at the input's size: upsample must be nearest or bilinear")
         }
         guard input.rank >= 3 else {
-            throw AttributionError.shapeMismatch("guided grad-cam needs an input [N, C, spatial...], got \(input.shape)")
+            throw AttributionError.shapeMismatch(
+                "guided grad-cam needs an input [N, C, spatial...], got \(input.shape)")
         }
         let cam = try GradCAM.attribute(
             model: model, input: input, layer: parameters.layer, targets: targets, relu: true,

@@ -44,7 +44,8 @@ public enum KernelShap {
             batchSize: parameters.batchSize)
         var random = SeededRandom(seed: parameters.seed)
         let values = try evaluators.map { e in
-            let z = parameters.coalitions
+            let z =
+                parameters.coalitions
                 ?? SegmentSampling.kernelShapCoalitions(features: m, count: parameters.samples, random: &random)
             try checkCoalitions(z, m: m)
             let y = try e.outputs(z)

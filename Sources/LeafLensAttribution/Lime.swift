@@ -63,7 +63,8 @@ public enum Lime {
             batchSize: parameters.batchSize)
         var random = SeededRandom(seed: parameters.seed)
         let values = try evaluators.map { e in
-            let z = parameters.coalitions
+            let z =
+                parameters.coalitions
                 ?? SegmentSampling.limeCoalitions(features: m, count: parameters.samples, random: &random)
             try KernelShap.checkCoalitions(z, m: m)
             let y = try e.outputs(z)

@@ -11,7 +11,8 @@
 /// cut-off is relative to singular values of the √w-scaled data in float32, so the two can disagree on
 /// which near-zero directions to drop (not for full-rank problems).
 enum WeightedLeastSquares {
-    static func fit(_ z: [[Double]], _ y: [Double], weights w: [Double]) -> (coefficients: [Double], intercept: Double) {
+    static func fit(_ z: [[Double]], _ y: [Double], weights w: [Double]) -> (coefficients: [Double], intercept: Double)
+    {
         let m = z.first?.count ?? 0
         let (xbar, ybar) = weightedMeans(z, y, w)
         var a = [Double](repeating: 0, count: m * m)
@@ -59,7 +60,9 @@ enum WeightedLeastSquares {
 /// until no coefficient moves by more than 1e−14·max|β| (or 100 000 sweeps): the exact minimiser, where
 /// scikit-learn stops at its duality-gap tolerance.
 enum WeightedLasso {
-    static func fit(_ z: [[Double]], _ y: [Double], weights: [Double], alpha: Double)
+    static func fit(
+        _ z: [[Double]], _ y: [Double], weights: [Double], alpha: Double
+    )
         -> (coefficients: [Double], intercept: Double)
     {
         let n = z.count, m = z.first?.count ?? 0
@@ -83,7 +86,8 @@ enum WeightedLasso {
                 let old = beta[j]
                 var rho = 0.0
                 for i in 0..<n { rho += x[j * n + i] * (r[i] + old * x[j * n + i]) }
-                let new = rho > threshold ? (rho - threshold) / norms[j] : rho < -threshold ? (rho + threshold) / norms[j] : 0
+                let new =
+                    rho > threshold ? (rho - threshold) / norms[j] : rho < -threshold ? (rho + threshold) / norms[j] : 0
                 if new != old {
                     for i in 0..<n { r[i] -= (new - old) * x[j * n + i] }
                     beta[j] = new

@@ -85,8 +85,10 @@ public enum NoiseTunnel {
         parameters: Parameters = Parameters(), noise: Noise<Model.Scalar> = .seeded,
         progress: AttributionProgress? = nil
     ) throws -> Tensor<Model.Scalar> {
-        try tunnel(model: model, input: input, targets: targets, method: method, parameters: parameters, noise: noise,
-                   progress: progress) { batch, rowTargets, keys in
+        try tunnel(
+            model: model, input: input, targets: targets, method: method, parameters: parameters, noise: noise,
+            progress: progress
+        ) { batch, rowTargets, keys in
             switch method {
             case .guidedBackprop: return try GuidedBackprop.attribute(model: model, input: batch, targets: rowTargets)
             case .deconvolution: return try Deconvolution.attribute(model: model, input: batch, targets: rowTargets)
@@ -103,10 +105,13 @@ public enum NoiseTunnel {
         progress: AttributionProgress? = nil
     ) throws -> Tensor<Model.Scalar> {
         guard !method.needsGuidedModel else {
-            throw AttributionError.invalidOption("\(method) inside the noise tunnel needs a model with guided backward passes")
+            throw AttributionError.invalidOption(
+                "\(method) inside the noise tunnel needs a model with guided backward passes")
         }
-        return try tunnel(model: model, input: input, targets: targets, method: method, parameters: parameters,
-                          noise: noise, progress: progress) { batch, rowTargets, keys in
+        return try tunnel(
+            model: model, input: input, targets: targets, method: method, parameters: parameters,
+            noise: noise, progress: progress
+        ) { batch, rowTargets, keys in
             try plainMethod(model, method, batch: batch, targets: rowTargets, keys: keys, input: input)
         }
     }
@@ -130,7 +135,9 @@ public enum NoiseTunnel {
         case .gradientShap(let parameters):
             var inner = parameters
             if case .perExample(let baselines) = parameters.baselines {  // resolve against the clean input
-                let resolved = try baselines.map { try repeatedRows(try $0.resolved(for: input), keys: keys, of: input) }
+                let resolved = try baselines.map {
+                    try repeatedRows(try $0.resolved(for: input), keys: keys, of: input)
+                }
                 inner.baselines = .perExample(resolved.map { .tensor($0) })
             }
             return try GradientShap.attribute(
@@ -180,7 +187,8 @@ public enum NoiseTunnel {
         let batch = input.shape[0], size = input.count / batch
         if case .injected(let values) = noise, values.count != batch * samples * size {
             throw AttributionError.shapeMismatch(
-                "injected noise has \(values.count) values, expected [\(batch * samples), ...] = \(batch * samples * size)")
+                "injected noise has \(values.count) values, expected [\(batch * samples), ...] = \(batch * samples * size)"
+            )
         }
         let perPartition = min(samples, parameters.batchSize ?? max(1, IntegratedGradients.defaultChunkRows / batch))
         let generator = GaussianNoise(seed: parameters.seed)

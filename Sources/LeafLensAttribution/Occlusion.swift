@@ -40,8 +40,9 @@ public enum Occlusion {
         // A model's fast path (ResNet18 recomputes only what a window changes), else whole batches.
         var evaluators: [OcclusionEvaluator<Scalar>]? = []
         for n in 0..<batch {
-            guard let evaluator = try model.occlusionEvaluator(
-                example: input.slice(n..<n + 1), fill: fill.slice(n..<n + 1), target: targets[n])
+            guard
+                let evaluator = try model.occlusionEvaluator(
+                    example: input.slice(n..<n + 1), fill: fill.slice(n..<n + 1), target: targets[n])
             else { evaluators = nil; break }
             evaluators?.append(evaluator)
         }
@@ -59,7 +60,9 @@ public enum Occlusion {
                 let windows = chunk.map { grid.bounds(window: $0) }
                 var values = [Scalar](repeating: 0, count: chunk.count * batch)
                 for (n, evaluator) in evaluators.enumerated() {
-                    for (copy, value) in try evaluator.evaluate(windows).enumerated() { values[copy * batch + n] = value }
+                    for (copy, value) in try evaluator.evaluate(windows).enumerated() {
+                        values[copy * batch + n] = value
+                    }
                 }
                 outputs = values
             } else {
@@ -226,7 +229,8 @@ extension Occlusion {
             case .each: return ([1, height, width], [1, strideHeight, strideWidth])
             case .groups(let size, let stride):
                 guard size >= 1, size <= channelCount, stride >= 1 else {
-                    throw .invalidOption("channel window \(size) (stride \(stride)) must fit 1...\(channelCount) channels")
+                    throw .invalidOption(
+                        "channel window \(size) (stride \(stride)) must fit 1...\(channelCount) channels")
                 }
                 return ([size, height, width], [stride, strideHeight, strideWidth])
             }

@@ -25,13 +25,17 @@ public struct ProbabilityOutput<Base: OutputGradientModel>: OutputGradientModel 
         try Self.softmax(try base.outputs(input))
     }
 
-    public func inputGradient(_ input: Tensor<Scalar>, targets: [Int]) throws
+    public func inputGradient(
+        _ input: Tensor<Scalar>, targets: [Int]
+    ) throws
         -> (outputs: Tensor<Scalar>, gradient: Tensor<Scalar>)
     {
         try inputGradient(input, targets: targets, reluRule: .standard)
     }
 
-    public func inputGradient(_ input: Tensor<Scalar>, targets: [Int], reluRule: ReLUBackwardRule) throws
+    public func inputGradient(
+        _ input: Tensor<Scalar>, targets: [Int], reluRule: ReLUBackwardRule
+    ) throws
         -> (outputs: Tensor<Scalar>, gradient: Tensor<Scalar>)
     {
         try validateBatch(input, targets: targets, classCount: classCount)
@@ -52,7 +56,9 @@ public struct ProbabilityOutput<Base: OutputGradientModel>: OutputGradientModel 
         return (probabilities, gradient)
     }
 
-    public func layerGradient(_ input: Tensor<Scalar>, layer: String, targets: [Int]) throws
+    public func layerGradient(
+        _ input: Tensor<Scalar>, layer: String, targets: [Int]
+    ) throws
         -> (outputs: Tensor<Scalar>, activation: Tensor<Scalar>, gradient: Tensor<Scalar>)
     {
         try validateBatch(input, targets: targets, classCount: classCount)
@@ -75,7 +81,9 @@ public struct ProbabilityOutput<Base: OutputGradientModel>: OutputGradientModel 
 
     /// Row-wise softmax of `[N, K]` (in Double, max subtracted, rounded once).
     public static func softmax(_ logits: Tensor<Scalar>) throws -> Tensor<Scalar> {
-        guard logits.rank == 2 else { throw AttributionError.shapeMismatch("softmax needs [N, K], got \(logits.shape)") }
+        guard logits.rank == 2 else {
+            throw AttributionError.shapeMismatch("softmax needs [N, K], got \(logits.shape)")
+        }
         let k = logits.shape[1]
         var out = logits.storage
         for row in 0..<logits.shape[0] {

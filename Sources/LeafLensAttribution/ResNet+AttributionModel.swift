@@ -41,7 +41,9 @@ public struct ResNetClassifier<T: TensorScalar>: AttributionModel {
         return (record.outputs, gradient)
     }
 
-    public func layerGradient(_ input: Tensor<T>, layer: String, targets: [Int]) throws
+    public func layerGradient(
+        _ input: Tensor<T>, layer: String, targets: [Int]
+    ) throws
         -> (outputs: Tensor<T>, activation: Tensor<T>, gradient: Tensor<T>)
     {
         try checkTargets(targets, batch: input.shape.first ?? 0)

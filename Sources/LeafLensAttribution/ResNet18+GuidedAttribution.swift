@@ -7,7 +7,9 @@ import LeafLensModel
 /// of its one reused `relu` module (after `bn1`, and after the residual sum) — which is where
 /// Captum's per-call hooks act.
 extension ResNetClassifier: OutputGradientModel {
-    public func inputGradient(_ input: Tensor<T>, targets: [Int], reluRule: ReLUBackwardRule) throws
+    public func inputGradient(
+        _ input: Tensor<T>, targets: [Int], reluRule: ReLUBackwardRule
+    ) throws
         -> (outputs: Tensor<T>, gradient: Tensor<T>)
     {
         try validateBatch(input, targets: targets, classCount: classCount)

@@ -40,9 +40,12 @@ public enum SLIC {
         else {
             throw SegmentError.invalidSpec("SLIC needs n_segments ≥ 1, compactness > 0 and ≥ 1 iteration")
         }
-        guard rgb.storage.allSatisfy({ $0.isFinite }) else { throw SegmentError.invalidSpec("SLIC image has non-finite values") }
+        guard rgb.storage.allSatisfy({ $0.isFinite }) else {
+            throw SegmentError.invalidSpec("SLIC image has non-finite values")
+        }
         let (height, width) = (shape[1], shape[2])
-        let lab = labPlanes(rgb.storage.map(Double.init), height: height, width: width, scale: 1 / parameters.compactness)
+        let lab = labPlanes(
+            rgb.storage.map(Double.init), height: height, width: width, scale: 1 / parameters.compactness)
         let labels = cluster(lab, height: height, width: width, parameters: parameters)
         return try FeatureSegments(height: height, width: width, labels: labels)
     }
@@ -122,8 +125,10 @@ public enum SLIC {
             for i in distance.indices { distance[i] = .greatestFiniteMagnitude }
             for (k, c) in centres.enumerated() {
                 guard !c[0].isNaN, !c[1].isNaN else { continue }  // an emptied centre (0/0 in the library too)
-                let y0 = Int(max(c[0] - 2 * Double(window[0]), 0)), y1 = Int(min(c[0] + 2 * Double(window[0]) + 1, Double(height)))
-                let x0 = Int(max(c[1] - 2 * Double(window[1]), 0)), x1 = Int(min(c[1] + 2 * Double(window[1]) + 1, Double(width)))
+                let y0 = Int(max(c[0] - 2 * Double(window[0]), 0)),
+                    y1 = Int(min(c[0] + 2 * Double(window[0]) + 1, Double(height)))
+                let x0 = Int(max(c[1] - 2 * Double(window[1]), 0)),
+                    x1 = Int(min(c[1] + 2 * Double(window[1]) + 1, Double(width)))
                 guard y0 < y1, x0 < x1 else { continue }
                 for y in y0..<y1 {
                     let dy = (c[0] - Double(y)) * (c[0] - Double(y))
@@ -159,8 +164,9 @@ public enum SLIC {
             for k in centres.indices { centres[k] = sums[k].map { $0 / Double(counts[k]) } }
         }
         let segmentSize = Double(height * width) / Double(centres.count)
-        return connected(nearest, height: height, width: width,
-                         minSize: Int(0.5 * segmentSize), maxSize: Int(3 * segmentSize))
+        return connected(
+            nearest, height: height, width: width,
+            minSize: Int(0.5 * segmentSize), maxSize: Int(3 * segmentSize))
     }
 
     /// scikit-image's `_enforce_label_connectivity_cython` for one plane (unassigned pixels, −1, stay −1).

@@ -43,8 +43,9 @@ public enum ScoreCAM {
                 for k in 0..<count {
                     let c = start + k
                     let base = (n * channels + c) * h * w
-                    let mask = normalisedMask(Array(data.activation.storage[base..<(base + h * w)]),
-                                              h: h, w: w, height: height, width: width)
+                    let mask = normalisedMask(
+                        Array(data.activation.storage[base..<(base + h * w)]),
+                        h: h, w: w, height: height, width: width)
                     for colour in 0..<colours {
                         let src = n * example + colour * plane, dst = k * example + colour * plane
                         for i in 0..<plane { batch[dst + i] = data.input.storage[src + i] * mask[i] }

@@ -62,7 +62,9 @@ struct SegmentEvaluator<Model: AttributionModel> {
             throw SegmentError.wrongSize(
                 expected: [input.shape[2], input.shape[3]], found: [segments.height, segments.width])
         }
-        guard batchSize >= 1 else { throw AttributionError.invalidOption("batch size must be at least 1, got \(batchSize)") }
+        guard batchSize >= 1 else {
+            throw AttributionError.invalidOption("batch size must be at least 1, got \(batchSize)")
+        }
         let b = try baseline.resolved(for: input)
         let size = input.count / input.shape[0]
         let shape = [1] + Array(input.shape.dropFirst())
@@ -75,7 +77,9 @@ struct SegmentEvaluator<Model: AttributionModel> {
     }
 
     /// Paints `[N][M]` values into a `SegmentAttribution`.
-    static func result(_ values: [[Double]], input: Tensor<Scalar>, segments: FeatureSegments) throws -> SegmentAttribution {
+    static func result(
+        _ values: [[Double]], input: Tensor<Scalar>, segments: FeatureSegments
+    ) throws -> SegmentAttribution {
         var storage: [Float] = []
         storage.reserveCapacity(input.count)
         for v in values { storage.append(contentsOf: segments.painted(v.map { Float($0) }, channels: input.shape[1])) }

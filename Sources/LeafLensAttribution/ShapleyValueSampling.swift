@@ -33,9 +33,12 @@ public enum ShapleyValueSampling {
         baseline: Baseline<Model.Scalar> = .zero, parameters: Parameters = Parameters()
     ) throws -> SegmentAttribution {
         let m = segments.count
-        let permutations = parameters.permutations
+        let permutations =
+            parameters.permutations
             ?? SegmentSampling.permutations(features: m, count: parameters.samples, seed: parameters.seed)
-        guard !permutations.isEmpty else { throw AttributionError.invalidOption("shapley-value-sampling needs at least 1 sample") }
+        guard !permutations.isEmpty else {
+            throw AttributionError.invalidOption("shapley-value-sampling needs at least 1 sample")
+        }
         for p in permutations where p.sorted() != Array(0..<m) {
             throw AttributionError.invalidOption("a Shapley permutation must order the segments 0..<\(m), got \(p)")
         }
@@ -46,7 +49,9 @@ public enum ShapleyValueSampling {
         return try SegmentEvaluator<Model>.result(values, input: input, segments: segments)
     }
 
-    static func meanCredits<Model: AttributionModel>(_ e: SegmentEvaluator<Model>, permutations: [[Int]], m: Int) throws -> [Double] {
+    static func meanCredits<Model: AttributionModel>(
+        _ e: SegmentEvaluator<Model>, permutations: [[Int]], m: Int
+    ) throws -> [Double] {
         let none = [Bool](repeating: false, count: m)
         let start = try e.outputs([none])[0]
         var total = [Double](repeating: 0, count: m)

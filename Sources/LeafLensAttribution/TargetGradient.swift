@@ -50,7 +50,9 @@ func targetGradient<Model: AttributionModel>(
 }
 
 /// A tensor from library-computed values, with a count mismatch reported as an attribution error.
-func checkedTensor<Scalar: TensorScalar>(shape: [Int], storage: [Scalar]) throws(AttributionError)
+func checkedTensor<Scalar: TensorScalar>(
+    shape: [Int], storage: [Scalar]
+) throws(AttributionError)
     -> Tensor<Scalar>
 {
     do { return try Tensor(shape: shape, storage: storage) } catch {

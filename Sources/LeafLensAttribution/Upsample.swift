@@ -71,7 +71,9 @@ public enum Upsample {
     }
 
     /// Source indices and weights for one axis (align_corners = false), computed in the scalar type.
-    static func linearTaps<Scalar: TensorScalar>(input: Int, output: Int, as _: Scalar.Type)
+    static func linearTaps<Scalar: TensorScalar>(
+        input: Int, output: Int, as _: Scalar.Type
+    )
         -> [(i0: Int, i1: Int, lambda0: Scalar, lambda1: Scalar)]
     {
         let scale = Scalar(input) / Scalar(output)

@@ -12,7 +12,10 @@ public struct CheckpointImportOptions: Sendable, Equatable {
     public var labels: [String]?
     public var limits: CheckpointLimits
 
-    public init(key: String? = nil, architecture: ResNetArchitecture.Depth? = nil, labels: [String]? = nil, limits: CheckpointLimits = .default) {
+    public init(
+        key: String? = nil, architecture: ResNetArchitecture.Depth? = nil, labels: [String]? = nil,
+        limits: CheckpointLimits = .default
+    ) {
         self.key = key
         self.architecture = architecture
         self.labels = labels
@@ -64,7 +67,9 @@ public struct ImportedResNet: Sendable {
 /// Reads `.pth`/`.pt`/`.bin` (torch.save zip) and `.safetensors` files into an `ImportedResNet`,
 /// recognising the file by its bytes, not its name.
 public enum CheckpointImporter {
-    public static func load(contentsOf url: URL, options: CheckpointImportOptions = .init()) throws(CheckpointError) -> ImportedResNet {
+    public static func load(
+        contentsOf url: URL, options: CheckpointImportOptions = .init()
+    ) throws(CheckpointError) -> ImportedResNet {
         try load(try readCheckpointFile(url), source: url.path, options: options)
     }
 
@@ -75,10 +80,14 @@ public enum CheckpointImporter {
         return length >= 2 && length <= UInt64(data.count - 8) && data[data.startIndex + 8] == UInt8(ascii: "{")
     }
 
-    public static func load(_ data: Data, source: String, options: CheckpointImportOptions = .init()) throws(CheckpointError) -> ImportedResNet {
+    public static func load(
+        _ data: Data, source: String, options: CheckpointImportOptions = .init()
+    ) throws(CheckpointError) -> ImportedResNet {
         if looksLikeSafeTensors(data) { return try loadSafeTensors(data, source: source, options: options) }
         let checkpoint = try TorchCheckpoint.decode(data, source: source, limits: options.limits)
-        var notes = ["read a torch.save zip archive (folder '\(checkpoint.archiveFolder)', \(checkpoint.isBigEndian ? "big" : "little")-endian storages)"]
+        var notes = [
+            "read a torch.save zip archive (folder '\(checkpoint.archiveFolder)', \(checkpoint.isBigEndian ? "big" : "little")-endian storages)"
+        ]
         let layout = CheckpointLayout(source: source, maxVisits: 100_000)
         let located = try layout.locate(checkpoint.root, key: options.key)
         notes += located.notes
@@ -93,22 +102,31 @@ public enum CheckpointImporter {
         for entry in located.entries where byName[entry.name] == nil { byName[entry.name] = entry.tensor }
         var parameters: [String: Tensor<Float>] = [:]
         for (expected, original) in mapping.renames {
-            guard let reference = byName[original] else { throw CheckpointError(.layout, file: source, "missing tensor '\(original)'") }
+            guard let reference = byName[original] else {
+                throw CheckpointError(.layout, file: source, "missing tensor '\(original)'")
+            }
             parameters[expected] = try checkpoint.tensor(reference, as: Float.self)
         }
-        let labels = try resolveLabels(found: located.labels, options: options, architecture: mapping.architecture, source: source, notes: &notes)
-        return ImportedResNet(architecture: mapping.architecture, parameters: parameters, labels: labels, notes: notes, source: source, metadata: [:])
+        let labels = try resolveLabels(
+            found: located.labels, options: options, architecture: mapping.architecture, source: source, notes: &notes)
+        return ImportedResNet(
+            architecture: mapping.architecture, parameters: parameters, labels: labels, notes: notes, source: source,
+            metadata: [:])
     }
 
     /// Safetensors input, forgiving in the same ways (prefixes, `fc.1.*`, F16/BF16, counters).
-    static func loadSafeTensors(_ data: Data, source: String, options: CheckpointImportOptions) throws(CheckpointError) -> ImportedResNet {
+    static func loadSafeTensors(
+        _ data: Data, source: String, options: CheckpointImportOptions
+    ) throws(CheckpointError) -> ImportedResNet {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile.decode(data, source: source) } catch {
             throw CheckpointError(.malformedArchive, file: source, error.problem)
         }
         var notes = ["read a safetensors file (\(file.entries.count) tensors)"]
         let items = file.entries.sorted { $0.key < $1.key }.map { name, entry in
-            StateDictMapping.Item(name: name, shape: entry.shape, dtype: entry.dtype.rawValue, isFloatingPoint: entry.dtype.isFloatingPoint)
+            StateDictMapping.Item(
+                name: name, shape: entry.shape, dtype: entry.dtype.rawValue,
+                isFloatingPoint: entry.dtype.isFloatingPoint)
         }
         let mapping = try StateDictMapping(source: source).map(items, architecture: options.architecture)
         notes += mapping.notes
@@ -121,27 +139,37 @@ public enum CheckpointImporter {
         var found: [String]? = nil
         do { found = try file.labels() } catch { throw CheckpointError(.layout, file: source, error.problem) }
         if let found { notes.append("labels: \(found.count) class names from the file's metadata") }
-        let labels = try resolveLabels(found: found, options: options, architecture: mapping.architecture, source: source, notes: &notes)
+        let labels = try resolveLabels(
+            found: found, options: options, architecture: mapping.architecture, source: source, notes: &notes)
         var metadata = file.metadata
         for key in [SafeTensorsFile.labelsKey, "format", "architecture", "source"] { metadata[key] = nil }
-        return ImportedResNet(architecture: mapping.architecture, parameters: parameters, labels: labels, notes: notes, source: source, metadata: metadata)
+        return ImportedResNet(
+            architecture: mapping.architecture, parameters: parameters, labels: labels, notes: notes, source: source,
+            metadata: metadata)
     }
 
     /// `--labels` first (it is explicit), then the file's own, then `class_0…`; the count must match.
     static func resolveLabels(
-        found: [String]?, options: CheckpointImportOptions, architecture: ResNetArchitecture, source: String, notes: inout [String]
+        found: [String]?, options: CheckpointImportOptions, architecture: ResNetArchitecture, source: String,
+        notes: inout [String]
     ) throws(CheckpointError) -> [String] {
         let k = architecture.classCount
         if let given = options.labels {
             guard given.count == k else {
-                throw CheckpointError(.layout, file: source, "--labels gives \(given.count) labels for a model with \(k) classes")
+                throw CheckpointError(
+                    .layout, file: source, "--labels gives \(given.count) labels for a model with \(k) classes")
             }
-            notes.append(found == nil ? "labels: \(k) from --labels" : "labels: \(k) from --labels, replacing the \(found?.count ?? 0) found in the file")
+            notes.append(
+                found == nil
+                    ? "labels: \(k) from --labels"
+                    : "labels: \(k) from --labels, replacing the \(found?.count ?? 0) found in the file")
             return given
         }
         if let found {
             guard found.count == k else {
-                throw CheckpointError(.layout, file: source, "the file's labels name \(found.count) classes but fc has \(k) outputs; pass --labels FILE")
+                throw CheckpointError(
+                    .layout, file: source,
+                    "the file's labels name \(found.count) classes but fc has \(k) outputs; pass --labels FILE")
             }
             return found
         }
@@ -150,7 +178,9 @@ public enum CheckpointImporter {
     }
 
     /// A model from any weights file LeafLens reads, with the notes (for `--weights` in every command).
-    public static func loadModel(contentsOf url: URL, options: CheckpointImportOptions = .init()) throws(CheckpointError) -> (model: ResNet<Float>, notes: [String]) {
+    public static func loadModel(
+        contentsOf url: URL, options: CheckpointImportOptions = .init()
+    ) throws(CheckpointError) -> (model: ResNet<Float>, notes: [String]) {
         let imported = try load(contentsOf: url, options: options)
         return (try imported.model(), imported.notes)
     }

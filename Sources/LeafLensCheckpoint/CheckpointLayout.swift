@@ -19,11 +19,14 @@ struct CheckpointLayout {
     }
 
     /// Keys under which checkpoints keep the model's weights, in order of preference.
-    static let weightKeys = ["model_state_dict", "state_dict", "model", "net", "state", "model_state", "network", "weights"]
+    static let weightKeys = [
+        "model_state_dict", "state_dict", "model", "net", "state", "model_state", "network", "weights",
+    ]
     /// Keys that hold class names, in order of preference.
     static let labelKeys = ["class_to_idx", "classes", "idx_to_class", "class_names", "labels"]
     /// Everything a checkpoint's top level is expected to hold (for "nearest expected" in errors).
-    static let knownKeys = weightKeys + labelKeys + ["epoch", "optimizer_state_dict", "optimizer", "scheduler", "arch", "best_acc1"]
+    static let knownKeys =
+        weightKeys + labelKeys + ["epoch", "optimizer_state_dict", "optimizer", "scheduler", "arch", "best_acc1"]
 
     let source: String
     let maxVisits: Int
@@ -36,7 +39,9 @@ struct CheckpointLayout {
         var weights = root
         var place = "the top level"
         if let key {
-            guard case .dict(let top) = root else { throw fail("--key \(key): the file holds a \(root.typeName), not a dict") }
+            guard case .dict(let top) = root else {
+                throw fail("--key \(key): the file holds a \(root.typeName), not a dict")
+            }
             var current = top
             var found: PickleValue? = top[key]
             if found == nil {
@@ -44,7 +49,8 @@ struct CheckpointLayout {
                 found = .dict(top)
                 for (i, part) in parts.enumerated() {
                     guard case .dict(let d)? = found, let next = d[part] else {
-                        throw fail("--key \(key): no entry '\(part)'; keys found: \(describeKeys(i == 0 ? top : current))")
+                        throw fail(
+                            "--key \(key): no entry '\(part)'; keys found: \(describeKeys(i == 0 ? top : current))")
                     }
                     current = d
                     found = next
@@ -66,7 +72,8 @@ struct CheckpointLayout {
                 weights = top[name] ?? .none
                 place = "'\(name)', the only entry holding tensors"
             } else if holders.count > 1 {
-                throw fail("several entries hold tensors (\(holders.joined(separator: ", "))); choose one with --key NAME")
+                throw fail(
+                    "several entries hold tensors (\(holders.joined(separator: ", "))); choose one with --key NAME")
             } else {
                 throw fail(
                     "no state_dict found. Top-level keys: \(describeKeys(top)). Expected a state_dict, or one under "
@@ -82,10 +89,13 @@ struct CheckpointLayout {
                     notes.append("found a checkpoint dict under \(place); looking inside its '\(inner)'")
                     var nested = try locate(.dict(d), key: nil)
                     nested.notes = notes + nested.notes
-                    if nested.labels == nil, let container { nested.labels = try labels(in: container, notes: &nested.notes) }
+                    if nested.labels == nil, let container {
+                        nested.labels = try labels(in: container, notes: &nested.notes)
+                    }
                     return nested
                 }
-                throw fail("the entry at \(place) is a dict whose values are not all tensors (keys: \(describeKeys(d)))")
+                throw fail(
+                    "the entry at \(place) is a dict whose values are not all tensors (keys: \(describeKeys(d)))")
             }
             located = entries
             let beside = container.map { c in c.stringKeys.filter { c[$0].map { !holdsWeights($0) } ?? true } } ?? []
@@ -108,7 +118,9 @@ struct CheckpointLayout {
         var labelNotes: [String] = []
         var labels: [String]? = nil
         if let container { labels = try self.labels(in: container, notes: &labelNotes) }
-        if labels == nil, case .object(let module) = weights { labels = try self.labels(inModule: module, notes: &labelNotes) }
+        if labels == nil, case .object(let module) = weights {
+            labels = try self.labels(inModule: module, notes: &labelNotes)
+        }
         return Located(entries: located, labels: labels, notes: notes + labelNotes)
     }
 
@@ -127,7 +139,8 @@ struct CheckpointLayout {
 
     func holdsWeights(_ value: PickleValue) -> Bool {
         switch value {
-        case .dict(let d): return tensorEntries(d) != nil || Self.weightKeys.contains { d[$0].map(holdsWeights) ?? false }
+        case .dict(let d):
+            return tensorEntries(d) != nil || Self.weightKeys.contains { d[$0].map(holdsWeights) ?? false }
         case .object(let o): return o.attribute("_modules") != nil || o.attribute("_parameters") != nil
         default: return false
         }
@@ -135,9 +148,13 @@ struct CheckpointLayout {
 
     /// `nn.Module.state_dict()` without running it: `_parameters` then persistent `_buffers` of the module,
     /// then each child in `_modules` under `name.`; None entries are skipped, as state_dict skips them.
-    func moduleStateDict(_ module: PickleObject, prefix: String, visits: inout Int) throws(CheckpointError) -> [(name: String, tensor: TensorReference)]? {
+    func moduleStateDict(
+        _ module: PickleObject, prefix: String, visits: inout Int
+    ) throws(CheckpointError) -> [(name: String, tensor: TensorReference)]? {
         visits += 1
-        guard visits <= maxVisits else { throw CheckpointError(.sizeLimit, file: source, "the module graph has more than \(maxVisits) modules") }
+        guard visits <= maxVisits else {
+            throw CheckpointError(.sizeLimit, file: source, "the module graph has more than \(maxVisits) modules")
+        }
         let parameters = module.attribute("_parameters")?.dictValue
         let buffers = module.attribute("_buffers")?.dictValue
         let children = module.attribute("_modules")?.dictValue
@@ -153,7 +170,10 @@ struct CheckpointLayout {
                 switch value {
                 case .tensor(let t): result.append((prefix + name, t))
                 case .none: continue
-                default: throw fail("module \(prefix.isEmpty ? module.className : String(prefix.dropLast())) has a \(value.typeName) where a tensor '\(name)' was expected")
+                default:
+                    throw fail(
+                        "module \(prefix.isEmpty ? module.className : String(prefix.dropLast())) has a \(value.typeName) where a tensor '\(name)' was expected"
+                    )
                 }
             }
         }
@@ -233,7 +253,9 @@ struct CheckpointLayout {
 
     /// The known weight keys closest (by edit distance) to the keys found.
     func nearestKnown(_ keys: [String]) -> [String] {
-        var scored = Self.weightKeys.map { known in (known, keys.map { editDistance($0.lowercased(), known) }.min() ?? Int.max) }
+        var scored = Self.weightKeys.map { known in
+            (known, keys.map { editDistance($0.lowercased(), known) }.min() ?? Int.max)
+        }
         scored.sort { $0.1 < $1.1 }
         return scored.prefix(3).map(\.0)
     }

@@ -40,7 +40,9 @@ public struct ResNetArchitecture: Sendable, Hashable, CustomStringConvertible {
     public var parameterShapes: [(name: String, shape: [Int])] {
         var entries: [(String, [Int])] = []
         func batchNorm(_ prefix: String, _ c: Int) {
-            for suffix in ["weight", "bias", "running_mean", "running_var"] { entries.append(("\(prefix).\(suffix)", [c])) }
+            for suffix in ["weight", "bias", "running_mean", "running_var"] {
+                entries.append(("\(prefix).\(suffix)", [c]))
+            }
         }
         entries.append(("conv1.weight", [width, 3, 7, 7]))
         batchNorm("bn1", width)
@@ -80,7 +82,8 @@ public struct ResNetArchitecture: Sendable, Hashable, CustomStringConvertible {
     /// Bottleneck from `layer1.0.conv3.weight`, classes from `fc.weight` `[K, features]`.
     /// Returns nil with a reason when the keys are not a torchvision ResNet LeafLens knows.
     public static func infer(from shapes: [String: [Int]]) -> Result<ResNetArchitecture, InferenceProblem> {
-        guard let stem = shapes["conv1.weight"], stem.count == 4, stem[0] > 0, stem[1] == 3, stem[2] == 7, stem[3] == 7 else {
+        guard let stem = shapes["conv1.weight"], stem.count == 4, stem[0] > 0, stem[1] == 3, stem[2] == 7, stem[3] == 7
+        else {
             return .failure("no stem convolution 'conv1.weight' of shape [w, 3, 7, 7]")
         }
         guard let fc = shapes["fc.weight"], fc.count == 2, fc[0] > 0 else {
@@ -98,10 +101,14 @@ public struct ResNetArchitecture: Sendable, Hashable, CustomStringConvertible {
         case ([2, 2, 2, 2], false): depth = .resnet18
         case ([3, 4, 6, 3], false): depth = .resnet34
         case ([3, 4, 6, 3], true): depth = .resnet50
-        case ([3, 4, 23, 3], true): return .failure("blocks [3, 4, 23, 3] with Bottlenecks are resnet101, which LeafLens does not build")
-        case ([3, 8, 36, 3], true): return .failure("blocks [3, 8, 36, 3] with Bottlenecks are resnet152, which LeafLens does not build")
+        case ([3, 4, 23, 3], true):
+            return .failure("blocks [3, 4, 23, 3] with Bottlenecks are resnet101, which LeafLens does not build")
+        case ([3, 8, 36, 3], true):
+            return .failure("blocks [3, 8, 36, 3] with Bottlenecks are resnet152, which LeafLens does not build")
         default:
-            return .failure("blocks per stage \(blocks) (\(bottleneck ? "Bottleneck" : "BasicBlock")) match no torchvision resnet18/34/50")
+            return .failure(
+                "blocks per stage \(blocks) (\(bottleneck ? "Bottleneck" : "BasicBlock")) match no torchvision resnet18/34/50"
+            )
         }
         return .success(ResNetArchitecture(depth: depth, width: stem[0], classCount: fc[0]))
     }
@@ -109,6 +116,8 @@ public struct ResNetArchitecture: Sendable, Hashable, CustomStringConvertible {
     public struct InferenceProblem: Error, Equatable, ExpressibleByStringInterpolation, CustomStringConvertible {
         public let description: String
         public init(stringLiteral value: String) { description = value }
-        public init(stringInterpolation: DefaultStringInterpolation) { description = String(stringInterpolation: stringInterpolation) }
+        public init(stringInterpolation: DefaultStringInterpolation) {
+            description = String(stringInterpolation: stringInterpolation)
+        }
     }
 }

@@ -36,7 +36,9 @@ extension RestrictedUnpickler {
         let root = String(module.split(separator: ".", maxSplits: 1).first ?? "")
         let global = PickleGlobal(module: module, name: name)
         if Self.blockedModules.contains(root) || module.isEmpty || name.isEmpty {
-            throw fail(.forbiddenGlobal, "GLOBAL \(global.fullName) is refused: LeafLens never imports or calls code named by a checkpoint")
+            throw fail(
+                .forbiddenGlobal,
+                "GLOBAL \(global.fullName) is refused: LeafLens never imports or calls code named by a checkpoint")
         }
         if module == "builtins" && !Self.dataBuiltins.contains(name) {
             throw fail(.forbiddenGlobal, "GLOBAL builtins.\(name) is refused: only plain data types may be named")
@@ -54,7 +56,9 @@ extension RestrictedUnpickler {
         }
         func argument(_ i: Int) throws(CheckpointError) -> PickleValue {
             guard i < arguments.count else {
-                throw fail(.malformedPickle, "REDUCE \(function.fullName) has \(arguments.count) arguments, needs at least \(i + 1)")
+                throw fail(
+                    .malformedPickle,
+                    "REDUCE \(function.fullName) has \(arguments.count) arguments, needs at least \(i + 1)")
             }
             return arguments[i]
         }
@@ -62,12 +66,17 @@ extension RestrictedUnpickler {
         case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
             // (storage, storage_offset, size, stride[, requires_grad, backward_hooks[, metadata]])
             guard case .storage(let storage) = try argument(0) else {
-                throw fail(.invalidTensor, "\(function.name) expects a storage first, got a \(try argument(0).typeName)")
+                throw fail(
+                    .invalidTensor, "\(function.name) expects a storage first, got a \(try argument(0).typeName)")
             }
-            guard let offset = try argument(1).intValue else { throw fail(.invalidTensor, "tensor storage offset is not an integer") }
+            guard let offset = try argument(1).intValue else {
+                throw fail(.invalidTensor, "tensor storage offset is not an integer")
+            }
             let shape = try integers(try argument(2), "size")
             let strides = try integers(try argument(3), "stride")
-            switch TensorReference.validated(storage: storage, offset: offset, shape: shape, strides: strides, isParameter: false) {
+            switch TensorReference.validated(
+                storage: storage, offset: offset, shape: shape, strides: strides, isParameter: false)
+            {
             case .success(let tensor): return .tensor(tensor)
             case .failure(let problem): throw fail(.invalidTensor, problem.message)
             }
@@ -80,8 +89,12 @@ extension RestrictedUnpickler {
             // (func, new_type, args, state): a tensor subclass or a tensor with attributes.
             guard case .global(let type) = try argument(1),
                 ["torch.Tensor", "torch.nn.parameter.Parameter", "torch._tensor.Tensor"].contains(type.fullName)
-            else { throw fail(.forbiddenCall, "_rebuild_from_type_v2 of a tensor subclass \(try argument(1).description)") }
-            guard case .tuple(let inner) = try argument(2) else { throw fail(.malformedPickle, "_rebuild_from_type_v2 arguments are not a tuple") }
+            else {
+                throw fail(.forbiddenCall, "_rebuild_from_type_v2 of a tensor subclass \(try argument(1).description)")
+            }
+            guard case .tuple(let inner) = try argument(2) else {
+                throw fail(.malformedPickle, "_rebuild_from_type_v2 arguments are not a tuple")
+            }
             let rebuilt = try interpretReduce(try argument(0), inner.items)
             if type.name == "Parameter", case .tensor(let t) = rebuilt { return .tensor(t.asParameter()) }
             return rebuilt
@@ -102,12 +115,16 @@ extension RestrictedUnpickler {
             return .tuple(PickleTuple((arguments.first?.sequenceItems ?? [])))
         case "_codecs.encode":
             // Protocol 2's spelling of bytes: encode(text, 'latin1').
-            guard case .string(let text) = try argument(0) else { throw fail(.malformedPickle, "_codecs.encode of a non-string") }
+            guard case .string(let text) = try argument(0) else {
+                throw fail(.malformedPickle, "_codecs.encode of a non-string")
+            }
             let encoding = arguments.count > 1 ? arguments[1].stringValue ?? "" : "utf-8"
             if encoding == "latin1" || encoding == "latin-1" {
                 var bytes: [UInt8] = []
                 for scalar in text.unicodeScalars {
-                    guard scalar.value < 256 else { throw fail(.malformedPickle, "_codecs.encode latin1 of a non-latin1 string") }
+                    guard scalar.value < 256 else {
+                        throw fail(.malformedPickle, "_codecs.encode latin1 of a non-latin1 string")
+                    }
                     bytes.append(UInt8(scalar.value))
                 }
                 return .bytes(bytes)
@@ -128,7 +145,8 @@ extension RestrictedUnpickler {
                 base.fullName == "builtins.object"
             else { throw fail(.forbiddenCall, "copyreg._reconstructor with a base other than object") }
             let object = PickleObject(classGlobal: cls, arguments: [])
-            if arguments.count > 2, case .none = arguments[2] {} else if arguments.count > 2 {
+            if arguments.count > 2, case .none = arguments[2] {
+            } else if arguments.count > 2 {
                 try build(.object(object), arguments[2])
             }
             return .object(object)
@@ -140,7 +158,9 @@ extension RestrictedUnpickler {
     }
 
     /// NEWOBJ `cls.__new__(cls, *arguments)`: `nn.Parameter`, the dict types, or an opaque instance record.
-    func interpretNewObject(_ cls: PickleValue, _ arguments: [PickleValue], opcode: String) throws(CheckpointError) -> PickleValue {
+    func interpretNewObject(
+        _ cls: PickleValue, _ arguments: [PickleValue], opcode: String
+    ) throws(CheckpointError) -> PickleValue {
         guard case .global(let type) = cls else {
             throw fail(.forbiddenCall, "\(opcode) of a \(cls.typeName), not a class")
         }
@@ -162,10 +182,14 @@ extension RestrictedUnpickler {
     }
 
     private func integers(_ value: PickleValue, _ what: String) throws(CheckpointError) -> [Int] {
-        guard let items = value.sequenceItems else { throw fail(.invalidTensor, "tensor \(what) is a \(value.typeName), not a tuple") }
+        guard let items = value.sequenceItems else {
+            throw fail(.invalidTensor, "tensor \(what) is a \(value.typeName), not a tuple")
+        }
         var result: [Int] = []
         for item in items {
-            guard let n = item.intValue else { throw fail(.invalidTensor, "tensor \(what) holds a \(item.typeName), not an integer") }
+            guard let n = item.intValue else {
+                throw fail(.invalidTensor, "tensor \(what) holds a \(item.typeName), not an integer")
+            }
             result.append(n)
         }
         return result

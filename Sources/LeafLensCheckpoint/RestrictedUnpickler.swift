@@ -133,7 +133,9 @@ struct RestrictedUnpickler {
     /// cycles (which need a container to gain an ancestor) impossible. `torch.save` never does this.
     func checkMutable(_ isContained: Bool, _ what: String) throws(CheckpointError) {
         if isContained {
-            throw fail(.tooDeep, "\(what) changes a container after it was nested in another (cyclic or self-referencing structure)")
+            throw fail(
+                .tooDeep,
+                "\(what) changes a container after it was nested in another (cyclic or self-referencing structure)")
         }
     }
 
@@ -174,7 +176,9 @@ struct RestrictedUnpickler {
         case .long1: try push(decodeLong(try read(Int(try readByte()))))
         case .long4:
             let length = try readLength(4)
-            guard length <= 1 << 16 else { throw fail(.malformedPickle, "LONG4 of \(length) bytes is not a weight file's integer") }
+            guard length <= 1 << 16 else {
+                throw fail(.malformedPickle, "LONG4 of \(length) bytes is not a weight file's integer")
+            }
             try push(decodeLong(try read(length)))
         case .binFloat: try push(.float(Double(bitPattern: try read(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) })))
 
@@ -212,17 +216,23 @@ struct RestrictedUnpickler {
             try push(.dict(d))
         case .setItem:
             let value = try pop(), key = try pop()
-            guard case .dict(let d) = try top() else { throw fail(.forbiddenCall, "SETITEM on a \(try top().typeName), not a dict") }
+            guard case .dict(let d) = try top() else {
+                throw fail(.forbiddenCall, "SETITEM on a \(try top().typeName), not a dict")
+            }
             try setItems(d, [key, value])
         case .setItems:
             let items = try popMark()
-            guard case .dict(let d) = try top() else { throw fail(.forbiddenCall, "SETITEMS on a \(try top().typeName), not a dict") }
+            guard case .dict(let d) = try top() else {
+                throw fail(.forbiddenCall, "SETITEMS on a \(try top().typeName), not a dict")
+            }
             try setItems(d, items)
         case .emptySet: try push(.set(PickleList()))
         case .frozenSet: try push(.set(PickleList(try popMark())))
         case .addItems:
             let items = try popMark()
-            guard case .set(let s) = try top() else { throw fail(.forbiddenCall, "ADDITEMS on a \(try top().typeName), not a set") }
+            guard case .set(let s) = try top() else {
+                throw fail(.forbiddenCall, "ADDITEMS on a \(try top().typeName), not a set")
+            }
             try extend(s, items, "ADDITEMS")
 
         case .binGet: try push(try memoValue(Int(try readByte())))
@@ -242,11 +252,15 @@ struct RestrictedUnpickler {
             try push(.global(try resolveGlobal(module: m, name: n)))
         case .reduce:
             let arguments = try pop(), callable = try pop()
-            guard case .tuple(let args) = arguments else { throw fail(.malformedPickle, "REDUCE arguments are not a tuple") }
+            guard case .tuple(let args) = arguments else {
+                throw fail(.malformedPickle, "REDUCE arguments are not a tuple")
+            }
             try push(try interpretReduce(callable, args.items))
         case .newObj:
             let arguments = try pop(), cls = try pop()
-            guard case .tuple(let args) = arguments else { throw fail(.malformedPickle, "NEWOBJ arguments are not a tuple") }
+            guard case .tuple(let args) = arguments else {
+                throw fail(.malformedPickle, "NEWOBJ arguments are not a tuple")
+            }
             try push(try interpretNewObject(cls, args.items, opcode: "NEWOBJ"))
         case .newObjEx:
             let keywords = try pop(), arguments = try pop(), cls = try pop()
@@ -281,7 +295,9 @@ struct RestrictedUnpickler {
     private func extend(_ list: PickleList, _ items: [PickleValue], _ what: String) throws(CheckpointError) {
         try checkMutable(list.isContained, what)
         for item in items {
-            if case .list(let inner) = item, inner === list { throw fail(.tooDeep, "\(what) puts a list inside itself (cyclic structure)") }
+            if case .list(let inner) = item, inner === list {
+                throw fail(.tooDeep, "\(what) puts a list inside itself (cyclic structure)")
+            }
             item.markContained()
             list.depth = max(list.depth, item.depth + 1)
         }
@@ -294,7 +310,9 @@ struct RestrictedUnpickler {
         try checkMutable(dict.isContained, "SETITEMS")
         for i in stride(from: 0, to: items.count, by: 2) {
             let (key, value) = (items[i], items[i + 1])
-            if case .dict(let inner) = value, inner === dict { throw fail(.tooDeep, "SETITEMS puts a dict inside itself (cyclic structure)") }
+            if case .dict(let inner) = value, inner === dict {
+                throw fail(.tooDeep, "SETITEMS puts a dict inside itself (cyclic structure)")
+            }
             key.markContained()
             value.markContained()
             dict.depth = max(dict.depth, key.depth + 1, value.depth + 1)

@@ -38,23 +38,36 @@ struct StateDictMapping {
 
         // 2. The prefix before the stem convolution.
         let stems = kept.filter { item in
-            item.name.hasSuffix("conv1.weight") && item.shape.count == 4 && item.shape[1] == 3 && item.shape[2] == 7 && item.shape[3] == 7
+            item.name.hasSuffix("conv1.weight") && item.shape.count == 4 && item.shape[1] == 3 && item.shape[2] == 7
+                && item.shape[3] == 7
                 && (item.name == "conv1.weight" || item.name.dropLast("conv1.weight".count).hasSuffix("."))
         }
         guard !stems.isEmpty else {
             let sample = kept.prefix(6).map { "\($0.name) \($0.shape)" }.joined(separator: ", ")
-            throw fail("no ResNet stem: no key ending in 'conv1.weight' with shape [w, 3, 7, 7] (keys found: \(sample)\(kept.count > 6 ? ", …" : ""))")
+            throw fail(
+                "no ResNet stem: no key ending in 'conv1.weight' with shape [w, 3, 7, 7] (keys found: \(sample)\(kept.count > 6 ? ", …" : ""))"
+            )
         }
         let prefixes = stems.map { String($0.name.dropLast("conv1.weight".count)) }
         let prefix: String
-        if prefixes.contains("") { prefix = "" } else if prefixes.count == 1 { prefix = prefixes[0] } else {
-            throw fail("several ResNets in one state_dict (prefixes \(prefixes.map { "'\($0)'" }.joined(separator: ", "))); save the one you want alone")
+        if prefixes.contains("") {
+            prefix = ""
+        } else if prefixes.count == 1 {
+            prefix = prefixes[0]
+        } else {
+            throw fail(
+                "several ResNets in one state_dict (prefixes \(prefixes.map { "'\($0)'" }.joined(separator: ", "))); save the one you want alone"
+            )
         }
         let outside = kept.filter { !$0.name.hasPrefix(prefix) }
-        var renamed: [(name: String, item: Item)] = kept.filter { $0.name.hasPrefix(prefix) }.map { (String($0.name.dropFirst(prefix.count)), $0) }
+        var renamed: [(name: String, item: Item)] = kept.filter { $0.name.hasPrefix(prefix) }.map {
+            (String($0.name.dropFirst(prefix.count)), $0)
+        }
         if !prefix.isEmpty { notes.append("stripped the key prefix '\(prefix)' from \(renamed.count) keys") }
         if !outside.isEmpty {
-            notes.append("ignored \(outside.count) entries outside '\(prefix)': \(outside.prefix(5).map(\.name).joined(separator: ", "))\(outside.count > 5 ? ", …" : "")")
+            notes.append(
+                "ignored \(outside.count) entries outside '\(prefix)': \(outside.prefix(5).map(\.name).joined(separator: ", "))\(outside.count > 5 ? ", …" : "")"
+            )
         }
 
         // 3. A Linear inside a Sequential head.
@@ -67,12 +80,17 @@ struct StateDictMapping {
             let linears = Set(indexed.filter { $0.field == "weight" }.map(\.index)).sorted()
             if linears.count == 1, let index = linears.first {
                 renamed = renamed.map { entry in
-                    entry.name == "fc.\(index).weight" ? ("fc.weight", entry.item)
+                    entry.name == "fc.\(index).weight"
+                        ? ("fc.weight", entry.item)
                         : entry.name == "fc.\(index).bias" ? ("fc.bias", entry.item) : entry
                 }
-                notes.append("mapped the head 'fc.\(index).weight'/'fc.\(index).bias' (a Sequential such as Dropout → Linear) to 'fc.weight'/'fc.bias'")
+                notes.append(
+                    "mapped the head 'fc.\(index).weight'/'fc.\(index).bias' (a Sequential such as Dropout → Linear) to 'fc.weight'/'fc.bias'"
+                )
             } else if linears.count > 1 {
-                throw fail("the head 'fc' is a Sequential with \(linears.count) weighted layers (fc.\(linears.joined(separator: ", fc."))); LeafLens supports one Linear, optionally after a Dropout")
+                throw fail(
+                    "the head 'fc' is a Sequential with \(linears.count) weighted layers (fc.\(linears.joined(separator: ", fc."))); LeafLens supports one Linear, optionally after a Dropout"
+                )
             }
         }
 
@@ -86,7 +104,9 @@ struct StateDictMapping {
                 throw fail("--arch \(requested.name) was given, but the keys and shapes are \(inferred.depth.name)'s")
             }
             architecture = inferred
-            notes.append("architecture: \(inferred.description), \(requested == nil ? "inferred from the keys and shapes" : "as --arch says, and the keys agree")")
+            notes.append(
+                "architecture: \(inferred.description), \(requested == nil ? "inferred from the keys and shapes" : "as --arch says, and the keys agree")"
+            )
         case .failure(let problem):
             guard let requested, let stem = shapes["conv1.weight"], let fc = shapes["fc.weight"], fc.count == 2 else {
                 throw fail("not a torchvision resnet18/34/50 state_dict: \(problem.description)")
@@ -110,15 +130,22 @@ struct StateDictMapping {
                     let nearest = expectedNames.min { editDistance(name, $0) < editDistance(name, $1) } ?? ""
                     return "'\(name)' (nearest expected: '\(nearest)')"
                 }
-                parts.append("unexpected \(unexpected.count): \(hints.joined(separator: ", "))\(unexpected.count > 3 ? ", …" : "")")
+                parts.append(
+                    "unexpected \(unexpected.count): \(hints.joined(separator: ", "))\(unexpected.count > 3 ? ", …" : "")"
+                )
             }
             throw fail("does not match torchvision's \(architecture.description): \(parts.joined(separator: "; "))")
         }
         var converted: [String: Int] = [:]
         for (name, shape) in expected {
             guard let item = byName[name] else { continue }
-            guard item.shape == shape else { throw fail("tensor '\(name)' has shape \(item.shape), expected \(shape) for \(architecture.description)") }
-            guard item.isFloatingPoint else { throw fail("tensor '\(name)' has dtype \(item.dtype), not floating point") }
+            guard item.shape == shape else {
+                throw fail(
+                    "tensor '\(name)' has shape \(item.shape), expected \(shape) for \(architecture.description)")
+            }
+            guard item.isFloatingPoint else {
+                throw fail("tensor '\(name)' has dtype \(item.dtype), not floating point")
+            }
             if item.dtype != "torch.float32" && item.dtype != "F32" { converted[item.dtype, default: 0] += 1 }
         }
         for (dtype, count) in converted.sorted(by: { $0.key < $1.key }) {

@@ -13,7 +13,8 @@ enum StridedDecoder {
     }
 
     /// `raw` holds the whole storage; `TensorReference.validated` proved every index of the view is inside.
-    static func decode<T: TensorScalar>(_ raw: UnsafeRawBufferPointer, _ view: TensorReference, bigEndian: Bool) -> [T] {
+    static func decode<T: TensorScalar>(_ raw: UnsafeRawBufferPointer, _ view: TensorReference, bigEndian: Bool) -> [T]
+    {
         let count = view.elementCount
         if count == 0 { return [] }
         do {
@@ -21,7 +22,8 @@ enum StridedDecoder {
                 let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
                     // safe: `validated` proved offset + count ≤ storage elements ≤ record bytes / 4.
                     UnsafeMutableRawBufferPointer(buffer).copyMemory(
-                        from: UnsafeRawBufferPointer(rebasing: raw[(view.storageOffset * 4)..<((view.storageOffset + count) * 4)]))
+                        from: UnsafeRawBufferPointer(
+                            rebasing: raw[(view.storageOffset * 4)..<((view.storageOffset + count) * 4)]))
                     initialized = count
                 }
                 return unsafeBitCast(values, to: [T].self)  // safe: T == Float checked above

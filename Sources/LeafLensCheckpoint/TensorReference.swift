@@ -93,7 +93,8 @@ public final class TensorReference: @unchecked Sendable {
     }
 
     func asParameter() -> TensorReference {
-        TensorReference(storage: storage, storageOffset: storageOffset, shape: shape, strides: strides, isParameter: true)
+        TensorReference(
+            storage: storage, storageOffset: storageOffset, shape: shape, strides: strides, isParameter: true)
     }
 
     /// Builds a view after checking: non-negative sizes, strides and offset; as many strides as sizes;
@@ -107,7 +108,8 @@ public final class TensorReference: @unchecked Sendable {
         }
         guard shape.count <= 32 else { return .failure("tensor has \(shape.count) dimensions (more than 32)") }
         guard offset >= 0, shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }) else {
-            return .failure("tensor has a negative size, stride or offset (sizes \(shape), strides \(strides), offset \(offset))")
+            return .failure(
+                "tensor has a negative size, stride or offset (sizes \(shape), strides \(strides), offset \(offset))")
         }
         var count = 1
         for size in shape {
@@ -125,12 +127,18 @@ public final class TensorReference: @unchecked Sendable {
             }
             guard highest < storage.elementCount else {
                 let where_ = "storage '\(storage.key)', which holds \(storage.elementCount) elements"
-                return .failure("tensor of shape \(shape) (strides \(strides), offset \(offset)) reaches element \(highest) of \(where_)")
+                return .failure(
+                    "tensor of shape \(shape) (strides \(strides), offset \(offset)) reaches element \(highest) of \(where_)"
+                )
             }
         } else if offset > storage.elementCount {
-            return .failure("empty tensor starts at element \(offset) of storage '\(storage.key)' with \(storage.elementCount) elements")
+            return .failure(
+                "empty tensor starts at element \(offset) of storage '\(storage.key)' with \(storage.elementCount) elements"
+            )
         }
-        return .success(TensorReference(storage: storage, storageOffset: offset, shape: shape, strides: strides, isParameter: isParameter))
+        return .success(
+            TensorReference(
+                storage: storage, storageOffset: offset, shape: shape, strides: strides, isParameter: isParameter))
     }
 
     /// True when the view reads `elementCount` consecutive elements from `storageOffset` in C order.

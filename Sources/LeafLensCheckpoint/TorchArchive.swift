@@ -52,15 +52,19 @@ final class TorchArchive {
             }
             throw CheckpointError(
                 .malformedArchive, file: source,
-                "a zip archive without <top>/data.pkl, so not a torch.save file (entries: \(entries.keys.sorted().prefix(5).joined(separator: ", ")))")
+                "a zip archive without <top>/data.pkl, so not a torch.save file (entries: \(entries.keys.sorted().prefix(5).joined(separator: ", ")))"
+            )
         }
         top = String(pickle.dropLast("/data.pkl".count))
         var order = "little"
         if entries["\(top)/byteorder"] != nil {
-            let marker = try TorchArchive.read(archive, entries["\(top)/byteorder"], record: records["\(top)/byteorder"], data: data, cap: 16, source: source, name: "byteorder")
+            let marker = try TorchArchive.read(
+                archive, entries["\(top)/byteorder"], record: records["\(top)/byteorder"], data: data, cap: 16,
+                source: source, name: "byteorder")
             order = String(decoding: marker, as: UTF8.self)
             guard order == "little" || order == "big" else {
-                throw CheckpointError(.malformedArchive, file: source, "byteorder record says '\(order.prefix(16))', not little or big")
+                throw CheckpointError(
+                    .malformedArchive, file: source, "byteorder record says '\(order.prefix(16))', not little or big")
             }
         }
         bigEndian = order == "big"
@@ -86,7 +90,8 @@ final class TorchArchive {
         guard !overflow, bytes.count >= needed else {
             throw CheckpointError(
                 .invalidTensor, file: source,
-                "storage '\(storage.key)' declares \(storage.elementCount) \(storage.dtype.name) elements but its record holds \(bytes.count) bytes")
+                "storage '\(storage.key)' declares \(storage.elementCount) \(storage.dtype.name) elements but its record holds \(bytes.count) bytes"
+            )
         }
         storageCache[storage.key] = bytes
         return bytes
@@ -103,9 +108,12 @@ final class TorchArchive {
         }
         let size = Int(clamping: entry.uncompressedSize)
         guard size <= limits.maxTotalBytes - bytesRead else {
-            throw CheckpointError(.sizeLimit, file: source, "reading '\(name)' would exceed the limit of \(limits.maxTotalBytes) bytes read from one archive")
+            throw CheckpointError(
+                .sizeLimit, file: source,
+                "reading '\(name)' would exceed the limit of \(limits.maxTotalBytes) bytes read from one archive")
         }
-        let bytes = try Self.read(archive, entry, record: records["\(top)/\(name)"], data: data, cap: cap, source: source, name: name)
+        let bytes = try Self.read(
+            archive, entry, record: records["\(top)/\(name)"], data: data, cap: cap, source: source, name: name)
         bytesRead += bytes.count
         return bytes
     }
@@ -113,12 +121,16 @@ final class TorchArchive {
     /// One entry's bytes: refused before reading if it declares more than `cap`, and while reading if it
     /// inflates past its declared size; the CRC-32 must match.
     private static func read(
-        _ archive: Archive, _ entry: Entry?, record: ZipPreflight.Record?, data: Data, cap: Int, source: String, name: String
+        _ archive: Archive, _ entry: Entry?, record: ZipPreflight.Record?, data: Data, cap: Int, source: String,
+        name: String
     ) throws(CheckpointError) -> Data {
-        guard let entry, let record else { throw CheckpointError(.invalidTensor, file: source, "the archive has no record '\(name)'") }
+        guard let entry, let record else {
+            throw CheckpointError(.invalidTensor, file: source, "the archive has no record '\(name)'")
+        }
         let declared = Int(clamping: entry.uncompressedSize)
         guard declared <= cap, record.uncompressedSize <= cap else {
-            throw CheckpointError(.sizeLimit, file: source, "'\(entry.path)' declares \(declared) bytes, more than the limit of \(cap)")
+            throw CheckpointError(
+                .sizeLimit, file: source, "'\(entry.path)' declares \(declared) bytes, more than the limit of \(cap)")
         }
         if record.method == 0 {
             // Stored: the bytes are in the file as they are (ZipPreflight checked the range).
@@ -128,7 +140,8 @@ final class TorchArchive {
                 crc32(0, raw.bindMemory(to: UInt8.self).baseAddress, UInt32(raw.count))
             }
             guard UInt32(truncatingIfNeeded: checksum) == record.crc else {
-                throw CheckpointError(.malformedArchive, file: source, "'\(entry.path)' fails its CRC-32 check (damaged archive)")
+                throw CheckpointError(
+                    .malformedArchive, file: source, "'\(entry.path)' fails its CRC-32 check (damaged archive)")
             }
             return slice
         }
@@ -150,15 +163,20 @@ final class TorchArchive {
             }
         } catch {
             if overflowed {
-                throw CheckpointError(.sizeLimit, file: source, "'\(entry.path)' inflates beyond the \(declared) bytes it declares (zip bomb)")
+                throw CheckpointError(
+                    .sizeLimit, file: source,
+                    "'\(entry.path)' inflates beyond the \(declared) bytes it declares (zip bomb)")
             }
             throw CheckpointError(.malformedArchive, file: source, "cannot read '\(entry.path)' (\(error))")
         }
         guard bytes.count == declared else {
-            throw CheckpointError(.malformedArchive, file: source, "'\(entry.path)' holds \(bytes.count) bytes but declares \(declared) (truncated)")
+            throw CheckpointError(
+                .malformedArchive, file: source,
+                "'\(entry.path)' holds \(bytes.count) bytes but declares \(declared) (truncated)")
         }
         guard UInt32(truncatingIfNeeded: checksum) == entry.checksum else {
-            throw CheckpointError(.malformedArchive, file: source, "'\(entry.path)' fails its CRC-32 check (damaged archive)")
+            throw CheckpointError(
+                .malformedArchive, file: source, "'\(entry.path)' fails its CRC-32 check (damaged archive)")
         }
         return Data(bytes)
     }

@@ -40,7 +40,9 @@ struct ZipPreflight {
         }
 
         // End of central directory: 22 bytes + comment, within the last 64 KiB + 22 bytes.
-        guard count >= 22 else { throw fail("the zip archive is \(count) bytes, too short to be complete (truncated?)") }
+        guard count >= 22 else {
+            throw fail("the zip archive is \(count) bytes, too short to be complete (truncated?)")
+        }
         var eocd = -1
         var at = count - 22
         let lowest = max(0, count - 22 - 65_535)
@@ -48,7 +50,9 @@ struct ZipPreflight {
             if u32(at) == 0x0605_4B50, at + 22 + u16(at + 20) == count { eocd = at; break }
             at -= 1
         }
-        guard eocd >= 0 else { throw fail("no end-of-central-directory record: the zip archive is truncated or damaged") }
+        guard eocd >= 0 else {
+            throw fail("no end-of-central-directory record: the zip archive is truncated or damaged")
+        }
         guard u16(eocd + 4) == 0, u16(eocd + 6) == 0 else { throw fail("multi-disk zip archives are not supported") }
         var entryCount = u16(eocd + 10)
         var directorySize = Int(u32(eocd + 12))
@@ -72,10 +76,14 @@ struct ZipPreflight {
             directoryEnd = eocd
         }
         guard directoryOffset <= directoryEnd, directorySize <= directoryEnd - directoryOffset else {
-            throw fail("the central directory (\(directorySize) bytes at \(directoryOffset)) lies outside the \(count)-byte file (truncated?)")
+            throw fail(
+                "the central directory (\(directorySize) bytes at \(directoryOffset)) lies outside the \(count)-byte file (truncated?)"
+            )
         }
         guard entryCount <= limits.maxEntries else {
-            throw CheckpointError(.sizeLimit, file: source, "the zip archive lists \(entryCount) entries, more than the limit of \(limits.maxEntries)")
+            throw CheckpointError(
+                .sizeLimit, file: source,
+                "the zip archive lists \(entryCount) entries, more than the limit of \(limits.maxEntries)")
         }
 
         var records: [Record] = []
@@ -93,7 +101,9 @@ struct ZipPreflight {
             var localOffset = u32(cursor + 42)
             let recordEnd = cursor + 46 + nameLength + extraLength + commentLength
             guard recordEnd <= end else { throw fail("central-directory record \(index) runs past the directory") }
-            let path = String(decoding: bytes[(bytes.startIndex + cursor + 46)..<(bytes.startIndex + cursor + 46 + nameLength)], as: UTF8.self)
+            let path = String(
+                decoding: bytes[(bytes.startIndex + cursor + 46)..<(bytes.startIndex + cursor + 46 + nameLength)],
+                as: UTF8.self)
             // ZIP64 extended information (id 1): the 64-bit forms of the fields saturated at 0xFFFFFFFF, in order.
             var extra = cursor + 46 + nameLength
             let extraEnd = extra + extraLength
@@ -121,19 +131,29 @@ struct ZipPreflight {
             }
             let dataStart = local + 30 + u16(local + 26) + u16(local + 28)
             guard dataStart <= count, cSize <= count - dataStart else {
-                throw fail("'\(path)': \(cSize) bytes of data at \(dataStart) run past the end of the \(count)-byte file (truncated?)")
+                throw fail(
+                    "'\(path)': \(cSize) bytes of data at \(dataStart) run past the end of the \(count)-byte file (truncated?)"
+                )
             }
             switch method {
             case 0:
-                guard cSize == uSize else { throw fail("'\(path)' is stored uncompressed but declares \(cSize) ≠ \(uSize) bytes") }
+                guard cSize == uSize else {
+                    throw fail("'\(path)' is stored uncompressed but declares \(cSize) ≠ \(uSize) bytes")
+                }
             case 8:
                 guard uSize / 1032 <= cSize else {
-                    throw CheckpointError(.sizeLimit, file: source, "'\(path)' claims to inflate \(cSize) bytes to \(uSize), beyond deflate's 1032:1 limit (zip bomb)")
+                    throw CheckpointError(
+                        .sizeLimit, file: source,
+                        "'\(path)' claims to inflate \(cSize) bytes to \(uSize), beyond deflate's 1032:1 limit (zip bomb)"
+                    )
                 }
             default:
                 throw fail("'\(path)' uses compression method \(method); only stored and deflate are supported")
             }
-            records.append(Record(path: path, method: method, compressedSize: cSize, uncompressedSize: uSize, dataStart: dataStart, crc: crc))
+            records.append(
+                Record(
+                    path: path, method: method, compressedSize: cSize, uncompressedSize: uSize, dataStart: dataStart,
+                    crc: crc))
             cursor = recordEnd
         }
         return ZipPreflight(records: records)

@@ -18,7 +18,9 @@ extension AttributionMap {
 
     /// `blended_heat_map`: a grey version of `original` (mean of its channels, stretched to its own
     /// min...max, black if constant) with the heat map drawn over it at `alphaOverlay` opacity.
-    public func blendedHeatMap(original: RGBImage, colormap: Colormap? = nil, alphaOverlay: Double = 0.5)
+    public func blendedHeatMap(
+        original: RGBImage, colormap: Colormap? = nil, alphaOverlay: Double = 0.5
+    )
         throws(ImageError) -> RGBImage
     {
         try checkSameSize(original)
@@ -30,7 +32,8 @@ extension AttributionMap {
         var means = [Double](repeating: 0, count: count)
         for i in 0..<count {
             let p = i * 3
-            means[i] = (Double(original.pixels[p]) + Double(original.pixels[p + 1]) + Double(original.pixels[p + 2])) / 3
+            means[i] =
+                (Double(original.pixels[p]) + Double(original.pixels[p + 1]) + Double(original.pixels[p + 2])) / 3
         }
         let low = means.min() ?? 0, high = means.max() ?? 0
         var pixels = [UInt8](repeating: 0, count: count * 3)

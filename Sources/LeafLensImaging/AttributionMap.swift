@@ -50,7 +50,9 @@ public struct AttributionMap: Sendable, Equatable {
 
     /// Normalizes attributions `[C, H, W]`, `[H, W]`, or those with leading axes of size 1
     /// (e.g. `[1, 3, H, W]`, Grad-CAM's `[1, 1, H, W]`).
-    public init(_ attributions: Tensor<Float>, sign: AttributionSign = .absoluteValue, outlierPercent: Double = 2)
+    public init(
+        _ attributions: Tensor<Float>, sign: AttributionSign = .absoluteValue, outlierPercent: Double = 2
+    )
         throws(ImageError)
     {
         let (h, w, reduced) = try Self.channelSum(attributions)
@@ -58,7 +60,9 @@ public struct AttributionMap: Sendable, Equatable {
     }
 
     /// Normalizes an already reduced map (`values.count == height·width`).
-    public init(height: Int, width: Int, reduced: [Float], sign: AttributionSign = .absoluteValue, outlierPercent: Double = 2)
+    public init(
+        height: Int, width: Int, reduced: [Float], sign: AttributionSign = .absoluteValue, outlierPercent: Double = 2
+    )
         throws(ImageError)
     {
         func bad(_ text: String) -> ImageError { ImageError(source: "<attributions>", problem: .invalidArgument(text)) }
@@ -113,7 +117,9 @@ public struct AttributionMap: Sendable, Equatable {
     }
 
     /// `[C, H, W]` → per-pixel channel sum (c₀ + c₁ + … in Float32); `[H, W]` unchanged.
-    public static func channelSum(_ attributions: Tensor<Float>) throws(ImageError) -> (height: Int, width: Int, values: [Float]) {
+    public static func channelSum(
+        _ attributions: Tensor<Float>
+    ) throws(ImageError) -> (height: Int, width: Int, values: [Float]) {
         var shape = attributions.shape
         while shape.count > 3, shape.first == 1 { shape.removeFirst() }  // [1, C, H, W] → [C, H, W]
         switch shape.count {

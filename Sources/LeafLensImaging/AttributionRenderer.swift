@@ -74,7 +74,9 @@ public enum AttributionRenderer {
         }
     }
 
-    public static func heat(_ map: AttributionMap, style: OverlayStyle, colormap: Colormap? = nil) throws(RenderingError)
+    public static func heat(
+        _ map: AttributionMap, style: OverlayStyle, colormap: Colormap? = nil
+    ) throws(RenderingError)
         -> RGBImage
     {
         switch style {
@@ -91,16 +93,19 @@ public enum AttributionRenderer {
         }
         switch options.style {
         case .gradCAM:
-            let base = options.overlayBase == .color ? GradCAMOverlay.unitRGB(original) : GradCAMOverlay.unitGray(original)
+            let base =
+                options.overlayBase == .color ? GradCAMOverlay.unitRGB(original) : GradCAMOverlay.unitGray(original)
             return try GradCAMOverlay.overlay(
                 base: base, mask: jetMask(map), width: map.width, height: map.height, imageWeight: options.imageWeight)
         case .captum:
             do {
                 switch options.overlayBase {
                 case .gray:
-                    return try map.blendedHeatMap(original: original, colormap: colormap, alphaOverlay: 1 - options.imageWeight)
+                    return try map.blendedHeatMap(
+                        original: original, colormap: colormap, alphaOverlay: 1 - options.imageWeight)
                 case .color:
-                    return try map.blendedOverColor(original: original, colormap: colormap, alphaOverlay: 1 - options.imageWeight)
+                    return try map.blendedOverColor(
+                        original: original, colormap: colormap, alphaOverlay: 1 - options.imageWeight)
                 }
             } catch {
                 throw .invalidInput(error.description)
@@ -118,7 +123,8 @@ public enum AttributionRenderer {
             case .captum: .colormap(colormap ?? scale.sign.defaultColormap)
             case .gradCAM: .openCVJet
             }
-        return ColorBar(stops: stops, ticks: scale.ticks.map { ($0.position, ColorBar.label($0.value)) }, caption: caption)
+        return ColorBar(
+            stops: stops, ticks: scale.ticks.map { ($0.position, ColorBar.label($0.value)) }, caption: caption)
     }
 
     /// Map values as JET positions in [0, 1].
@@ -129,7 +135,9 @@ public enum AttributionRenderer {
 
 extension AttributionMap {
     /// The captum style over the colour image: alpha·heat + (1 − alpha)·original/255, rounded.
-    public func blendedOverColor(original: RGBImage, colormap: Colormap? = nil, alphaOverlay: Double = 0.5)
+    public func blendedOverColor(
+        original: RGBImage, colormap: Colormap? = nil, alphaOverlay: Double = 0.5
+    )
         throws(ImageError) -> RGBImage
     {
         guard original.width == width, original.height == height else {

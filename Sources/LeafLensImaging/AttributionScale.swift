@@ -23,7 +23,8 @@ public struct ReducedAttribution: Sendable, Equatable {
     }
 
     public init(height: Int, width: Int, values: [Float], unit: String? = nil) throws(RenderingError) {
-        guard height > 0, width > 0, !height.multipliedReportingOverflow(by: width).overflow, values.count == height * width
+        guard height > 0, width > 0, !height.multipliedReportingOverflow(by: width).overflow,
+            values.count == height * width
         else {
             throw .invalidInput("a \(height)x\(width) map needs \(height)·\(width) values, got \(values.count)")
         }
@@ -106,7 +107,8 @@ public struct AttributionScale: Sendable, Equatable {
         switch normalization {
         case .outlier:
             // Captum thresholds the sign-filtered |values|; for every sign that is |m|.
-            divisor = AttributionMap.cumulativeSumThreshold(magnitudes.map { abs($0) }, percentile: 100 - outlierPercent)
+            divisor = AttributionMap.cumulativeSumThreshold(
+                magnitudes.map { abs($0) }, percentile: 100 - outlierPercent)
             (low, high) = sign == .all ? (-divisor, divisor) : (0, divisor)
         case .minMax:
             if sign == .all {
@@ -141,7 +143,8 @@ public struct AttributionScale: Sendable, Equatable {
         func blank(_ reason: RenderingWarning) -> (map: AttributionMap, warnings: [RenderingWarning]) {
             let zeros = [Float](repeating: 0, count: m.count)
             return (
-                AttributionMap(width: map.width, height: map.height, values: zeros, sign: sign, threshold: 0, isDegenerate: true),
+                AttributionMap(
+                    width: map.width, height: map.height, values: zeros, sign: sign, threshold: 0, isDegenerate: true),
                 warnings + [reason]
             )
         }
@@ -169,7 +172,8 @@ public struct AttributionScale: Sendable, Equatable {
         let threshold = sign == .negative ? -divisor : divisor
         return (
             AttributionMap(
-                width: map.width, height: map.height, values: values, sign: sign, threshold: threshold, isDegenerate: false),
+                width: map.width, height: map.height, values: values, sign: sign, threshold: threshold,
+                isDegenerate: false),
             warnings
         )
     }

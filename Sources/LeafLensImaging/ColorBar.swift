@@ -106,7 +106,8 @@ public struct ColorBar: Sendable, Equatable {
         let caption = typeface.truncated(caption, maxWidth: width, size: textSize)
         let captionWidth = typeface.width(caption, size: textSize)
         typeface.draw(
-            caption, into: &image, x: (width - captionWidth) / 2, y: labelTop + lineHeight, size: textSize, color: textColor)
+            caption, into: &image, x: (width - captionWidth) / 2, y: labelTop + lineHeight, size: textSize,
+            color: textColor)
         return image
     }
 

@@ -36,7 +36,9 @@ public struct ExplanationPanel: Sendable {
         /// One segment label per pixel of `image` (before upscaling), drawn as outlines.
         public var segments: [Int]?
 
-        public init(title: String, image: RGBImage, colorBar: ColorBar? = nil, notes: [String] = [], segments: [Int]? = nil) {
+        public init(
+            title: String, image: RGBImage, colorBar: ColorBar? = nil, notes: [String] = [], segments: [Int]? = nil
+        ) {
             self.title = title
             self.image = image
             self.colorBar = colorBar
@@ -106,7 +108,9 @@ public struct ExplanationPanel: Sendable {
         }
         for column in columns {
             if let segments = column.segments, segments.count != column.image.width * column.image.height {
-                throw .sizeMismatch("\(column.title): \(segments.count) segment labels for a \(column.image.width)x\(column.image.height) picture")
+                throw .sizeMismatch(
+                    "\(column.title): \(segments.count) segment labels for a \(column.image.width)x\(column.image.height) picture"
+                )
             }
         }
         let k = Self.upscaleFactor(width: input.width, height: input.height, minimum: minimumDisplaySize)
@@ -114,16 +118,20 @@ public struct ExplanationPanel: Sendable {
 
         var pictures: [RGBImage] = []
         var inputPicture = input.upscaledNearest(k)
-        if let mask { inputPicture.outline(labels: mask.map { $0 ? 1 : 0 }, sourceWidth: input.width, factor: k, color: maskColor) }
+        if let mask {
+            inputPicture.outline(labels: mask.map { $0 ? 1 : 0 }, sourceWidth: input.width, factor: k, color: maskColor)
+        }
         pictures.append(inputPicture)
         for column in columns {
-            let factor = Self.upscaleFactor(width: column.image.width, height: column.image.height, minimum: minimumDisplaySize)
+            let factor = Self.upscaleFactor(
+                width: column.image.width, height: column.image.height, minimum: minimumDisplaySize)
             var picture = column.image.upscaledNearest(factor)
             if let segments = column.segments {
                 picture.outline(labels: segments, sourceWidth: column.image.width, factor: factor, color: segmentColor)
             }
             if let mask, column.image.width == input.width, column.image.height == input.height {
-                picture.outline(labels: mask.map { $0 ? 1 : 0 }, sourceWidth: input.width, factor: factor, color: maskColor)
+                picture.outline(
+                    labels: mask.map { $0 ? 1 : 0 }, sourceWidth: input.width, factor: factor, color: maskColor)
             }
             pictures.append(picture)
         }
@@ -144,13 +152,17 @@ public struct ExplanationPanel: Sendable {
         for p in topPredictions {
             // The probability first, so the numbers line up and a long label only loses its tail.
             let percent = p.probability.isFinite ? String(format: "%.1f%%", p.probability * 100) : "n/a"
-            underInput.append(typeface.truncated("\(percent)  \(p.label.replacingUnderscores)", maxWidth: columnWidth, size: textSize))
+            underInput.append(
+                typeface.truncated("\(percent)  \(p.label.replacingUnderscores)", maxWidth: columnWidth, size: textSize)
+            )
         }
         let barHeight = ColorBar.height(typeface: typeface, textSize: textSize)
         let underMethods = columns.map { column in
             column.notes.flatMap { typeface.wrapped($0, maxWidth: columnWidth, size: textSize, maxLines: 3) }
         }
-        let methodBelow = zip(columns, underMethods).map { ($0.colorBar == nil ? 0 : barHeight + 4) + $1.count * textLine }
+        let methodBelow = zip(columns, underMethods).map {
+            ($0.colorBar == nil ? 0 : barHeight + 4) + $1.count * textLine
+        }
         let below = max(underInput.count * textLine, methodBelow.max() ?? 0)
 
         let titleTop = margin
@@ -175,12 +187,14 @@ public struct ExplanationPanel: Sendable {
             for (line, text) in wrappedTitles[index].enumerated() {
                 let w = typeface.width(text, size: titleSize)
                 typeface.draw(
-                    text, into: &canvas, x: left + (columnWidth - w) / 2, y: titleTop + line * titleLine, size: titleSize,
+                    text, into: &canvas, x: left + (columnWidth - w) / 2, y: titleTop + line * titleLine,
+                    size: titleSize,
                     color: ink)
             }
             let picture = pictures[index]
             let x = left + (columnWidth - picture.width) / 2
-            canvas.strokeRectangle(x: x - 1, y: pictureTop - 1, width: picture.width + 2, height: picture.height + 2, color: frame)
+            canvas.strokeRectangle(
+                x: x - 1, y: pictureTop - 1, width: picture.width + 2, height: picture.height + 2, color: frame)
             canvas.paste(picture, x: x, y: pictureTop)
             var y = belowTop
             if index == 0 {

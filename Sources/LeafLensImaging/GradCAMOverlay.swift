@@ -79,10 +79,14 @@ public enum GradCAMOverlay {
     /// `base` is the image as Float32 in [0, 1], interleaved RGB `[H, W, 3]` (use `unitRGB(_:)` or
     /// `unitGray(_:)`); `mask` is `[H, W]`. Throws for an image weight outside [0, 1] (pytorch-grad-cam
     /// raises too) or sizes that disagree. A black image with weight 1 (max = 0) gives black, not NaN.
-    public static func overlay(base: [Float], mask: [Float], width: Int, height: Int, imageWeight: Double)
+    public static func overlay(
+        base: [Float], mask: [Float], width: Int, height: Int, imageWeight: Double
+    )
         throws(RenderingError) -> RGBImage
     {
-        guard imageWeight.isFinite, imageWeight >= 0, imageWeight <= 1 else { throw .imageWeightOutOfRange(imageWeight) }
+        guard imageWeight.isFinite, imageWeight >= 0, imageWeight <= 1 else {
+            throw .imageWeightOutOfRange(imageWeight)
+        }
         guard width > 0, height > 0, mask.count == width * height, base.count == mask.count * 3 else {
             throw .sizeMismatch(
                 "image of \(base.count / 3) pixels and mask of \(mask.count) values for a \(width)x\(height) overlay")

@@ -188,7 +188,9 @@ public struct HTMLReport: Sendable {
     }
 
     private func comparisonRow(_ comparison: Comparison) -> String {
-        let figures = comparison.items.map { Self.figure($0.png, caption: $0.name, alt: "\($0.name) on the shared scale") }
+        let figures = comparison.items.map {
+            Self.figure($0.png, caption: $0.name, alt: "\($0.name) on the shared scale")
+        }
         let notes = comparison.notes.map { "<p class=\"note\">\(Self.escape($0))</p>\n" }.joined()
         return """
             <section class="comparison">
@@ -235,19 +237,29 @@ public struct HTMLReport: Sendable {
         }
         facts.append((name: "time", value: method.seconds.isFinite ? Self.fixed(method.seconds, 3) + " s" : "n/a"))
         for timing in method.timings {
-            facts.append((name: "time: \(timing.name)", value: timing.seconds.isFinite ? Self.fixed(timing.seconds, 3) + " s" : "n/a"))
+            facts.append(
+                (
+                    name: "time: \(timing.name)",
+                    value: timing.seconds.isFinite ? Self.fixed(timing.seconds, 3) + " s" : "n/a"
+                ))
         }
         let notes = method.notes.map { "<p class=\"note\">\(Self.escape($0))</p>\n" }.joined()
         let heading =
             method.fullName.map { "\(Self.escape($0)) <span class=\"id\">\(Self.escape(method.name))</span>" }
             ?? Self.escape(method.name)
-        let extra = method.extraViews.map { Self.figure($0.png, caption: $0.caption, alt: "\(method.name) \($0.caption)") }
+        let extra = method.extraViews.map {
+            Self.figure($0.png, caption: $0.caption, alt: "\(method.name) \($0.caption)")
+        }
         let bar = method.colorBar.map { Self.colorBarHTML($0) + "\n" } ?? ""
         var metrics = ""
         if !method.metrics.isEmpty {
-            metrics = "<h3>Faithfulness</h3>\n<table class=\"parameters metrics\">\n" + Self.keyValueRows(method.metrics) + "</table>\n"
+            metrics =
+                "<h3>Faithfulness</h3>\n<table class=\"parameters metrics\">\n" + Self.keyValueRows(method.metrics)
+                + "</table>\n"
         }
-        let curves = method.curves.isEmpty ? "" : "<div class=\"curves\">\n" + method.curves.map(Self.curveSVG).joined(separator: "\n") + "\n</div>\n"
+        let curves =
+            method.curves.isEmpty
+            ? "" : "<div class=\"curves\">\n" + method.curves.map(Self.curveSVG).joined(separator: "\n") + "\n</div>\n"
         return """
             <section class="method" id="method-\(index)">
             <h2>\(heading)</h2>

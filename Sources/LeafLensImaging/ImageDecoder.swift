@@ -53,7 +53,9 @@ public enum ImageDecoder {
     }
 
     /// Width and height as the header announces them, without decoding pixels.
-    public static func headerSize(of data: Data, source: String = "<memory>") throws(ImageError) -> (width: Int, height: Int) {
+    public static func headerSize(
+        of data: Data, source: String = "<memory>"
+    ) throws(ImageError) -> (width: Int, height: Int) {
         guard let format = ImageFormat.sniff(data) else {
             throw ImageError(source: source, problem: unrecognised(data))
         }
@@ -122,7 +124,9 @@ public enum ImageDecoder {
         if starts(Array("RIFF".utf8)), head.count >= 12, Array(head[8..<12]) == Array("WEBP".utf8) {
             return .unsupportedFormat("WebP")
         }
-        if head.count >= 12, Array(head[4..<12]) == Array("ftypavif".utf8) || Array(head[4..<12]) == Array("ftypheic".utf8) {
+        if head.count >= 12,
+            Array(head[4..<12]) == Array("ftypavif".utf8) || Array(head[4..<12]) == Array("ftypheic".utf8)
+        {
             return .unsupportedFormat("HEIF/AVIF")
         }
         if starts([0x89, 0x50, 0x4E, 0x47]) { return .corrupt("PNG signature is damaged") }

@@ -148,7 +148,8 @@ extension RGBImage {
             cropWidth * cropHeight <= RGBImage.maxComputedPixels
         else {
             throw ImageError(
-                source: "<memory>", problem: .invalidArgument("crop size must be positive, got \(cropHeight)x\(cropWidth)"))
+                source: "<memory>",
+                problem: .invalidArgument("crop size must be positive, got \(cropHeight)x\(cropWidth)"))
         }
         // Padding: left/top (crop − size) // 2, right/bottom the rest.
         let padLeft = cropWidth > width ? (cropWidth - width) / 2 : 0

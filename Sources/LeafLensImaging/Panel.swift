@@ -96,7 +96,9 @@ public enum Panel {
         }
         // Titles take the largest scale at which all fit, letting columns widen a little (a quarter)
         // for large scales and up to `widestColumnForTitles` for scale 1; longer titles are truncated.
-        func widestTitle(_ scale: Int) -> Int { columns.map { BitmapFont.measure($0.title, scale: scale).width }.max() ?? 0 }
+        func widestTitle(_ scale: Int) -> Int {
+            columns.map { BitmapFont.measure($0.title, scale: scale).width }.max() ?? 0
+        }
         func allowance(_ scale: Int) -> Int { scale == 1 ? max(base, style.widestColumnForTitles) : base + base / 4 }
         let maxTitleScale = BitmapFont.clampedScale(style.titleScale)
         let titleScale = (1...maxTitleScale).reversed().first { widestTitle($0) <= allowance($0) } ?? 1

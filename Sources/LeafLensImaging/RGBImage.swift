@@ -99,6 +99,7 @@ private func checkPixelCount(width: Int, height: Int, channels: Int, count: Int,
         throw ImageError(
             source: "<memory>",
             problem: .invalidArgument(
-                "an \(kind) image of \(width)x\(height) needs \(overflow || overflow2 ? "too many" : String(bytes)) bytes, got \(count)"))
+                "an \(kind) image of \(width)x\(height) needs \(overflow || overflow2 ? "too many" : String(bytes)) bytes, got \(count)"
+            ))
     }
 }

@@ -114,7 +114,9 @@ public enum ScaleScope: String, Sendable, CaseIterable {
 
     /// Parses a flag value; unknown text is a typed error naming the choices.
     public init(parsing text: String) throws(RenderingError) {
-        guard let value = Self(rawValue: text) else { throw .unknownChoice(option: "scale", value: text, choices: Self.allCases.map(\.rawValue)) }
+        guard let value = Self(rawValue: text) else {
+            throw .unknownChoice(option: "scale", value: text, choices: Self.allCases.map(\.rawValue))
+        }
         self = value
     }
 }
@@ -131,7 +133,9 @@ public enum Normalization: String, Sendable, CaseIterable {
     case none
 
     public init(parsing text: String) throws(RenderingError) {
-        guard let value = Self(rawValue: text) else { throw .unknownChoice(option: "normalize", value: text, choices: Self.allCases.map(\.rawValue)) }
+        guard let value = Self(rawValue: text) else {
+            throw .unknownChoice(option: "normalize", value: text, choices: Self.allCases.map(\.rawValue))
+        }
         self = value
     }
 }
@@ -144,7 +148,9 @@ public enum OverlayBase: String, Sendable, CaseIterable {
     case color
 
     public init(parsing text: String) throws(RenderingError) {
-        guard let value = Self(rawValue: text) else { throw .unknownChoice(option: "overlay", value: text, choices: Self.allCases.map(\.rawValue)) }
+        guard let value = Self(rawValue: text) else {
+            throw .unknownChoice(option: "overlay", value: text, choices: Self.allCases.map(\.rawValue))
+        }
         self = value
     }
 }
@@ -158,7 +164,9 @@ public enum OverlayStyle: String, Sendable, CaseIterable {
     case gradCAM = "grad-cam"
 
     public init(parsing text: String) throws(RenderingError) {
-        guard let value = Self(rawValue: text) else { throw .unknownChoice(option: "style", value: text, choices: Self.allCases.map(\.rawValue)) }
+        guard let value = Self(rawValue: text) else {
+            throw .unknownChoice(option: "style", value: text, choices: Self.allCases.map(\.rawValue))
+        }
         self = value
     }
 }

@@ -62,15 +62,16 @@ public struct Typeface: Sendable {
     /// The bitmap font has ASCII only (and "…"): common typographic characters become their ASCII
     /// look-alikes instead of "?".
     static func asciiFallback(_ text: String) -> String {
-        String(text.map { (c: Character) -> Character in
-            switch c {
-            case "\u{00D7}": "x"
-            case "\u{00B7}": "."
-            case "\u{2013}", "\u{2014}", "\u{2212}": "-"
-            case "\u{00A0}": " "
-            default: c
-            }
-        })
+        String(
+            text.map { (c: Character) -> Character in
+                switch c {
+                case "\u{00D7}": "x"
+                case "\u{00B7}": "."
+                case "\u{2013}", "\u{2014}", "\u{2212}": "-"
+                case "\u{00A0}": " "
+                default: c
+                }
+            })
     }
 
     /// Draws `text` with the top of its line box at `y`.
@@ -152,7 +153,8 @@ final class FreeTypeFace: @unchecked Sendable {
             throw .invalidInput("FreeType could not be initialised")
         }
         var face: FT_Face?
-        guard FileManager.default.isReadableFile(atPath: path), FT_New_Face(library, path, 0, &face) == 0, let face else {
+        guard FileManager.default.isReadableFile(atPath: path), FT_New_Face(library, path, 0, &face) == 0, let face
+        else {
             FT_Done_FreeType(library)
             throw .invalidInput("\(path): FreeType cannot load this font")
         }

@@ -1,11 +1,11 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The file-system operations `AtomicFileSet` needs, so that tests can inject a failure at any step
@@ -193,7 +193,8 @@ final class CommitJournal: TemporaryFiles.Interruptible, @unchecked Sendable {
             if let (keep, _) = kept[index] {
                 if ours {
                     do { try fileSystem.rename(keep, target) } catch {
-                        notes.append("could not restore \(target) (\(error.problem)); its previous version is kept as \(keep)")
+                        notes.append(
+                            "could not restore \(target) (\(error.problem)); its previous version is kept as \(keep)")
                         continue
                     }
                 } else {
@@ -223,7 +224,8 @@ final class CommitJournal: TemporaryFiles.Interruptible, @unchecked Sendable {
     /// The error reported for file `name`: the cause (a temporary's name says nothing to the user, so
     /// errors about one are reported under the target's name) and what the roll-back left.
     func failure(_ name: String, _ error: FileFormatError, notes: [String]) -> FileFormatError {
-        let aboutTarget = error.file == path(name) || error.file == "<process>"
+        let aboutTarget =
+            error.file == path(name) || error.file == "<process>"
             || error.file.hasPrefix(path(TemporaryFiles.prefix))
         var problem = aboutTarget ? error.problem : error.description
         problem += "; nothing of this file set was written"
@@ -250,7 +252,8 @@ public struct POSIXFileSystem: CommitFileSystem {
 
     public func link(_ existing: String, _ new: String) throws(FileFormatError) {
         guard posixLink(existing, new) == 0 else {
-            throw FileFormatError(file: existing, problem: "cannot keep the previous version (\(FileAccess.describe(errno: errno)))")
+            throw FileFormatError(
+                file: existing, problem: "cannot keep the previous version (\(FileAccess.describe(errno: errno)))")
         }
     }
 
@@ -258,7 +261,9 @@ public struct POSIXFileSystem: CommitFileSystem {
         guard posixRename(from, to) == 0 else {
             let code = errno
             var reason = FileAccess.describe(errno: code)
-            if code == EISDIR || code == ENOTEMPTY || code == EEXIST { reason = "a directory occupies the name (\(reason))" }
+            if code == EISDIR || code == ENOTEMPTY || code == EEXIST {
+                reason = "a directory occupies the name (\(reason))"
+            }
             throw FileFormatError(file: to, problem: "cannot rename the temporary file into place: \(reason)")
         }
     }
@@ -279,20 +284,20 @@ public struct POSIXFileSystem: CommitFileSystem {
 
 private func posixLink(_ a: String, _ b: String) -> Int32 {
     #if canImport(Glibc)
-        Glibc.link(a, b)
+    Glibc.link(a, b)
     #elseif canImport(Musl)
-        Musl.link(a, b)
+    Musl.link(a, b)
     #else
-        Darwin.link(a, b)
+    Darwin.link(a, b)
     #endif
 }
 
 private func posixRename(_ a: String, _ b: String) -> Int32 {
     #if canImport(Glibc)
-        Glibc.rename(a, b)
+    Glibc.rename(a, b)
     #elseif canImport(Musl)
-        Musl.rename(a, b)
+    Musl.rename(a, b)
     #else
-        Darwin.rename(a, b)
+    Darwin.rename(a, b)
     #endif
 }

@@ -1,11 +1,11 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Writes files so that readers see either the old content or the complete new content, never a
@@ -26,7 +26,8 @@ public enum AtomicWrite {
         guard url.lastPathComponent.utf8.count <= 255 else {
             throw FileFormatError(
                 file: target,
-                problem: "file name is \(url.lastPathComponent.utf8.count) bytes, longer than the 255-byte limit (NAME_MAX)")
+                problem:
+                    "file name is \(url.lastPathComponent.utf8.count) bytes, longer than the 255-byte limit (NAME_MAX)")
         }
         let temporary = (directory as NSString).appendingPathComponent(TemporaryFiles.makeName())
         let token = TemporaryFiles.shared.register(temporary)
@@ -41,7 +42,9 @@ public enum AtomicWrite {
             let code = errno
             unlink(temporary)
             var reason = FileAccess.describe(errno: code)
-            if code == EISDIR || code == ENOTEMPTY || code == EEXIST { reason = "a directory occupies the name (\(reason))" }
+            if code == EISDIR || code == ENOTEMPTY || code == EEXIST {
+                reason = "a directory occupies the name (\(reason))"
+            }
             throw FileFormatError(file: target, problem: "cannot rename the temporary file into place: \(reason)")
         }
     }
@@ -53,7 +56,8 @@ public enum AtomicWrite {
         guard fd >= 0 else {
             let code = errno
             let directory = (path as NSString).deletingLastPathComponent
-            let reason = code == ENOENT || code == ENOTDIR || code == ELOOP
+            let reason =
+                code == ENOENT || code == ENOTDIR || code == ELOOP
                 ? "the directory \(directory) \(FileAccess.explainOpenFailure(directory, errno: code))"
                 : FileAccess.describe(errno: code)
             throw FileFormatError(file: path, problem: "cannot create a temporary file (\(reason))")
@@ -95,10 +99,10 @@ public enum AtomicWrite {
 @inline(__always)
 private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
     #if canImport(Glibc)
-        Glibc.write(fd, buffer, count)
+    Glibc.write(fd, buffer, count)
     #elseif canImport(Musl)
-        Musl.write(fd, buffer, count)
+    Musl.write(fd, buffer, count)
     #else
-        Darwin.write(fd, buffer, count)
+    Darwin.write(fd, buffer, count)
     #endif
 }

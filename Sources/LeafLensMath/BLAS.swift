@@ -1,6 +1,6 @@
 import CBLAS
-import Foundation
 import CLeafLensKernels
+import Foundation
 
 /// The OpenBLAS runtime as LeafLens configures it.
 ///
@@ -95,8 +95,9 @@ public enum GEMM {
         let splitRows = n < 4 * m && m >= 32
         let blocks = small ? [0..<(splitRows ? m : n)] : Parallel.chunks(splitRows ? m : n, minimum: 16)
         if blocks.count == 1 {
-            T.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                   b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            T.gemm(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
         let pa = UnsafeSendable(a), pb = UnsafeSendable(b), pc = UnsafeSendable(c)
@@ -105,15 +106,17 @@ public enum GEMM {
             if splitRows {
                 // Rows i0..<i1 of op(A): rows of A, or columns of A when transposed.
                 let aOffset = transA ? part.lowerBound : part.lowerBound * lda
-                T.gemm(transA: transA, transB: transB, m: part.count, n: n, k: k, alpha: alpha,
-                       a: pa.value + aOffset, lda: lda, b: pb.value, ldb: ldb, beta: beta,
-                       c: pc.value + part.lowerBound * ldc, ldc: ldc)
+                T.gemm(
+                    transA: transA, transB: transB, m: part.count, n: n, k: k, alpha: alpha,
+                    a: pa.value + aOffset, lda: lda, b: pb.value, ldb: ldb, beta: beta,
+                    c: pc.value + part.lowerBound * ldc, ldc: ldc)
             } else {
                 // Columns j0..<j1 of op(B): columns of B, or rows of B when transposed.
                 let bOffset = transB ? part.lowerBound * ldb : part.lowerBound
-                T.gemm(transA: transA, transB: transB, m: m, n: part.count, k: k, alpha: alpha,
-                       a: pa.value, lda: lda, b: pb.value + bOffset, ldb: ldb, beta: beta,
-                       c: pc.value + part.lowerBound, ldc: ldc)
+                T.gemm(
+                    transA: transA, transB: transB, m: m, n: part.count, k: k, alpha: alpha,
+                    a: pa.value, lda: lda, b: pb.value + bOffset, ldb: ldb, beta: beta,
+                    c: pc.value + part.lowerBound, ldc: ldc)
             }
         }
     }
@@ -127,7 +130,8 @@ public enum GEMM {
         beta: T, c: UnsafeMutablePointer<T>, ldc: Int
     ) {
         BLASRuntime.configure()
-        T.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-               b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        T.gemm(
+            transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+            b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
     }
 }

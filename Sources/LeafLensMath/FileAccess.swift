@@ -1,11 +1,11 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// File-system access that says what the operating system said.
@@ -94,7 +94,8 @@ public enum FileAccess {
             return "file does not exist"
         case ENOTDIR:
             if let parent = firstNonDirectoryAncestor(of: path) {
-                return "cannot be reached: \(parent) is \(status(parent, followingLinks: true)?.kind.phrase ?? "not a directory"), not a directory"
+                return
+                    "cannot be reached: \(parent) is \(status(parent, followingLinks: true)?.kind.phrase ?? "not a directory"), not a directory"
             }
             return describe(errno: code)
         case ELOOP:
@@ -175,8 +176,11 @@ public enum FileAccess {
                 break
             }
             if status(probe)?.kind == .symbolicLink {
-                throw FileFormatError(file: path, problem: probe == path
-                    ? explainOpenFailure(probe, errno: ENOENT) : "cannot be created: \(probe) \(explainOpenFailure(probe, errno: ENOENT))")
+                throw FileFormatError(
+                    file: path,
+                    problem: probe == path
+                        ? explainOpenFailure(probe, errno: ENOENT)
+                        : "cannot be created: \(probe) \(explainOpenFailure(probe, errno: ENOENT))")
             }
             missing.append(probe)
             probe = (probe as NSString).deletingLastPathComponent
@@ -185,7 +189,9 @@ public enum FileAccess {
             let code = errno
             throw FileFormatError(
                 file: path,
-                problem: "cannot create the directory\(directory == path ? "" : " \(directory)") (\(explainOpenFailure(directory, errno: code)))")
+                problem:
+                    "cannot create the directory\(directory == path ? "" : " \(directory)") (\(explainOpenFailure(directory, errno: code)))"
+            )
         }
     }
 
@@ -200,12 +206,15 @@ public enum FileAccess {
         while true {
             if let (kind, _) = status(probe, followingLinks: true) {
                 guard kind == .directory else {
-                    throw fail(probe == path ? "is \(kind.phrase), not a directory"
-                        : "cannot be created: \(probe) is \(kind.phrase), not a directory")
+                    throw fail(
+                        probe == path
+                            ? "is \(kind.phrase), not a directory"
+                            : "cannot be created: \(probe) is \(kind.phrase), not a directory")
                 }
                 if access(probe, W_OK | X_OK) != 0 {
                     let reason = describe(errno: errno)
-                    throw fail(probe == path ? "is not writable (\(reason))" : "cannot be created in \(probe) (\(reason))")
+                    throw fail(
+                        probe == path ? "is not writable (\(reason))" : "cannot be created in \(probe) (\(reason))")
                 }
                 if probe == path { TemporaryFiles.sweepStale(in: url) }
                 return

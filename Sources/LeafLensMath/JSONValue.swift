@@ -94,7 +94,9 @@ private struct JSONParser {
     }
 
     private mutating func expect(_ byte: UInt8, _ what: String) throws(JSONValue.ParseError) {
-        guard current == byte else { throw fail(current == nil ? "unexpected end, expected \(what)" : "expected \(what)") }
+        guard current == byte else {
+            throw fail(current == nil ? "unexpected end, expected \(what)" : "expected \(what)")
+        }
         position += 1
     }
 
@@ -197,7 +199,9 @@ private struct JSONParser {
         position += 1  // the opening quote
         var scalars = String.UnicodeScalarView()
         var runStart = position
-        func flushRun(_ parser: JSONParser, _ scalars: inout String.UnicodeScalarView, upTo end: Int) throws(JSONValue.ParseError) {
+        func flushRun(
+            _ parser: JSONParser, _ scalars: inout String.UnicodeScalarView, upTo end: Int
+        ) throws(JSONValue.ParseError) {
             guard runStart < end else { return }
             guard let text = String(validating: parser.bytes[runStart..<end], as: UTF8.self) else {
                 throw JSONValue.ParseError(offset: runStart, reason: "invalid UTF-8 in a string")

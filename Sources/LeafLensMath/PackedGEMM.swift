@@ -99,7 +99,9 @@ extension GEMM {
                 let part = blocks[i]
                 if splitRows {
                     let r0 = part.lowerBound &* 8, r1 = min(m, part.upperBound &* 8)
-                    run(r1 &- r0, n, k, pa.value + r0 &* k, pb.value, ldb, pc.value + r0 &* ldc, ldc, accumulate ? 1 : 0)
+                    run(
+                        r1 &- r0, n, k, pa.value + r0 &* k, pb.value, ldb, pc.value + r0 &* ldc, ldc, accumulate ? 1 : 0
+                    )
                 } else {
                     let j0 = part.lowerBound &* 32, j1 = min(n, part.upperBound &* 32)
                     run(m, j1 &- j0, k, pa.value, pb.value + j0, ldb, pc.value + j0, ldc, accumulate ? 1 : 0)
@@ -168,7 +170,9 @@ extension GEMM {
             guard let base = ap.baseAddress else { return }
             if workers == 1 || blocks.count == 1 {
                 var g = geometry
-                run(&g, image, inSize, images, m, base, bias, residual, relu ? 1 : 0, output, positions, outSize, 0, columnPanels)
+                run(
+                    &g, image, inSize, images, m, base, bias, residual, relu ? 1 : 0, output, positions, outSize, 0,
+                    columnPanels)
                 return
             }
             let pa = UnsafeSendable(base), px = UnsafeSendable(image), py = UnsafeSendable(output)

@@ -25,10 +25,12 @@ public enum Parallel {
         withoutActuallyEscaping(body) { task in
             var task = task
             withUnsafeMutablePointer(to: &task) { pointer in
-                leaflens_parallel_for(count, { context, index in
-                    // safe: `context` is `pointer`, valid until leaflens_parallel_for returns.
-                    context!.assumingMemoryBound(to: (@Sendable (Int) -> Void).self).pointee(index)
-                }, pointer)
+                leaflens_parallel_for(
+                    count,
+                    { context, index in
+                        // safe: `context` is `pointer`, valid until leaflens_parallel_for returns.
+                        context!.assumingMemoryBound(to: (@Sendable (Int) -> Void).self).pointee(index)
+                    }, pointer)
             }
         }
     }
@@ -46,4 +48,3 @@ public enum Parallel {
         return ranges
     }
 }
-

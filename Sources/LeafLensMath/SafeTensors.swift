@@ -347,8 +347,11 @@ enum StoredFloat: Sendable {
                 case .f64: raw.storeBytes(of: Double(value).bitPattern.littleEndian, toByteOffset: at, as: UInt64.self)
                 case .f32: raw.storeBytes(of: Float(value).bitPattern.littleEndian, toByteOffset: at, as: UInt32.self)
                 // Double → Float16 directly: one correctly rounded step, exact for Float input.
-                case .f16: raw.storeBytes(of: Float16(Double(value)).bitPattern.littleEndian, toByteOffset: at, as: UInt16.self)
-                case .bf16: raw.storeBytes(of: floatToBFloat16(Float(value)).littleEndian, toByteOffset: at, as: UInt16.self)
+                case .f16:
+                    raw.storeBytes(
+                        of: Float16(Double(value)).bitPattern.littleEndian, toByteOffset: at, as: UInt16.self)
+                case .bf16:
+                    raw.storeBytes(of: floatToBFloat16(Float(value)).littleEndian, toByteOffset: at, as: UInt16.self)
                 }
             }
         }

@@ -14,7 +14,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     public var storage: [Scalar] {
         get { values }
         set {
-            precondition(newValue.count == values.count, "Tensor.storage resized from \(values.count) to \(newValue.count)")  // safe: internal invariant
+            precondition(
+                newValue.count == values.count, "Tensor.storage resized from \(values.count) to \(newValue.count)")  // safe: internal invariant
             values = newValue
         }
         _modify {

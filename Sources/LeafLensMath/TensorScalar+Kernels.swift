@@ -1,4 +1,5 @@
 import CLeafLensKernels
+
 /// Element-wise kernels with concrete Float and Double bodies.
 ///
 /// Generic loops over `TensorScalar` ran unspecialised or compiled ReLU's select into a data-dependent
@@ -15,7 +16,8 @@ extension Float {
     }
 
     /// g ← g·[y > 0].
-    public static func reluGradientInPlace(_ g: UnsafeMutablePointer<Float>, output y: UnsafePointer<Float>, count: Int) {
+    public static func reluGradientInPlace(_ g: UnsafeMutablePointer<Float>, output y: UnsafePointer<Float>, count: Int)
+    {
         for i in 0..<count {
             let v = g[i]  // loaded unconditionally: `y > 0 ? g[i] : 0` compiled to a branch (40x slower)
             g[i] = y[i] > 0 ? v : 0
@@ -33,7 +35,9 @@ extension Double {
     }
 
     /// g ← g·[y > 0].
-    public static func reluGradientInPlace(_ g: UnsafeMutablePointer<Double>, output y: UnsafePointer<Double>, count: Int) {
+    public static func reluGradientInPlace(
+        _ g: UnsafeMutablePointer<Double>, output y: UnsafePointer<Double>, count: Int
+    ) {
         for i in 0..<count {
             let v = g[i]  // loaded unconditionally: `y > 0 ? g[i] : 0` compiled to a branch (40x slower)
             g[i] = y[i] > 0 ? v : 0

@@ -49,7 +49,9 @@ public enum ResidualAdd {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public static func add<T: TensorScalar>(_ b: Tensor<T>, into a: inout Tensor<T>) throws(TensorError) {
-        guard a.shape == b.shape else { throw .shapeMismatch(operation: "residual add", expected: a.shape, found: b.shape) }
+        guard a.shape == b.shape else {
+            throw .shapeMismatch(operation: "residual add", expected: a.shape, found: b.shape)
+        }
         a.storage.withUnsafeMutableBufferPointer { v in
             b.storage.withUnsafeBufferPointer { w in
                 for i in 0..<v.count { v[i] += w[i] }
@@ -60,7 +62,9 @@ public enum ResidualAdd {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public static func forward<T: TensorScalar>(_ a: Tensor<T>, _ b: Tensor<T>) throws(TensorError) -> Tensor<T> {
-        guard a.shape == b.shape else { throw .shapeMismatch(operation: "residual add", expected: a.shape, found: b.shape) }
+        guard a.shape == b.shape else {
+            throw .shapeMismatch(operation: "residual add", expected: a.shape, found: b.shape)
+        }
         var y = a
         y.storage.withUnsafeMutableBufferPointer { v in
             b.storage.withUnsafeBufferPointer { w in

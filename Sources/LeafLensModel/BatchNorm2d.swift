@@ -74,7 +74,8 @@ public struct BatchNorm2d<T: TensorScalar>: Sendable {
         dx.applyChannelAffine(scale: scale, shift: nil)
         if parameterGradients != nil {
             guard let x = input, x.shape == dy.shape else {
-                throw .shapeMismatch(operation: "batchnorm backward input", expected: dy.shape, found: input?.shape ?? [])
+                throw .shapeMismatch(
+                    operation: "batchnorm backward input", expected: dy.shape, found: input?.shape ?? [])
             }
             var mean = [T](repeating: 0, count: channels), invStd = mean
             for c in 0..<channels {
@@ -92,7 +93,9 @@ public struct BatchNorm2d<T: TensorScalar>: Sendable {
     /// what the backward pass needs.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
-    public mutating func forwardTraining(_ x: Tensor<T>) throws(TensorError) -> (output: Tensor<T>, cache: BatchNormCache<T>) {
+    public mutating func forwardTraining(
+        _ x: Tensor<T>
+    ) throws(TensorError) -> (output: Tensor<T>, cache: BatchNormCache<T>) {
         try checkInput(x.shape)
         let (mean, variance) = x.channelMeanAndVariance()
         let m = x.count / channels

@@ -37,10 +37,12 @@ struct WinogradFilters<T: TensorScalar>: Sendable {
                 }
                 // G·g rows: g₀, ½(g₀ + g₁ + g₂), ½(g₀ − g₁ + g₂), g₂ (gᵢ = rows of the filter).
                 store(0, w(0, 0), w(0, 1), w(0, 2))
-                store(1, half * (w(0, 0) + w(1, 0) + w(2, 0)), half * (w(0, 1) + w(1, 1) + w(2, 1)),
-                      half * (w(0, 2) + w(1, 2) + w(2, 2)))
-                store(2, half * (w(0, 0) - w(1, 0) + w(2, 0)), half * (w(0, 1) - w(1, 1) + w(2, 1)),
-                      half * (w(0, 2) - w(1, 2) + w(2, 2)))
+                store(
+                    1, half * (w(0, 0) + w(1, 0) + w(2, 0)), half * (w(0, 1) + w(1, 1) + w(2, 1)),
+                    half * (w(0, 2) + w(1, 2) + w(2, 2)))
+                store(
+                    2, half * (w(0, 0) - w(1, 0) + w(2, 0)), half * (w(0, 1) - w(1, 1) + w(2, 1)),
+                    half * (w(0, 2) - w(1, 2) + w(2, 2)))
                 store(3, w(2, 0), w(2, 1), w(2, 2))
             }
         }

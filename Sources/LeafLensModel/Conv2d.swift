@@ -218,7 +218,8 @@ public struct Conv2d<T: TensorScalar>: Sendable {
         }
         guard x.count > 0, outShape.reduce(1, *) > 0 else { return Tensor(zeros: outShape) }
         return forwardPacked(
-            x, outShape: outShape, geometry: geometry(height: x.shape[2], width: x.shape[3]), residual: residual, relu: true)
+            x, outShape: outShape, geometry: geometry(height: x.shape[2], width: x.shape[3]), residual: residual,
+            relu: true)
     }
 
     /// The packed-kernel forward: the column matrix is built panel by panel inside the kernel, which also
@@ -266,7 +267,8 @@ public struct Conv2d<T: TensorScalar>: Sendable {
                                 for q in 0..<kernel.w {
                                     let iw = j * stride.w - padding.w + q
                                     if iw < 0 || iw >= w { continue }
-                                    sum += weight.storage[((oc * c + ic) * kernel.h + p) * kernel.w + q]
+                                    sum +=
+                                        weight.storage[((oc * c + ic) * kernel.h + p) * kernel.w + q]
                                         * x.storage[((b * c + ic) * h + ih) * w + iw]
                                 }
                             }

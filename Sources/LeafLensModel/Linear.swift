@@ -53,7 +53,8 @@ public struct Linear<T: TensorScalar>: Sendable {
             c: &dx.storage, ldc: inFeatures)
         if parameterGradients != nil {
             guard let x = input, x.shape == [n, inFeatures] else {
-                throw .shapeMismatch(operation: "linear backward input", expected: [n, inFeatures], found: input?.shape ?? [])
+                throw .shapeMismatch(
+                    operation: "linear backward input", expected: [n, inFeatures], found: input?.shape ?? [])
             }
             var grads = parameterGradients ?? LinearGradients(weightShape: weight.shape, hasBias: bias != nil)
             GEMM.serial(

@@ -19,8 +19,10 @@ public struct MaxPool2d: Sendable {
         guard shape.count == 4, shape[2] + 2 * padding >= kernel, shape[3] + 2 * padding >= kernel else {
             throw .invalidShape(shape)
         }
-        return [shape[0], shape[1], (shape[2] + 2 * padding - kernel) / stride + 1,
-                (shape[3] + 2 * padding - kernel) / stride + 1]
+        return [
+            shape[0], shape[1], (shape[2] + 2 * padding - kernel) / stride + 1,
+            (shape[3] + 2 * padding - kernel) / stride + 1,
+        ]
     }
 
     /// Returns the pooled tensor and, per output element, the flat index (within its H·W plane) of the
@@ -58,7 +60,9 @@ public struct MaxPool2d: Sendable {
         x.storage.withUnsafeBufferPointer { xs in
             y.storage.withUnsafeMutableBufferPointer { ys in
                 indices.withUnsafeMutableBufferPointer { am in
-                    guard let xBase = xs.baseAddress, let yBase = ys.baseAddress, !xs.isEmpty, !ys.isEmpty else { return }
+                    guard let xBase = xs.baseAddress, let yBase = ys.baseAddress, !xs.isEmpty, !ys.isEmpty else {
+                        return
+                    }
                     let xp = UnsafeSendable(xBase), yp = UnsafeSendable(yBase)
                     let ap = UnsafeSendable(am.isEmpty ? nil : am.baseAddress)
                     let ranges = Parallel.chunks(planes, minimum: 8)

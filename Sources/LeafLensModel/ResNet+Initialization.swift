@@ -76,7 +76,9 @@ extension ResNet {
     }
 
     /// The deterministic model documented in Fixtures/README.md: `.seeded` for every entry.
-    public static func seeded(seed: UInt64, configuration: ResNetConfiguration, labels: [String]? = nil) throws(ModelError) -> ResNet {
+    public static func seeded(
+        seed: UInt64, configuration: ResNetConfiguration, labels: [String]? = nil
+    ) throws(ModelError) -> ResNet {
         try initialized(configuration, rule: .seeded, seed: seed, labels: labels)
     }
 

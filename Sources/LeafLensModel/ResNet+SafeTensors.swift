@@ -10,14 +10,17 @@ import LeafLensMath
 /// labels live in the `__metadata__` map under `labels`, as a JSON array of strings.
 extension ResNet {
     /// Reads and validates a weights file. Errors name the file, the key and the expected vs found shape.
-    public static func load(contentsOf url: URL, labels overrideLabels: [String]? = nil) throws(WeightsError) -> ResNet {
+    public static func load(contentsOf url: URL, labels overrideLabels: [String]? = nil) throws(WeightsError) -> ResNet
+    {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile.read(url) } catch { throw WeightsError(file: url.path, problem: error.problem) }
         return try load(file, source: url.path, labels: overrideLabels)
     }
 
     /// Builds a model from an already decoded file.
-    public static func load(_ file: SafeTensorsFile, source: String, labels overrideLabels: [String]? = nil) throws(WeightsError) -> ResNet {
+    public static func load(
+        _ file: SafeTensorsFile, source: String, labels overrideLabels: [String]? = nil
+    ) throws(WeightsError) -> ResNet {
         func fail(_ problem: String) -> WeightsError { WeightsError(file: source, problem: problem) }
         let configuration: ResNetConfiguration
         do {
@@ -29,12 +32,18 @@ extension ResNet {
         let expectedNames = Set(expected.map(\.name))
         let unexpected = file.tensorNames.filter { !expectedNames.contains($0) }
         if !unexpected.isEmpty {
-            throw fail("unexpected tensors: \(unexpected.prefix(8).joined(separator: ", ")) (is this a torchvision \(configuration.architecture)?)")
+            throw fail(
+                "unexpected tensors: \(unexpected.prefix(8).joined(separator: ", ")) (is this a torchvision \(configuration.architecture)?)"
+            )
         }
         var parameters: [String: Tensor<T>] = [:]
         for (name, shape) in expected {
-            guard let entry = file.entries[name] else { throw fail("missing tensor '\(name)' (expected shape \(shape))") }
-            guard entry.shape == shape else { throw fail("tensor '\(name)' has shape \(entry.shape), expected \(shape)") }
+            guard let entry = file.entries[name] else {
+                throw fail("missing tensor '\(name)' (expected shape \(shape))")
+            }
+            guard entry.shape == shape else {
+                throw fail("tensor '\(name)' has shape \(entry.shape), expected \(shape)")
+            }
             do { parameters[name] = try file.tensor(name, as: T.self) } catch { throw fail(error.problem) }
         }
         var labels = overrideLabels

@@ -14,7 +14,9 @@ public struct ResNet<T: TensorScalar>: Sendable {
 
     /// Builds a model from a complete state_dict. Every expected entry must be present with its exact shape;
     /// unexpected entries are refused. Errors name the key and the expected vs found shape.
-    public init(configuration: ResNetConfiguration, parameters: [String: Tensor<T>], labels: [String]? = nil) throws(ModelError) {
+    public init(
+        configuration: ResNetConfiguration, parameters: [String: Tensor<T>], labels: [String]? = nil
+    ) throws(ModelError) {
         var missing: [String] = []
         for (name, shape) in configuration.parameterShapes {
             guard let t = parameters[name] else { missing.append(name); continue }
@@ -84,8 +86,10 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .missingKeys(let k): "missing tensors: \(k.prefix(8).joined(separator: ", "))\(k.count > 8 ? " and \(k.count - 8) more" : "")"
-        case .unexpectedKeys(let k): "unexpected tensors: \(k.prefix(8).joined(separator: ", "))\(k.count > 8 ? " and \(k.count - 8) more" : "")"
+        case .missingKeys(let k):
+            "missing tensors: \(k.prefix(8).joined(separator: ", "))\(k.count > 8 ? " and \(k.count - 8) more" : "")"
+        case .unexpectedKeys(let k):
+            "unexpected tensors: \(k.prefix(8).joined(separator: ", "))\(k.count > 8 ? " and \(k.count - 8) more" : "")"
         case .wrongShape(let key, let e, let f): "tensor '\(key)' has shape \(f), expected \(e)"
         case .labelCount(let e, let f): "\(f) labels for a model with \(e) classes"
         case .unknownLayer(let n, let a): "unknown layer '\(n)'; available: \(a.joined(separator: ", "))"

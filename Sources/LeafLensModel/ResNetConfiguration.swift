@@ -55,7 +55,8 @@ public struct ResNetConfiguration: Sendable, Equatable, Hashable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let depth = try c.decodeIfPresent(Int.self, forKey: .depth) ?? 18
         try self.init(
-            depth: depth, width: try c.decode(Int.self, forKey: .width), classCount: try c.decode(Int.self, forKey: .classCount))
+            depth: depth, width: try c.decode(Int.self, forKey: .width),
+            classCount: try c.decode(Int.self, forKey: .classCount))
     }
 
     /// `resnet18`, `resnet50`, … (torchvision's constructor name).
@@ -75,7 +76,8 @@ public struct ResNetConfiguration: Sendable, Equatable, Hashable, Codable {
 
     /// The stem: conv1 7×7/2 (pad 3) with bn1, 3 → w channels.
     public var stem: ConvolutionUnit {
-        ConvolutionUnit(convolution: "conv1", norm: "bn1", inChannels: 3, outChannels: width, kernel: 7, stride: 2, padding: 3)
+        ConvolutionUnit(
+            convolution: "conv1", norm: "bn1", inChannels: 3, outChannels: width, kernel: 7, stride: 2, padding: 3)
     }
 
     /// The stem's max pooling window.
@@ -101,9 +103,10 @@ public struct ResNetConfiguration: Sendable, Equatable, Hashable, Codable {
     public var parameters: [ResNetParameter] {
         var entries: [ResNetParameter] = []
         func add(_ unit: ConvolutionUnit) {
-            entries.append(ResNetParameter(
-                name: "\(unit.convolution).weight", role: .convolutionWeight,
-                shape: [unit.outChannels, unit.inChannels, unit.kernel, unit.kernel]))
+            entries.append(
+                ResNetParameter(
+                    name: "\(unit.convolution).weight", role: .convolutionWeight,
+                    shape: [unit.outChannels, unit.inChannels, unit.kernel, unit.kernel]))
             for (suffix, role) in [
                 ("weight", ResNetParameter.Role.normScale), ("bias", .normShift), ("running_mean", .runningMean),
                 ("running_var", .runningVariance),
@@ -143,8 +146,10 @@ public struct ResNetConfiguration: Sendable, Equatable, Hashable, Codable {
         let (stemMACs, stemSize) = convolve(stem, size)
         var macs = stemMACs
         let pool = Self.maxPool
-        size = ((stemSize.h + 2 * pool.padding - pool.kernel) / pool.stride + 1,
-                (stemSize.w + 2 * pool.padding - pool.kernel) / pool.stride + 1)
+        size = (
+            (stemSize.h + 2 * pool.padding - pool.kernel) / pool.stride + 1,
+            (stemSize.w + 2 * pool.padding - pool.kernel) / pool.stride + 1
+        )
         for block in blocks {
             let blockInput = size
             for unit in block.body {
@@ -255,7 +260,9 @@ public struct ResNetBlock: Sendable, Equatable, Hashable {
         }
         switch kind {
         case .basic:
-            return [unit(1, inChannels, planes, kernel: 3, stride: stride), unit(2, planes, planes, kernel: 3, stride: 1)]
+            return [
+                unit(1, inChannels, planes, kernel: 3, stride: stride), unit(2, planes, planes, kernel: 3, stride: 1),
+            ]
         case .bottleneck:
             return [
                 unit(1, inChannels, planes, kernel: 1, stride: 1), unit(2, planes, planes, kernel: 3, stride: stride),

@@ -59,15 +59,18 @@ public struct RegionalOcclusion<T: TensorScalar>: Sendable {
             case .convolution(let folded, _):
                 // safe: the program's convolutions are square and valid; the same weights without padding
                 // and on im2col are valid too.
-                precondition(folded.kernel.h == folded.kernel.w && folded.stride.h == folded.stride.w  // safe: see above
-                    && folded.padding.h == folded.padding.w)
+                precondition(
+                    folded.kernel.h == folded.kernel.w && folded.stride.h == folded.stride.w  // safe: see above
+                        && folded.padding.h == folded.padding.w)
                 do {
                     let padded = try Conv2d(
                         weight: folded.weight, bias: folded.bias, stride: folded.stride, padding: folded.padding)
-                    let unpadded = try Conv2d(weight: folded.weight, bias: folded.bias, stride: folded.stride, padding: (0, 0))
-                    operation = .convolution(Layer(
-                        padded: padded, conv: unpadded, kernel: folded.kernel.h, stride: folded.stride.h,
-                        padding: folded.padding.h))
+                    let unpadded = try Conv2d(
+                        weight: folded.weight, bias: folded.bias, stride: folded.stride, padding: (0, 0))
+                    operation = .convolution(
+                        Layer(
+                            padded: padded, conv: unpadded, kernel: folded.kernel.h, stride: folded.stride.h,
+                            padding: folded.padding.h))
                 } catch {
                     preconditionFailure("\(error)")  // safe: see above
                 }
@@ -78,7 +81,7 @@ public struct RegionalOcclusion<T: TensorScalar>: Sendable {
             case .averagePool: operation = .averagePool
             case .linear(let fc, _): operation = .linear(fc)
             }
-                steps.append(Step(operation: operation, inputs: step.inputs, output: step.output))
+            steps.append(Step(operation: operation, inputs: step.inputs, output: step.output))
         }
         self.steps = steps
         valueCount = program.valueCount
@@ -100,7 +103,9 @@ public struct RegionalOcclusion<T: TensorScalar>: Sendable {
     public func cleanPass(_ example: Tensor<T>) throws(ModelError) -> CleanPass {
         guard example.rank == 4, example.shape[0] == 1, example.shape[1] == inputChannels,
             example.shape[2] >= 32, example.shape[3] >= 32
-        else { throw .invalidInput("occlusion's fast path needs one example [1, 3, H ≥ 32, W ≥ 32], got \(example.shape)") }
+        else {
+            throw .invalidInput("occlusion's fast path needs one example [1, 3, H ≥ 32, W ≥ 32], got \(example.shape)")
+        }
         var values = [Tensor<T>](repeating: Tensor(zeros: [0]), count: valueCount)
         values[0] = example
         for step in steps {
@@ -140,7 +145,9 @@ public struct RegionalOcclusion<T: TensorScalar>: Sendable {
     /// Outputs `[K, classes]` of K copies of the clean pass's example whose windows (channel, row and
     /// column ranges) are replaced by the same positions of `fill` `[1, 3, H, W]`.
     @_specialize(where T == Float)
-    public func occludedOutputs(_ clean: CleanPass, fill: Tensor<T>, windows: [[Range<Int>]]) throws(ModelError) -> Tensor<T> {
+    public func occludedOutputs(
+        _ clean: CleanPass, fill: Tensor<T>, windows: [[Range<Int>]]
+    ) throws(ModelError) -> Tensor<T> {
         let (channels, height, width) = (clean.input.shape[1], clean.input.shape[2], clean.input.shape[3])
         guard fill.shape == clean.input.shape else {
             throw .invalidInput("occlusion fill has shape \(fill.shape), the example \(clean.input.shape)")
@@ -207,7 +214,8 @@ public struct RegionalOcclusion<T: TensorScalar>: Sendable {
                 case .averagePool:
                     let s = state(step.inputs[0])
                     let whole = extract(
-                        s, origins: Array(repeating: (0, 0), count: windows.count), height: s.height, width: s.width, pad: 0)
+                        s, origins: Array(repeating: (0, 0), count: windows.count), height: s.height, width: s.width,
+                        pad: 0)
                     full[step.output] = try GlobalAveragePool.forward(whole)
                 case .linear(let fc):
                     full[step.output] = try fc.forward(full[step.inputs[0]]!)  // safe: avgpool precedes fc
@@ -236,9 +244,12 @@ public struct RegionalOcclusion<T: TensorScalar>: Sendable {
             let (h, w) = (clean.shape[2], clean.shape[3])
             next.boxHeight = min(h, max(1, dirty.map(\.rows.count).max() ?? 1))
             next.boxWidth = min(w, max(1, dirty.map(\.cols.count).max() ?? 1))
-            next.origins = dirty.map { (min($0.rows.lowerBound, h - next.boxHeight), min($0.cols.lowerBound, w - next.boxWidth)) }
+            next.origins = dirty.map {
+                (min($0.rows.lowerBound, h - next.boxHeight), min($0.cols.lowerBound, w - next.boxWidth))
+            }
         }
-        var sum = contained && a.patches != nil
+        var sum =
+            contained && a.patches != nil
             ? a.patches!  // safe: checked
             : extract(a, origins: next.origins, height: next.boxHeight, width: next.boxWidth, pad: 0)
         try ResidualAdd.add(

@@ -30,7 +30,9 @@ public struct ResNetProgramTail<T: TensorScalar>: Sendable {
         }
         var values: [Int: Tensor<T>] = [start: activation]
         func value(_ id: Int) throws(ModelError) -> Tensor<T> {
-            guard let v = values[id] else { throw .invalidInput("replay above '\(layer)' reads value \(id) it does not have") }
+            guard let v = values[id] else {
+                throw .invalidInput("replay above '\(layer)' reads value \(id) it does not have")
+            }
             return v
         }
         func checked<R>(_ what: String, _ body: () throws(TensorError) -> R) throws(ModelError) -> R {

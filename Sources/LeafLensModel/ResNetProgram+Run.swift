@@ -20,7 +20,9 @@ extension ResNetProgram {
     ) throws(ModelError) -> ForwardRecord<T> {
         try validateInput(input.shape)
         for name in taps where layers[name] == nil { throw .unknownLayer(name, available: availableLayers) }
-        if let lowest = plan?.lowestLayer, layers[lowest] == nil { throw .unknownLayer(lowest, available: availableLayers) }
+        if let lowest = plan?.lowestLayer, layers[lowest] == nil {
+            throw .unknownLayer(lowest, available: availableLayers)
+        }
         let schedule = plannedSchedule(for: ScheduleKey(taps: taps, plan: plan))
 
         var values = [Tensor<T>?](repeating: nil, count: valueCount)
@@ -115,7 +117,9 @@ extension ResNetProgram {
         _ record: ForwardRecord<T>, gradOutput: Tensor<T>, input wantInput: Bool = true, layers names: Set<String> = [],
         reluRule: ReLUBackwardRule = .standard
     ) throws(ModelError) -> BackwardResult<T> {
-        guard let plan = record.plan else { throw .invalidInput("backward needs a forward pass run with a backward plan") }
+        guard let plan = record.plan else {
+            throw .invalidInput("backward needs a forward pass run with a backward plan")
+        }
         guard gradOutput.shape == record.outputs.shape else {
             throw .invalidInput("output gradient has shape \(gradOutput.shape), outputs are \(record.outputs.shape)")
         }
@@ -128,7 +132,8 @@ extension ResNetProgram {
         }
         guard stopAt >= record.floor else {
             throw .invalidInput(
-                "the forward pass kept state only above '\(plan.lowestLayer ?? "")'; run it with a plan that reaches the input or layers asked for")
+                "the forward pass kept state only above '\(plan.lowestLayer ?? "")'; run it with a plan that reaches the input or layers asked for"
+            )
         }
 
         let tappedValues = Set(names.compactMap { layers[$0] })
@@ -147,7 +152,8 @@ extension ResNetProgram {
             var dx: Tensor<T>
             switch step.operation {
             case .convolution(let conv, let name):
-                var g: ConvGradients<T>? = plan.parameterGradients && name != nil
+                var g: ConvGradients<T>? =
+                    plan.parameterGradients && name != nil
                     ? ConvGradients(weightShape: conv.weight.shape, hasBias: conv.bias != nil) : nil
                 dx = layer { () throws(TensorError) in
                     try conv.backward(
@@ -156,7 +162,8 @@ extension ResNetProgram {
                 }
                 if let g, let name { parameterGradients["\(name).weight"] = g.weight }
             case .batchNorm(let bn, let name):
-                var g: BatchNormGradients<T>? = plan.parameterGradients ? BatchNormGradients(channels: bn.channels) : nil
+                var g: BatchNormGradients<T>? =
+                    plan.parameterGradients ? BatchNormGradients(channels: bn.channels) : nil
                 if plan.training, let cache = record.batchNormCaches[i], let x = values[step.inputs[0]] {
                     dx = layer { () throws(TensorError) in
                         try bn.backwardTraining(gradOutput: dy, input: x, cache: cache, parameterGradients: &g)
@@ -187,10 +194,12 @@ extension ResNetProgram {
                 dx = dy
             case .averagePool:
                 dx = layer { () throws(TensorError) in
-                    GlobalAveragePool.backward(gradOutput: try dy.reshaped([inShape[0], inShape[1]]), inputShape: inShape)
+                    GlobalAveragePool.backward(
+                        gradOutput: try dy.reshaped([inShape[0], inShape[1]]), inputShape: inShape)
                 }
             case .linear(let fc, let name):
-                var g: LinearGradients<T>? = plan.parameterGradients
+                var g: LinearGradients<T>? =
+                    plan.parameterGradients
                     ? LinearGradients(weightShape: fc.weight.shape, hasBias: fc.bias != nil) : nil
                 dx = layer { () throws(TensorError) in
                     let flatInput = try values[step.inputs[0]].map { x throws(TensorError) in

@@ -86,16 +86,19 @@ extension ResNetProgram {
         while i < steps.count {
             let step = steps[i]
             func single(_ action: Schedule<T>.Action) -> Schedule<T>.Entry {
-                Schedule.Entry(step: i, action: action, output: step.output, covers: [step.output], release: released(i))
+                Schedule.Entry(
+                    step: i, action: action, output: step.output, covers: [step.output], release: released(i))
             }
             switch step.operation {
             case .convolution(let conv, _):
                 if conv.algorithm == .packed, i + 1 < steps.count, passesThrough(step.output, into: i + 1) {
                     let next = steps[i + 1]
                     if isReLU(i + 1) {
-                        entries.append(Schedule.Entry(
-                            step: i, action: .convolutionReLU(conv), output: next.output, covers: [step.output, next.output],
-                            release: released(i)))
+                        entries.append(
+                            Schedule.Entry(
+                                step: i, action: .convolutionReLU(conv), output: next.output,
+                                covers: [step.output, next.output],
+                                release: released(i)))
                         i += 2
                         continue
                     }
@@ -105,9 +108,11 @@ extension ResNetProgram {
                         let identity = next.inputs[1]
                         let last = steps[i + 2].output
                         let identityDone = lastUse[identity] == i + 1 && !keep.contains(identity)
-                        entries.append(Schedule.Entry(
-                            step: i, action: .convolutionAddReLU(conv, identity: identity), output: last,
-                            covers: [step.output, next.output, last], release: released(i) + (identityDone ? [identity] : [])))
+                        entries.append(
+                            Schedule.Entry(
+                                step: i, action: .convolutionAddReLU(conv, identity: identity), output: last,
+                                covers: [step.output, next.output, last],
+                                release: released(i) + (identityDone ? [identity] : [])))
                         i += 3
                         continue
                     }

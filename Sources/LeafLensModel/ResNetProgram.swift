@@ -88,15 +88,19 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
         func unit(_ input: Int, _ unit: ConvolutionUnit) throws(ModelError) -> Int {
             let conv: Conv2d<T>, bn: BatchNorm2d<T>
             do {
-                conv = try Conv2d(weight: try tensor("\(unit.convolution).weight"), stride: unit.stride, padding: unit.padding)
+                conv = try Conv2d(
+                    weight: try tensor("\(unit.convolution).weight"), stride: unit.stride, padding: unit.padding)
                 bn = try BatchNorm2d(
                     weight: try tensor("\(unit.norm).weight"), bias: try tensor("\(unit.norm).bias"),
-                    runningMean: try tensor("\(unit.norm).running_mean"), runningVar: try tensor("\(unit.norm).running_var"))
+                    runningMean: try tensor("\(unit.norm).running_mean"),
+                    runningVar: try tensor("\(unit.norm).running_var"))
             } catch let e as ModelError { throw e } catch { throw .notResNet("\(unit.convolution): \(error)") }
             if purpose.foldsBatchNorm {
                 let folded: Conv2d<T>
                 do { folded = try bn.folded(into: conv) } catch { throw .notResNet("\(unit.norm): \(error)") }
-                return emit(.convolution(folded.using(purpose.algorithm(for: folded)), parameter: nil), [input], name: unit.norm)
+                return emit(
+                    .convolution(folded.using(purpose.algorithm(for: folded)), parameter: nil), [input], name: unit.norm
+                )
             }
             let c = emit(.convolution(conv, parameter: unit.convolution), [input], name: unit.convolution)
             return emit(.batchNorm(bn, parameter: unit.norm), [c], name: unit.norm)
@@ -106,7 +110,9 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
         x = emit(.relu, [x], name: "relu")
         let pool = ResNetConfiguration.maxPool
         // safe: the table's window (3, 2, 1) is a valid max pool.
-        x = emit(.maxPool(try! MaxPool2d(kernel: pool.kernel, stride: pool.stride, padding: pool.padding)), [x], name: "maxpool")  // safe: fixed valid window
+        x = emit(
+            .maxPool(try! MaxPool2d(kernel: pool.kernel, stride: pool.stride, padding: pool.padding)), [x],
+            name: "maxpool")  // safe: fixed valid window
         for block in configuration.blocks {
             let blockInput = x
             var y = blockInput
@@ -251,7 +257,9 @@ extension ResNet {
 
     /// The compatibility form of `program(for:)`: folded with `fastConvolutions` is `.classification`,
     /// folded without it `.attribution`, unfolded `.training`.
-    public func program(foldingBatchNorm: Bool = true, fastConvolutions: Bool = false) throws(ModelError) -> ResNetProgram<T> {
+    public func program(
+        foldingBatchNorm: Bool = true, fastConvolutions: Bool = false
+    ) throws(ModelError) -> ResNetProgram<T> {
         try ResNetProgram(model: self, foldingBatchNorm: foldingBatchNorm, fastConvolutions: fastConvolutions)
     }
 }

@@ -9,7 +9,9 @@ extension AttributionMethod {
         .ablationCAM,
     ]
     /// Captum's perturbation methods over image segments (`--segments`), input space `[3, H, W]`.
-    public static let segmentMethods: [AttributionMethod] = [.featureAblation, .shapleyValueSampling, .kernelShap, .lime]
+    public static let segmentMethods: [AttributionMethod] = [
+        .featureAblation, .shapleyValueSampling, .kernelShap, .lime,
+    ]
     /// The segment methods that draw random samples (`--samples`, `--seed`).
     public static let sampledSegmentMethods: [AttributionMethod] = [.shapleyValueSampling, .kernelShap, .lime]
 

@@ -32,7 +32,9 @@ extension BenchmarkSetup {
 
     /// GradientShap with one zero baseline row (Captum's `baselines=torch.zeros(1, …)`), σ = `stdev`.
     /// FLOPs: samples × 2F.
-    public func gradientShap(target: Int, samples: Int, stdev: Double, internalBatchSize: Int?) throws
+    public func gradientShap(
+        target: Int, samples: Int, stdev: Double, internalBatchSize: Int?
+    ) throws
         -> BenchmarkSubject
     {
         let (model, input, targets) = try attributionSetup(target: target)

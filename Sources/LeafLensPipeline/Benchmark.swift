@@ -5,7 +5,7 @@ import LeafLensMath
 import LeafLensModel
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// One timing of `leaflens bench` (keys on disk: snake_case).
@@ -92,7 +92,9 @@ public struct BenchmarkSetup {
 
     /// Integrated Gradients (zero baseline); FLOPs: steps × (forward + backward to the input) = steps × 2
     /// forwards, the script's convention.
-    public func integratedGradients(target: Int, steps: Int, rule: IntegrationRule, internalBatchSize: Int?) throws
+    public func integratedGradients(
+        target: Int, steps: Int, rule: IntegrationRule, internalBatchSize: Int?
+    ) throws
         -> BenchmarkSubject
     {
         let (model, input, targets) = try attributionSetup(target: target)
@@ -120,11 +122,13 @@ public struct BenchmarkSetup {
         let (model, input, targets) = try attributionSetup(target: target)
         let perAxis = (size - window + stride - 1) / stride + 1
         return BenchmarkSubject(
-            task: "occlusion window \(window) stride \(stride) ppe \(perturbationsPerEval) (\(perAxis * perAxis) windows)",
+            task:
+                "occlusion window \(window) stride \(stride) ppe \(perturbationsPerEval) (\(perAxis * perAxis) windows)",
             flopsPerRun: Double(perAxis * perAxis + 1) * forwardFlops
         ) {
             _ = try Occlusion.attribute(
-                model: model, input: input, targets: targets, window: [3, window, window], strides: [3, stride, stride],
+                model: model, input: input, targets: targets, window: [3, window, window],
+                strides: [3, stride, stride],
                 perturbationsPerEval: perturbationsPerEval)
         }
     }
@@ -160,7 +164,9 @@ public enum ModelFacts {
     public static func all(_ model: LoadedModel) -> [(key: String, value: String)] {
         let size = InputSize.resolve(metadata: model.metadata)
         let summary = model.network.summary(inputSize: size.crop)
-        let labels = model.labels.count <= 8 ? model.labels.joined(separator: ", ")
+        let labels =
+            model.labels.count <= 8
+            ? model.labels.joined(separator: ", ")
             : model.labels.prefix(6).joined(separator: ", ") + ", … (\(model.labels.count) in all)"
         var facts: [(key: String, value: String)] = [
             ("architecture", summary.architecture), ("width", "\(summary.width)"), ("classes", "\(summary.classCount)"),
@@ -198,7 +204,9 @@ public enum SeededModel {
         do {
             try model.save(
                 to: url,
-                metadata: ["description": "deterministic seeded ResNet\(depth) (seed \(seed), width \(width)); not trained"])
+                metadata: [
+                    "description": "deterministic seeded ResNet\(depth) (seed \(seed), width \(width)); not trained"
+                ])
         } catch {
             throw PipelineError(error.description)
         }

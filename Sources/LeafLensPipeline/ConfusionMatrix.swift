@@ -48,7 +48,8 @@ public struct ConfusionMatrix: Sendable, Equatable, Codable {
     /// CSV: a header `true\predicted,<labels…>` then one row per true class (labels quoted as RFC 4180).
     public var csv: String {
         func quote(_ s: String) -> String {
-            s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            s.contains(",") || s.contains("\"") || s.contains("\n")
+                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
         var lines = ["true\\predicted," + labels.map(quote).joined(separator: ",")]
         for (i, row) in counts.enumerated() {

@@ -42,7 +42,9 @@ public struct Evaluation {
 
     /// Data set class index → model class index: by name when every folder names a model label, else by
     /// position when the counts agree.
-    public static func classMap(dataset: [String], model: [String], warning: (String) -> Void = { _ in }) throws
+    public static func classMap(
+        dataset: [String], model: [String], warning: (String) -> Void = { _ in }
+    ) throws
         -> [Int]
     {
         let byName = dataset.compactMap { model.firstIndex(of: $0) }
@@ -53,14 +55,17 @@ public struct Evaluation {
         }
         let missing = dataset.filter { !model.contains($0) }
         throw PipelineError(
-            "class folders \(missing.prefix(5).joined(separator: ", ")) are not among the model's \(model.count) labels")
+            "class folders \(missing.prefix(5).joined(separator: ", ")) are not among the model's \(model.count) labels"
+        )
     }
 
     var transform: ImageTransform { size.evaluationTransform }
 
     /// The model over every image: accuracy, loss, per-class metrics and the confusion matrix.
     /// `progress(done, total)` counts batches.
-    public func run(batchSize: Int, progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws
+    public func run(
+        batchSize: Int, progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }
+    ) throws
         -> (report: EvaluationReport, confusion: ConfusionMatrix)
     {
         let result: ModelEvaluation.Result

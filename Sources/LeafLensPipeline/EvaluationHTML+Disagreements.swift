@@ -24,7 +24,8 @@ extension EvaluationHTML {
         guard list.contains(where: { byImage[$0.image] != nil }) else {
             html += "<table><tr><th>image</th><th>mean pairwise Spearman ρ</th></tr>\n"
             for d in list {
-                html += "<tr><td>\(SVGChart.escape(d.image))</td><td>\(SVGChart.number(d.meanPairwiseSpearman, digits: 3))</td></tr>\n"
+                html +=
+                    "<tr><td>\(SVGChart.escape(d.image))</td><td>\(SVGChart.number(d.meanPairwiseSpearman, digits: 3))</td></tr>\n"
             }
             return html + "</table>\n"
         }

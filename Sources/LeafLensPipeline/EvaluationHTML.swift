@@ -42,16 +42,19 @@ public enum EvaluationHTML {
         let del = methods.compactMap { m in s.meanDeletionCurve[m].map { (m, $0) } }
         let ins = methods.compactMap { m in s.meanInsertionCurve[m].map { (m, $0) } }
         if !del.isEmpty {
-            html += SVGChart.lines(title: "Mean deletion curve (lower is better)", xLabel: "fraction of pixels deleted",
-                                   yLabel: "probability", series: del, xValues: nil)
+            html += SVGChart.lines(
+                title: "Mean deletion curve (lower is better)", xLabel: "fraction of pixels deleted",
+                yLabel: "probability", series: del, xValues: nil)
         }
         if !ins.isEmpty {
-            html += SVGChart.lines(title: "Mean insertion curve (higher is better)", xLabel: "fraction of pixels inserted",
-                                   yLabel: "probability", series: ins, xValues: nil)
+            html += SVGChart.lines(
+                title: "Mean insertion curve (higher is better)", xLabel: "fraction of pixels inserted",
+                yLabel: "probability", series: ins, xValues: nil)
         }
         let level = Int((s.confidenceLevel * 100).rounded())
         html += "<p class=\"note\">Mean over images with a \(level)% percentile-bootstrap interval "
-        html += "(\(s.bootstrapResamples) resamples, seed \(s.seed)); ↑ higher is better, ↓ lower; bold: best method.</p>\n"
+        html +=
+            "(\(s.bootstrapResamples) resamples, seed \(s.seed)); ↑ higher is better, ↓ lower; bold: best method.</p>\n"
         html += table(methods: methods, keys: keys, values: s.overall, best: s.best)
         for label in s.perClass.keys.sorted() {
             guard let perMethod = s.perClass[label] else { continue }
@@ -62,8 +65,10 @@ public enum EvaluationHTML {
         return html
     }
 
-    static func table(methods: [String], keys: [String], values: [String: [String: MeanInterval]],
-                      best: [String: String]) -> String {
+    static func table(
+        methods: [String], keys: [String], values: [String: [String: MeanInterval]],
+        best: [String: String]
+    ) -> String {
         var html = "<table><tr><th>method</th>"
         html += keys.map { "<th>\($0) \(FaithfulnessScores.higherIsBetter($0) ? "↑" : "↓")</th>" }.joined() + "</tr>\n"
         for m in methods {
@@ -72,7 +77,8 @@ public enum EvaluationHTML {
                 let cls = best[k] == m ? " class=\"best\"" : ""
                 if let v = values[m]?[k] {
                     html += "<td\(cls)>\(SVGChart.number(v.mean, digits: 4)) "
-                    html += "<span class=\"note\">[\(SVGChart.number(v.low, digits: 4)), \(SVGChart.number(v.high, digits: 4))]</span></td>"
+                    html +=
+                        "<span class=\"note\">[\(SVGChart.number(v.low, digits: 4)), \(SVGChart.number(v.high, digits: 4))]</span></td>"
                 } else {
                     html += "<td>–</td>"
                 }
@@ -87,7 +93,8 @@ public enum EvaluationHTML {
         html += "<th>positive mass on leaf</th><th>|a| on leaf</th><th>maximum on background</th></tr>\n"
         for s in shares {
             html += "<tr><td>\(SVGChart.escape(s.method))</td><td>\(s.images)</td>"
-            html += [s.leafPositiveShare, s.leafAbsoluteShare, s.maximumOnBackground]
+            html +=
+                [s.leafPositiveShare, s.leafAbsoluteShare, s.maximumOnBackground]
                 .map { "<td>\(SVGChart.number($0 * 100, digits: 1))%</td>" }.joined() + "</tr>\n"
         }
         return html + "</table>\n"
@@ -98,21 +105,26 @@ public enum EvaluationHTML {
         html += "<p class=\"note\">Spearman ρ between the trained model's signed map and the map after re-initialising "
         html += "blocks: cascading from the output (fc) to the input (conv1), and one block at a time. A method that "
         html += "depends on the learned weights falls toward 0.</p>\n"
-        for (title, pick) in [("Cascading randomization", \RandomizationCurve.cascading),
-                              ("Independent randomization", \RandomizationCurve.independent)] {
+        for (title, pick) in [
+            ("Cascading randomization", \RandomizationCurve.cascading),
+            ("Independent randomization", \RandomizationCurve.independent),
+        ] {
             let series = curves.map { ($0.method, $0[keyPath: pick]) }.filter { !$0.1.isEmpty }
             guard let stages = curves.first?.stages, !series.isEmpty else { continue }
-            html += SVGChart.lines(title: title, xLabel: "randomized block", yLabel: "Spearman ρ", series: series,
-                                   xValues: stages)
+            html += SVGChart.lines(
+                title: title, xLabel: "randomized block", yLabel: "Spearman ρ", series: series,
+                xValues: stages)
         }
         return html
     }
 
     /// Writes `evaluation.html` into `directory` atomically.
-    public static func write(_ report: EvaluationReport, pictures: [DisagreementPicture] = [], to directory: URL) throws {
+    public static func write(_ report: EvaluationReport, pictures: [DisagreementPicture] = [], to directory: URL) throws
+    {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try AtomicWrite.write(Data(render(report, pictures: pictures).utf8), to: directory.appendingPathComponent(fileName))
+            try AtomicWrite.write(
+                Data(render(report, pictures: pictures).utf8), to: directory.appendingPathComponent(fileName))
         } catch {
             throw PipelineError("\(directory.path): cannot write \(fileName) (\(error))")
         }

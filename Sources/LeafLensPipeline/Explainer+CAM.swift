@@ -64,7 +64,9 @@ extension Explainer {
         }
     }
 
-    func camOrSegments(_ method: AttributionMethod, input: LoadedInput, target: Int, progress: AttributionProgress?)
+    func camOrSegments(
+        _ method: AttributionMethod, input: LoadedInput, target: Int, progress: AttributionProgress?
+    )
         throws -> Explanation
     {
         if method.isCAMFamily { return try camFamily(method, input: input, target: target) }
@@ -84,15 +86,18 @@ extension Explainer {
         let map: Tensor<Float>
         var parameters = MethodParameters()
         switch method {
-        case .gradCAM: map = try NormalizedGradCAM.attribute(model: classifier, input: x, targets: targets, parameters: cam)
-        case .gradCAMPlusPlus: map = try GradCAMPlusPlus.attribute(model: classifier, input: x, targets: targets, parameters: cam)
+        case .gradCAM:
+            map = try NormalizedGradCAM.attribute(model: classifier, input: x, targets: targets, parameters: cam)
+        case .gradCAMPlusPlus:
+            map = try GradCAMPlusPlus.attribute(model: classifier, input: x, targets: targets, parameters: cam)
         case .xGradCAM: map = try XGradCAM.attribute(model: classifier, input: x, targets: targets, parameters: cam)
         case .layerCAM: map = try LayerCAM.attribute(model: classifier, input: x, targets: targets, parameters: cam)
         case .hiResCAM: map = try HiResCAM.attribute(model: classifier, input: x, targets: targets, parameters: cam)
         case .gradCAMElementWise:
             map = try GradCAMElementWise.attribute(model: classifier, input: x, targets: targets, parameters: cam)
         case .eigenCAM: map = try EigenCAM.attribute(model: classifier, input: x, targets: targets, parameters: cam)
-        case .eigenGradCAM: map = try EigenGradCAM.attribute(model: classifier, input: x, targets: targets, parameters: cam)
+        case .eigenGradCAM:
+            map = try EigenGradCAM.attribute(model: classifier, input: x, targets: targets, parameters: cam)
         case .scoreCAM:
             map = try ScoreCAM.attribute(model: classifier, input: x, targets: targets, parameters: cam)
             parameters.camBatchSize = options.batchSize ?? ScoreCAM.defaultBatchSize
@@ -149,11 +154,13 @@ extension Explainer {
                 parameters: .init(samples: samples, seed: options.seed, batchSize: options.batchSize))
         case .lime:
             let lime = Lime.Parameters(
-                samples: samples, seed: options.seed, interpretableModel: options.limeModel, batchSize: options.batchSize)
+                samples: samples, seed: options.seed, interpretableModel: options.limeModel,
+                batchSize: options.batchSize)
             parameters.limeModel = lime.interpretableModel.rawValue
             if lime.interpretableModel == .lasso { parameters.limeAlpha = lime.alpha }
             parameters.kernelWidth = lime.kernelWidth
-            result = try Lime.attribute(model: classifier, input: x, targets: targets, segments: segments, parameters: lime)
+            result = try Lime.attribute(
+                model: classifier, input: x, targets: targets, segments: segments, parameters: lime)
         default: throw PipelineError("\(method.rawValue): not a segment method")
         }
         var explanation = try inputSpace(method, result.attribution, parameters)
@@ -170,18 +177,22 @@ extension Explainer {
             switch spec {
             case .grid(let n):
                 guard n <= min(height, width) else {
-                    throw OptionError("--segments grid:\(n) is finer than the \(height)×\(width) input (N ≤ \(min(height, width)))")
+                    throw OptionError(
+                        "--segments grid:\(n) is finer than the \(height)×\(width) input (N ≤ \(min(height, width)))")
                 }
                 return try FeatureSegments.grid(n, height: height, width: width)
             case .slic(let n, let compactness):
                 let image = input.displayImage
                 guard image.height == height, image.width == width else {
-                    throw PipelineError("\(input.path): the picture is \(image.width)×\(image.height), the tensor \(width)×\(height)")
+                    throw PipelineError(
+                        "\(input.path): the picture is \(image.width)×\(image.height), the tensor \(width)×\(height)")
                 }
                 let planes = try Tensor<Float>(shape: [3, height, width], storage: Self.planes(image))
                 return try SLIC.segments(rgb: planes, parameters: .init(segments: n, compactness: compactness))
             case .labelImage(let path):
-                guard let labels = segmentLabels else { throw PipelineError("--segments \(path): the label image was not loaded") }
+                guard let labels = segmentLabels else {
+                    throw PipelineError("--segments \(path): the label image was not loaded")
+                }
                 let values = Self.packedPixels(labels)
                 return try FeatureSegments.labelImage(
                     values, height: labels.height, width: labels.width, expectedHeight: height, expectedWidth: width,

@@ -183,7 +183,9 @@ extension AttributionMethod {
 extension Explainer {
     /// Loads GradientShap's `.npy` baseline rows and checks they are `[K, 3, H, W]`.
     static func loadShapBaselines(_ settings: GradientSettings, methods: [AttributionMethod]) throws -> Tensor<Float>? {
-        guard methods.contains(.gradientShap), case .file(let path) = settings.gradientShap.baselines else { return nil }
+        guard methods.contains(.gradientShap), case .file(let path) = settings.gradientShap.baselines else {
+            return nil
+        }
         guard FileManager.default.fileExists(atPath: path) else {
             throw ExplainerOptionError(option: "--shap-baselines", message: "\(path): no such file")
         }
@@ -221,7 +223,8 @@ extension Explainer {
         var explanation: Explanation
         switch (options.output, options.versus) {
         case (.logit, nil):
-            explanation = try gradientMethod(method, input: input, target: target, progress: progress, model: classifier)
+            explanation = try gradientMethod(
+                method, input: input, target: target, progress: progress, model: classifier)
         case (.probability, nil):
             explanation = try gradientMethod(
                 method, input: input, target: target, progress: progress, model: ProbabilityOutput(classifier))
@@ -235,7 +238,8 @@ extension Explainer {
                 model: try ContrastiveOutput(ProbabilityOutput(classifier), versus: versus))
         }
         if !options.isDefault {
-            explanation.parameters.targetOutput = TargetOutputRecord(output: options.output.rawValue, versus: options.versus)
+            explanation.parameters.targetOutput = TargetOutputRecord(
+                output: options.output.rawValue, versus: options.versus)
         }
         return explanation
     }
@@ -319,7 +323,8 @@ extension Explainer {
         let a = try NoiseTunnel.attribute(
             model: model, input: input.tensor, targets: [target], method: inner,
             parameters: .init(
-                kind: tunnel.kind, samples: tunnel.samples, stdev: tunnel.stdev, batchSize: tunnel.batchSize, seed: seed),
+                kind: tunnel.kind, samples: tunnel.samples, stdev: tunnel.stdev, batchSize: tunnel.batchSize, seed: seed
+            ),
             progress: progress)
         parameters.noiseTunnel = NoiseTunnelRecord(
             kind: tunnel.kind.rawValue, samples: tunnel.samples, stdev: tunnel.stdev, batchSize: tunnel.batchSize,
@@ -328,7 +333,9 @@ extension Explainer {
     }
 
     /// GradientShap's library parameters for `input`, and their JSON record.
-    private func gradientShapParameters(_ input: LoadedInput) throws
+    private func gradientShapParameters(
+        _ input: LoadedInput
+    ) throws
         -> (GradientShap.Parameters<Float>, GradientShapRecord)
     {
         let options = settings.gradients.gradientShap
@@ -358,14 +365,17 @@ extension Explainer {
         return (parameters, record)
     }
 
-    private func shapBaseline(_ baseline: GradientShapBaseline, input: LoadedInput, seed: UInt64) throws
+    private func shapBaseline(
+        _ baseline: GradientShapBaseline, input: LoadedInput, seed: UInt64
+    ) throws
         -> Baseline<Float>
     {
         switch baseline {
         case .zero: return .zero
         case .constant(let value): return .constant(value)
         case .blur:
-            return .gaussianBlur(sigma: settings.integratedGradients.blurSigma ?? IntegratedGradientsSettings.defaultBlurSigma)
+            return .gaussianBlur(
+                sigma: settings.integratedGradients.blurSigma ?? IntegratedGradientsSettings.defaultBlurSigma)
         case .uniform:
             let range = IntegratedGradientsSettings.noiseRange
             return .uniformNoise(low: range.low, high: range.high, seed: seed)
@@ -453,7 +463,9 @@ extension OcclusionSettings {
         case "each": return .each
         default:
             let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
-            guard parts.count == 2, let size = parts[0], let stride = parts[1], size >= 1, stride >= 1 else { return nil }
+            guard parts.count == 2, let size = parts[0], let stride = parts[1], size >= 1, stride >= 1 else {
+                return nil
+            }
             return .groups(size: size, stride: stride)
         }
     }

@@ -180,7 +180,9 @@ public struct Explainer {
     let shapBaselineRows: Tensor<Float>?
 
     /// Prepares `model` for attribution and loads the baseline file the settings name, if any.
-    public init(model: LoadedModel, settings: ExplainerSettings = ExplainerSettings(), methods: [AttributionMethod])
+    public init(
+        model: LoadedModel, settings: ExplainerSettings = ExplainerSettings(), methods: [AttributionMethod]
+    )
         throws
     {
         try self.init(classifier: model.classifier(), settings: settings, methods: methods)
@@ -219,29 +221,31 @@ public struct Explainer {
         if routesThroughGradients(method) {
             explanation = try explainGradient(method, input: input, target: target, progress: progress)
         } else {
-        switch method {
-        case .integratedGradients:
-            explanation = try integratedGradients(input, target: target, progress: progress, model: classifier)
-        case .gradCAM where settings.cam.postprocessing == .gradCAM:
-            explanation = try camFamily(method, input: input, target: target)
-        case .gradCAM: explanation = try gradCAM(input, target: target, model: classifier)
-        case .saliency:
-            let a = try Saliency.attribute(model: classifier, input: input.tensor, targets: [target])
-            var parameters = MethodParameters()
-            parameters.absolute = true
-            explanation = try inputSpace(method, a, parameters)
-        case .inputXGradient:
-            let a = try InputXGradient.attribute(model: classifier, input: input.tensor, targets: [target])
-            explanation = try inputSpace(method, a, MethodParameters())
-        default: explanation = try camOrSegments(method, input: input, target: target, progress: progress)
-        }
+            switch method {
+            case .integratedGradients:
+                explanation = try integratedGradients(input, target: target, progress: progress, model: classifier)
+            case .gradCAM where settings.cam.postprocessing == .gradCAM:
+                explanation = try camFamily(method, input: input, target: target)
+            case .gradCAM: explanation = try gradCAM(input, target: target, model: classifier)
+            case .saliency:
+                let a = try Saliency.attribute(model: classifier, input: input.tensor, targets: [target])
+                var parameters = MethodParameters()
+                parameters.absolute = true
+                explanation = try inputSpace(method, a, parameters)
+            case .inputXGradient:
+                let a = try InputXGradient.attribute(model: classifier, input: input.tensor, targets: [target])
+                explanation = try inputSpace(method, a, MethodParameters())
+            default: explanation = try camOrSegments(method, input: input, target: target, progress: progress)
+            }
         }
         let elapsed = ContinuousClock.now - start
         explanation.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
         return explanation
     }
 
-    func inputSpace(_ method: AttributionMethod, _ batch: Tensor<Float>, _ parameters: MethodParameters)
+    func inputSpace(
+        _ method: AttributionMethod, _ batch: Tensor<Float>, _ parameters: MethodParameters
+    )
         throws -> Explanation
     {
         let item = try batch.reshaped(Array(batch.shape.dropFirst()))  // [1, 3, H, W] → [3, H, W]

@@ -84,7 +84,8 @@ public struct ExplanationJob {
     /// `Explainer.predictions` returns them); data-set runs classify several images in one forward pass.
     /// Under `--scale shared` without `visualization.rendering.sharedScales`, the scale is this input's.
     public func run(
-        _ input: LoadedInput, ranking: [Prediction], methods: [AttributionMethod], target: Int?, fileSuffix: String = "",
+        _ input: LoadedInput, ranking: [Prediction], methods: [AttributionMethod], target: Int?,
+        fileSuffix: String = "",
         progress: (_ label: String) -> AttributionProgress? = { _ in nil }, warning: (String) -> Void = { _ in }
     ) throws -> ExplanationFileSet {
         let computed = try compute(
@@ -153,8 +154,11 @@ public struct ExplanationJob {
                     attributions: "\(base).npy", heatMap: file(.heat), overlay: file(.overlay), masked: file(.masked),
                     alpha: file(.alpha), original: file(.original)),
                 rendering: Self.renderingRecord(drawing))
-            let curves = try addMetrics(explanation, input: input, target: targetIndex, stem: stem, record: &record, files: &files)
-            if let scores = record.metrics { metricEntries.append(.init(method: method.rawValue, scores: scores, curves: curves)) }
+            let curves = try addMetrics(
+                explanation, input: input, target: targetIndex, stem: stem, record: &record, files: &files)
+            if let scores = record.metrics {
+                metricEntries.append(.init(method: method.rawValue, scores: scores, curves: curves))
+            }
             records.append(record)
             do {
                 files.add("\(base).npy", NPY.encode(explanation.attributions))
@@ -181,9 +185,15 @@ public struct ExplanationJob {
                 input: input, predicted: best, target: targetScore, ranking: ranking, weights: weights,
                 methods: summaries)
             do {
-                files.add("\(stem)\(fileSuffix).panel.png", try summary.readablePanelPNG(rendering: visualization.rendering))
-                files.add("\(stem)\(fileSuffix).report.html", Data(MetricsReportSection.insert(
-                    MetricsReportSection.html(metricEntries), into: try summary.storyReport(visualization).render()).utf8))
+                files.add(
+                    "\(stem)\(fileSuffix).panel.png", try summary.readablePanelPNG(rendering: visualization.rendering))
+                files.add(
+                    "\(stem)\(fileSuffix).report.html",
+                    Data(
+                        MetricsReportSection.insert(
+                            MetricsReportSection.html(metricEntries),
+                            into: try summary.storyReport(visualization).render()
+                        ).utf8))
             } catch {
                 throw PipelineError("\(path): cannot draw the panel or report (\(error))")
             }

@@ -86,7 +86,9 @@ extension ExplanationJob {
     }
 
     /// Draws one method's views on `scale`.
-    func draw(_ item: ComputedMethod, scale: AttributionScale, input: LoadedInput, base: String, path: String) throws
+    func draw(
+        _ item: ComputedMethod, scale: AttributionScale, input: LoadedInput, base: String, path: String
+    ) throws
         -> MethodDrawing
     {
         let settings = visualization.rendering
@@ -130,7 +132,9 @@ extension ExplanationJob {
     }
 
     /// The warning lines `explain` prints for one method's pictures.
-    static func warningLines(_ drawing: MethodDrawing, method: AttributionMethod, sign: AttributionSign, path: String)
+    static func warningLines(
+        _ drawing: MethodDrawing, method: AttributionMethod, sign: AttributionSign, path: String
+    )
         -> [String]
     {
         drawing.warnings.enumerated().map { index, warning in
@@ -148,7 +152,8 @@ extension ExplanationJob {
         return ExplanationRecord.Rendering(
             style: options.style.rawValue, overlayBase: options.overlayBase.rawValue, imageWeight: options.imageWeight,
             normalization: options.normalization.rawValue, scale: options.scale.rawValue,
-            scaleMaps: drawing.scale.mapCount, scaleLow: Double(drawing.scale.low), scaleHigh: Double(drawing.scale.high),
+            scaleMaps: drawing.scale.mapCount, scaleLow: Double(drawing.scale.low),
+            scaleHigh: Double(drawing.scale.high),
             colorBar: options.colorBar, views: options.views.map(\.rawValue), typeface: Typeface.standard.name,
             warnings: drawing.warnings.map(\.description))
     }

@@ -10,7 +10,9 @@ extension ExplanationJob {
         _ path: String, methods: [AttributionMethod], target: Int?, topK: Int?,
         progress: (_ label: String) -> AttributionProgress? = { _ in nil }, warning: (String) -> Void = { _ in }
     ) throws -> ExplanationFileSet {
-        guard let topK else { return try run(path, methods: methods, target: target, progress: progress, warning: warning) }
+        guard let topK else {
+            return try run(path, methods: methods, target: target, progress: progress, warning: warning)
+        }
         let computed = try compute(path, methods: methods, target: target, topK: topK, progress: progress)
         return try withSharedScales(over: computed).render(computed, warning: warning)
     }

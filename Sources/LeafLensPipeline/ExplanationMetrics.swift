@@ -81,7 +81,8 @@ public enum ModelRandomization {
     /// `model` with every entry under `prefixes` re-initialised as PyTorch's `reset_parameters` would,
     /// from SplitMix64(seed): conv U(±√(6/fan_in)), fc weight and bias U(±1/√fan_in), BatchNorm γ = 1,
     /// β = 0, running mean 0, running variance 1.
-    public static func randomized(_ model: ResNet18<Float>, prefixes: [String], seed: UInt64) throws -> ResNet18<Float> {
+    public static func randomized(_ model: ResNet18<Float>, prefixes: [String], seed: UInt64) throws -> ResNet18<Float>
+    {
         try model.reinitialized(prefixes: prefixes, rule: .reset, seed: seed)
     }
 }

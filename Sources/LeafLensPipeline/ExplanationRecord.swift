@@ -101,9 +101,10 @@ struct ExplanationRendering {
     var overlay: RGBImage
     var colormap: Colormap
 
-    init(_ displayed: Tensor<Float>, display: RGBImage, sign: AttributionSign, outlierPercent: Double,
-         colormap requested: Colormap?) throws(ImageError)
-    {
+    init(
+        _ displayed: Tensor<Float>, display: RGBImage, sign: AttributionSign, outlierPercent: Double,
+        colormap requested: Colormap?
+    ) throws(ImageError) {
         map = try AttributionMap(displayed, sign: sign, outlierPercent: outlierPercent)
         colormap = requested ?? sign.defaultColormap
         heatMap = map.heatMap(colormap: colormap)

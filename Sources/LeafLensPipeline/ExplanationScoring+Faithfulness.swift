@@ -16,7 +16,9 @@ extension ExplanationScoring {
     /// The map the pointing game and lesion mass read: `Explanation.map`, except for Grad-CAM with
     /// `settings.camFusion` set, where each layer's (ReLU'd, upsampled) map is computed and the maps are
     /// fused as pytorch-grad-cam does for several target layers (`CAMFusion.fuse`).
-    func scoringMap(_ explainer: Explainer, _ method: AttributionMethod, input: LoadedInput, target: Int) throws -> [Float] {
+    func scoringMap(
+        _ explainer: Explainer, _ method: AttributionMethod, input: LoadedInput, target: Int
+    ) throws -> [Float] {
         guard method == .gradCAM, let layers = settings.camFusion, !layers.isEmpty else {
             return try explainer.explain(method, input: input, target: target).map
         }
@@ -55,7 +57,8 @@ extension ExplanationScoring {
     ) throws -> (summary: DatasetSummary, pictures: [DisagreementPicture]) {
         let topDisagreements = 5
         var collector = DisagreementCollector(capacity: topDisagreements, side: thumbnailSide)
-        let explainer = try Explainer(classifier: model.classifier(), settings: settings.explainerSettings(size: size.crop))
+        let explainer = try Explainer(
+            classifier: model.classifier(), settings: settings.explainerSettings(size: size.crop))
         let samples = metricSamples()
         guard !samples.isEmpty else { throw PipelineError("\(dataset.root.path): no images to score") }
         var records: [ImageMetricRecord] = []
@@ -74,14 +77,16 @@ extension ExplanationScoring {
                 records.append(
                     ImageMetricRecord(
                         image: sample.relativePath, label: dataset.classes[sample.label], method: method.rawValue,
-                        scores: scores, deletionCurve: curves.deletion?.scores, insertionCurve: curves.insertion?.scores))
+                        scores: scores, deletionCurve: curves.deletion?.scores, insertionCurve: curves.insertion?.scores
+                    ))
             }
             if let rho = RankCorrelation.meanPairwiseSpearman(maps) {
                 agreement[sample.relativePath] = rho
-                collector.offer(.init(
-                    image: sample.relativePath, label: dataset.classes[sample.label], rho: rho,
-                    display: input.displayImage,
-                    maps: zip(settings.methods, maps).map { (method: $0.rawValue, values: $1) }))
+                collector.offer(
+                    .init(
+                        image: sample.relativePath, label: dataset.classes[sample.label], rho: rho,
+                        display: input.displayImage,
+                        maps: zip(settings.methods, maps).map { (method: $0.rawValue, values: $1) }))
             }
             progress(k + 1, samples.count)
         }

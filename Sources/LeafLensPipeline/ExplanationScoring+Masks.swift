@@ -39,8 +39,9 @@ extension ExplanationScoring {
             do {
                 let image = try ImageDecoder.headerSize(of: try Data(contentsOf: sample.url), source: sample.url.path)
                 let mask = try ImageDecoder.headerSize(of: try Data(contentsOf: url), source: url.path)
-                try LeafMask.checkSize(file: url.path, width: mask.width, height: mask.height,
-                                       expectedWidth: image.width, expectedHeight: image.height)
+                try LeafMask.checkSize(
+                    file: url.path, width: mask.width, height: mask.height,
+                    expectedWidth: image.width, expectedHeight: image.height)
             } catch let error as MetricError {
                 throw PipelineError("--masks: \(error)")
             } catch {
@@ -70,17 +71,23 @@ extension ExplanationScoring {
         masks: URL, progress: (_ method: AttributionMethod, _ done: Int, _ total: Int) -> Void,
         keep: (ScoredMap) -> Void
     ) throws -> [LeafBackgroundScore] {
-        guard case .evaluation(let resize, let side) = transform else { throw PipelineError("leaf masks need the evaluation transform") }
+        guard case .evaluation(let resize, let side) = transform else {
+            throw PipelineError("leaf masks need the evaluation transform")
+        }
         let explainer = try Explainer(classifier: model.classifier(), settings: settings.explainerSettings(size: side))
         let urls = try maskURLs(masks)
         var pairs = Array(zip(dataset.samples, urls))
-        if let limit = settings.limit, pairs.count > limit { pairs = (0..<limit).map { pairs[$0 * pairs.count / limit] } }
+        if let limit = settings.limit, pairs.count > limit {
+            pairs = (0..<limit).map { pairs[$0 * pairs.count / limit] }
+        }
         var leaves: [[Bool]] = []
         for (_, url) in pairs {
             do {
                 let display = try ImagePreprocessor(resizeShorterSide: resize, cropSize: side)(
-                    ImageDecoder.decode(contentsOf: url)).displayImage
-                leaves.append(try LeafMask.fromSegmented(rgb: display.pixels, width: display.width, height: display.height))
+                    ImageDecoder.decode(contentsOf: url)
+                ).displayImage
+                leaves.append(
+                    try LeafMask.fromSegmented(rgb: display.pixels, width: display.width, height: display.height))
             } catch { throw PipelineError("\(url.path): \(error)") }
         }
         var scores: [LeafBackgroundScore] = []
@@ -93,19 +100,22 @@ extension ExplanationScoring {
                 do { share = try LeafBackgroundShare.compute(map: map, leaf: leaf) } catch {
                     throw PipelineError("\(sample.url.path): \(error)")
                 }
-                keep(ScoredMap(
-                    index: k, count: pairs.count, sample: sample, input: input, mask: leaf, method: method, map: map,
-                    note: "positive mass on the leaf \(Self.percent(share.leafPositiveShare)); maximum on the "
-                        + (share.maximumOnBackground ? "background" : "leaf")))
+                keep(
+                    ScoredMap(
+                        index: k, count: pairs.count, sample: sample, input: input, mask: leaf, method: method,
+                        map: map,
+                        note: "positive mass on the leaf \(Self.percent(share.leafPositiveShare)); maximum on the "
+                            + (share.maximumOnBackground ? "background" : "leaf")))
                 positive += share.leafPositiveShare
                 absolute += share.leafAbsoluteShare
                 if share.maximumOnBackground { background += 1 }
                 progress(method, k + 1, pairs.count)
             }
             let n = Double(max(pairs.count, 1))
-            scores.append(LeafBackgroundScore(
-                method: method.rawValue, images: pairs.count, leafPositiveShare: positive / n,
-                leafAbsoluteShare: absolute / n, maximumOnBackground: Double(background) / n))
+            scores.append(
+                LeafBackgroundScore(
+                    method: method.rawValue, images: pairs.count, leafPositiveShare: positive / n,
+                    leafAbsoluteShare: absolute / n, maximumOnBackground: Double(background) / n))
         }
         return scores
     }

@@ -103,7 +103,9 @@ public struct ExplanationScoring {
         var found: [(ImageFolder.Sample, [Bool])] = []
         for (sample, url) in zip(dataset.samples, try maskURLs(masks)) {
             let mask: [Bool]
-            do { mask = try LesionMask.load(url, transform: transform) } catch { throw PipelineError("\(url.path): \(error)") }
+            do { mask = try LesionMask.load(url, transform: transform) } catch {
+                throw PipelineError("\(url.path): \(error)")
+            }
             if mask.contains(true) { found.append((sample, mask)) }
         }
         guard let limit, found.count > limit else { return found }
@@ -120,7 +122,9 @@ public struct ExplanationScoring {
 
     /// Pointing game (at the tolerance and at 0 px) and positive mass inside the lesion, per method, over
     /// the diseased images. `progress(method, done, total)` is called after each image.
-    public func score(masks: URL, progress: (_ method: AttributionMethod, _ done: Int, _ total: Int) -> Void = { _, _, _ in })
+    public func score(
+        masks: URL, progress: (_ method: AttributionMethod, _ done: Int, _ total: Int) -> Void = { _, _, _ in }
+    )
         throws -> [ExplanationScore]
     {
         try score(masks: masks, progress: progress, keep: { _ in })
@@ -144,16 +148,21 @@ public struct ExplanationScoring {
             for (k, (sample, mask)) in samples.enumerated() {
                 let input = try load(sample)
                 let map = try scoringMap(explainer, method, input: input, target: classMap[sample.label])
-                let hit = ExplanationMetrics.pointingGameHit(map: map, mask: mask, width: side, height: side, tolerance: radius)
+                let hit = ExplanationMetrics.pointingGameHit(
+                    map: map, mask: mask, width: side, height: side, tolerance: radius)
                 if hit { hits += 1 }
                 if ExplanationMetrics.pointingGameHit(map: map, mask: mask, width: side, height: side, tolerance: 0) {
                     strictHits += 1
                 }
                 let inside = ExplanationMetrics.positiveMassInside(map: map, mask: mask)
                 mass += inside
-                keep(ScoredMap(
-                    index: k, count: samples.count, sample: sample, input: input, mask: mask, method: method, map: map,
-                    note: "pointing game (\(radius) px): \(hit ? "hit" : "miss"); positive mass in lesion \(Self.percent(inside))"))
+                keep(
+                    ScoredMap(
+                        index: k, count: samples.count, sample: sample, input: input, mask: mask, method: method,
+                        map: map,
+                        note:
+                            "pointing game (\(radius) px): \(hit ? "hit" : "miss"); positive mass in lesion \(Self.percent(inside))"
+                    ))
                 progress(method, k + 1, samples.count)
             }
             let n = Double(samples.count)
@@ -174,7 +183,9 @@ public struct ExplanationScoring {
     /// network's do, which keeps ρ around 0.3–0.4 without saying anything about the learned weights.
     /// `progress(done, total)` is called after each stage. Leaf masks (`settings.maskKind`) mark no
     /// lesions, so with them the first images are used.
-    public func sanityCheck(masks: URL?, progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws
+    public func sanityCheck(
+        masks: URL?, progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }
+    ) throws
         -> SanityCheckReport
     {
         var samples: [ImageFolder.Sample]
@@ -202,7 +213,8 @@ public struct ExplanationScoring {
         var network = model.network
         var rows: [SanityCheckRow] = []
         for (index, stage) in ModelRandomization.cascade.enumerated() {
-            network = try ModelRandomization.randomized(network, prefixes: stage.prefixes, seed: 0x5A17_0000 + UInt64(index))
+            network = try ModelRandomization.randomized(
+                network, prefixes: stage.prefixes, seed: 0x5A17_0000 + UInt64(index))
             let randomized = try maps(network)
             var cam = 0.0, camReLU = 0.0, ig = 0.0, igAbs = 0.0
             for i in inputs.indices {

@@ -32,9 +32,16 @@ extension ExplanationSummary {
             report.methods[index].extraViews = drawing.extraViews.map { (caption: $0.0, png: $0.1) }
             report.methods[index].notes = drawing.warnings.map(\.description)
             report.methods[index].parameters.append(
-                (name: "style", value: "\(drawing.options.style.rawValue), \(drawing.options.overlayBase.rawValue) base"))
+                (
+                    name: "style",
+                    value: "\(drawing.options.style.rawValue), \(drawing.options.overlayBase.rawValue) base"
+                ))
             report.methods[index].parameters.append(
-                (name: "scale", value: drawing.options.normalizationText(sharedMapCount: drawing.scale.mapCount > 1 ? drawing.scale.mapCount : nil)))
+                (
+                    name: "scale",
+                    value: drawing.options.normalizationText(
+                        sharedMapCount: drawing.scale.mapCount > 1 ? drawing.scale.mapCount : nil)
+                ))
         }
         for (index, method) in methods.enumerated() where index < report.methods.count {
             guard let scores = method.metrics else { continue }

@@ -36,7 +36,8 @@ struct ExplanationSummary {
             target.index == predicted.index
             ? predictedText : "target \(target.label) \(Self.percent(target.probability))"
         for method in methods {
-            columns.append(Panel.Column(title: method.explanation.method.title, subtitle: subtitle, image: method.overlay))
+            columns.append(
+                Panel.Column(title: method.explanation.method.title, subtitle: subtitle, image: method.overlay))
         }
         return try PNGWriter.encode(try Panel.render(columns: columns))
     }
@@ -49,9 +50,13 @@ struct ExplanationSummary {
                 name: method.explanation.method.rawValue, heatMapPNG: method.heatMapPNG, overlayPNG: method.overlayPNG,
                 parameters: method.explanation.parameters.displayPairs + [
                     ("sign", method.sign.rawValue),
-                    ("attribution shape", method.explanation.attributions.shape.map(String.init).joined(separator: "×")),
+                    (
+                        "attribution shape",
+                        method.explanation.attributions.shape.map(String.init).joined(separator: "×")
+                    ),
                 ],
-                convergenceDelta: method.explanation.convergenceDelta, seconds: method.explanation.seconds, notes: notes)
+                convergenceDelta: method.explanation.convergenceDelta, seconds: method.explanation.seconds, notes: notes
+            )
         }
         let size = input.tensor.shape.dropFirst(2).map(String.init).joined(separator: "×")
         return HTMLReport(
@@ -88,6 +93,7 @@ extension MethodParameters {
             ("perturbations per eval", perturbationsPerEval.map(String.init)),
             ("absolute value", absolute.map { $0 ? "yes" : "no" }),
         ]
-        return (pairs + camAndSegmentPairs).compactMap { name, value in value.map { (name, $0) } } + gradientDisplayPairs
+        return (pairs + camAndSegmentPairs).compactMap { name, value in value.map { (name, $0) } }
+            + gradientDisplayPairs
     }
 }

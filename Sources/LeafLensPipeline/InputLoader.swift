@@ -70,10 +70,13 @@ public struct InputLoader: Sendable {
         if ext == "npy" { return try loadNPY(data, path: path) }  // reports what is wrong with it
         let shown = ext.isEmpty ? "no extension" : "'.\(ext)'"
         throw PipelineError(
-            "\(path): unsupported input (\(shown), content is neither PNG, JPEG nor .npy); expected .png, .jpg, .jpeg or .npy")
+            "\(path): unsupported input (\(shown), content is neither PNG, JPEG nor .npy); expected .png, .jpg, .jpeg or .npy"
+        )
     }
 
-    static func loadImage(_ data: Data, path: String, preprocessor: ImagePreprocessor, maxPixels: Int) throws
+    static func loadImage(
+        _ data: Data, path: String, preprocessor: ImagePreprocessor, maxPixels: Int
+    ) throws
         -> LoadedInput
     {
         do throws(ImageError) {

@@ -28,10 +28,13 @@ public struct InputSize: Sendable, Equatable, Codable {
     public static func resolve(
         resize: Int? = nil, crop: Int? = nil, noResize: Bool = false, metadata: [String: String]
     ) -> InputSize {
-        func stored(_ key: String) -> Int? { metadata[key].flatMap { Int($0) }.flatMap { allowed.contains($0) ? $0 : nil } }
+        func stored(_ key: String) -> Int? {
+            metadata[key].flatMap { Int($0) }.flatMap { allowed.contains($0) ? $0 : nil }
+        }
         let crop = crop ?? stored(CheckpointMetadata.imageSize) ?? defaultCrop
         if noResize { return InputSize(resize: nil, crop: crop) }
-        return InputSize(resize: resize ?? stored(CheckpointMetadata.resize) ?? proportionalResize(crop: crop), crop: crop)
+        return InputSize(
+            resize: resize ?? stored(CheckpointMetadata.resize) ?? proportionalResize(crop: crop), crop: crop)
     }
 
     /// torchvision's ratio 256/224, rounded: 256 for 224, 128 for 112, 146 for 128.

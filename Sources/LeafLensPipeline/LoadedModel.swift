@@ -45,7 +45,9 @@ public struct ModelSource: Sendable {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         while lines.last == "" { lines.removeLast() }
-        if let blank = lines.firstIndex(of: "") { throw PipelineError("\(path): line \(blank + 1) of the labels file is empty") }
+        if let blank = lines.firstIndex(of: "") {
+            throw PipelineError("\(path): line \(blank + 1) of the labels file is empty")
+        }
         return lines
     }
 
@@ -100,6 +102,8 @@ public struct LoadedModel {
 
     /// The attribution view of the network (folded program for forwards and input gradients).
     func classifier() throws -> ResNetClassifier<Float> {
-        do { return try ResNetClassifier(network) } catch { throw PipelineError("\(description): \(error.description)") }
+        do { return try ResNetClassifier(network) } catch {
+            throw PipelineError("\(description): \(error.description)")
+        }
     }
 }

@@ -11,7 +11,8 @@ public enum ReportJSON {
     public static func encoder(_ layout: Layout) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting =
-            layout == .line ? [.sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            layout == .line
+            ? [.sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.nonConformingFloatEncodingStrategy = .convertToString(
             positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")

@@ -22,9 +22,11 @@ enum SVGChart {
         func y(_ v: Double) -> Double { top + plotH * (1 - (v - lo) / (hi - lo)) }
         var svg = "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" "
         // Shrinks with a narrow page (a phone) instead of running off it; the viewBox keeps its proportions.
-        svg += "style=\"max-width:100%;height:auto\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
+        svg +=
+            "style=\"max-width:100%;height:auto\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
         svg += "<text x=\"\(Int(left))\" y=\"14\" font-weight=\"bold\">\(escape(title))</text>\n"
-        svg += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotW)\" height=\"\(plotH)\" fill=\"none\" stroke=\"#888\"/>\n"
+        svg +=
+            "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotW)\" height=\"\(plotH)\" fill=\"none\" stroke=\"#888\"/>\n"
         for t in 0...4 {
             let v = lo + (hi - lo) * Double(t) / 4
             svg += "<text x=\"\(left - 4)\" y=\(q(y(v) + 4)) text-anchor=\"end\">\(number(v, digits: 2))</text>\n"
@@ -43,13 +45,15 @@ enum SVGChart {
             }
         }
         svg += "<text x=\(q(left + plotW / 2)) y=\"\(height - 6)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-        svg += "<text x=\"12\" y=\(q(top + plotH / 2)) transform=\"rotate(-90 12 \(q(top + plotH / 2, quoted: false)))\" "
+        svg +=
+            "<text x=\"12\" y=\(q(top + plotH / 2)) transform=\"rotate(-90 12 \(q(top + plotH / 2, quoted: false)))\" "
         svg += "text-anchor=\"middle\">\(escape(yLabel))</text>\n"
         for (k, (name, values)) in series.enumerated() {
             let colour = palette[k % palette.count]
             let points = values.enumerated().filter { $0.element.isFinite }
                 .map { "\(q(x($0.offset, of: values.count), quoted: false)),\(q(y($0.element), quoted: false))" }
-            svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(points.joined(separator: " "))\"/>\n"
+            svg +=
+                "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.5\" points=\"\(points.joined(separator: " "))\"/>\n"
             let ly = top + 12 + Double(k) * 15
             svg += "<line x1=\"\(left + plotW + 8)\" x2=\"\(left + plotW + 24)\" y1=\(q(ly - 4)) y2=\(q(ly - 4)) "
             svg += "stroke=\"\(colour)\" stroke-width=\"2\"/>"

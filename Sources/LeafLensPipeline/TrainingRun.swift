@@ -116,7 +116,9 @@ public final class TrainingRun {
         }
         do {
             if let weights = request.weights {
-                let loaded = try ModelSource.loadAnyWeights(URL(fileURLWithPath: weights), labels: nil, description: weights).network
+                let loaded = try ModelSource.loadAnyWeights(
+                    URL(fileURLWithPath: weights), labels: nil, description: weights
+                ).network
                 let adapted = try TrainingSetup.adapt(loaded, to: trainSet.classes, seed: request.seed)
                 model = adapted.model
                 reinitializedHead = adapted.reinitializedHead
@@ -146,8 +148,10 @@ public final class TrainingRun {
         let options = TrainingOptions(
             mode: request.mode, freezeUntil: request.freezeUntil, epochs: request.epochs, batchSize: request.batchSize,
             learningRate: request.learningRate,
-            optimizer: OptimizerSettings(kind: request.optimizer, momentum: request.momentum, weightDecay: request.weightDecay),
-            schedule: request.schedule.schedule(stepSize: request.stepSize, gamma: request.gamma, epochs: request.epochs),
+            optimizer: OptimizerSettings(
+                kind: request.optimizer, momentum: request.momentum, weightDecay: request.weightDecay),
+            schedule: request.schedule.schedule(
+                stepSize: request.stepSize, gamma: request.gamma, epochs: request.epochs),
             seed: request.seed, imageSize: size.crop, resize: size.resize ?? size.crop, augment: request.augment,
             minCropScale: request.minCropScale)
         let outURL = URL(fileURLWithPath: request.out)
@@ -170,7 +174,8 @@ public final class TrainingRun {
         }
         let last = trainer.history.last
         return TrainingSummary(
-            trainAccuracy: last?.trainAccuracy ?? 0, trainLoss: last?.trainLoss ?? 0, valAccuracy: last?.validationAccuracy,
+            trainAccuracy: last?.trainAccuracy ?? 0, trainLoss: last?.trainLoss ?? 0,
+            valAccuracy: last?.validationAccuracy,
             valLoss: last?.validationLoss, epochs: trainer.history.count, seconds: -started.timeIntervalSinceNow,
             featureSeconds: trainer.featureSeconds, mode: request.mode.rawValue,
             checkpoint: outURL.appendingPathComponent("model.safetensors").path,

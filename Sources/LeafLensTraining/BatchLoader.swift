@@ -89,8 +89,12 @@ public final class BatchLoader: @unchecked Sendable {
             let sample = dataset.samples[i]
             var rng = SeededRandom(seed: Self.mix(seed, UInt64(epoch), UInt64(i)))
             let image: RGBImage
-            do { image = try ImageDecoder.decode(contentsOf: sample.url) } catch { throw DatasetError.unreadable(error.description) }
-            do { tensors.append(try transform.apply(image, &rng)) } catch { throw DatasetError.unreadable("\(sample.url.path): \(error)") }
+            do { image = try ImageDecoder.decode(contentsOf: sample.url) } catch {
+                throw DatasetError.unreadable(error.description)
+            }
+            do { tensors.append(try transform.apply(image, &rng)) } catch {
+                throw DatasetError.unreadable("\(sample.url.path): \(error)")
+            }
         }
         let inputs = try Tensor.stack(tensors)
         return Batch(inputs: inputs, labels: members.map { dataset.samples[$0].label }, indices: members)

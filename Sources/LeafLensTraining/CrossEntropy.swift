@@ -41,6 +41,8 @@ public enum CrossEntropy {
                 gradient[i * k + j] = T((exps[j] / sum - (j == t ? 1 : 0)) / Double(n))
             }
         }
-        return Result(loss: total / Double(n), gradient: Tensor(uncheckedShape: [n, k], storage: gradient), predictions: predictions)
+        return Result(
+            loss: total / Double(n), gradient: Tensor(uncheckedShape: [n, k], storage: gradient),
+            predictions: predictions)
     }
 }

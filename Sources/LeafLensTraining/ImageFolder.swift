@@ -2,11 +2,11 @@ import Foundation
 import LeafLensMath
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The POSIX error code inside a Foundation error, or EIO if it has none.
@@ -30,7 +30,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .notADirectory(let p): "\(p): not a directory"
-        case .noClasses(let p): "\(p): no class folders with images (expected ImageFolder layout: DIR/<class>/<image>.png|jpg)"
+        case .noClasses(let p):
+            "\(p): no class folders with images (expected ImageFolder layout: DIR/<class>/<image>.png|jpg)"
         case .emptyClass(let p): "\(p): class folder has no .png/.jpg/.jpeg images"
         case .unknownClass(let c, let known): "class '\(c)' is not one of the model's \(known.count) classes"
         case .unreadable(let m): m
@@ -130,7 +131,8 @@ public struct ImageFolder: Sendable {
         mutating func entries(of directory: URL) throws(DatasetError) -> [Entry] {
             let names: [String]
             do { names = try FileManager.default.contentsOfDirectory(atPath: directory.path) } catch {
-                throw .unreadable("\(directory.path): cannot list the folder (\(FileAccess.describe(errno: errnoOf(error))))")
+                throw .unreadable(
+                    "\(directory.path): cannot list the folder (\(FileAccess.describe(errno: errnoOf(error))))")
             }
             var result: [Entry] = []
             for name in names.sorted(by: ImageFolder.byteOrder) where !name.hasPrefix(".") {
@@ -139,19 +141,21 @@ public struct ImageFolder: Sendable {
                 guard let (kind, identity) = FileAccess.status(path, followingLinks: true) else {
                     var info = stat()
                     let code = stat(path, &info) == 0 ? 0 : errno
-                    skipped.append(.init(
-                        path: path,
-                        reason: code == ELOOP ? "symbolic link loop (ELOOP)" : "dangling symbolic link"))
+                    skipped.append(
+                        .init(
+                            path: path,
+                            reason: code == ELOOP ? "symbolic link loop (ELOOP)" : "dangling symbolic link"))
                     continue
                 }
                 switch kind {
                 case .directory:
                     guard visited.insert(identity).inserted else {
-                        skipped.append(.init(
-                            path: path,
-                            reason: own == .symbolicLink
-                                ? "symbolic link to a directory already listed (a cycle or a duplicate); not followed"
-                                : "directory already listed (a bind mount or hard link); not followed"))
+                        skipped.append(
+                            .init(
+                                path: path,
+                                reason: own == .symbolicLink
+                                    ? "symbolic link to a directory already listed (a cycle or a duplicate); not followed"
+                                    : "directory already listed (a bind mount or hard link); not followed"))
                         continue
                     }
                     result.append(Entry(name: name, kind: .directory))
@@ -195,8 +199,12 @@ public struct ImageFolder: Sendable {
     /// A seeded stratified split: in each class, a Fisher–Yates shuffle (SplitMix64 `seed`) and the first
     /// `round(fraction·n)` images go to validation — at least one when the class has two or more images and
     /// fraction > 0, and never all of them. Sample order within each side is the original order.
-    public func split(validationFraction fraction: Double, seed: UInt64) throws(DatasetError) -> (train: ImageFolder, validation: ImageFolder) {
-        guard fraction >= 0, fraction < 1 else { throw .invalidOption("the validation fraction must be in [0, 1), got \(fraction)") }
+    public func split(
+        validationFraction fraction: Double, seed: UInt64
+    ) throws(DatasetError) -> (train: ImageFolder, validation: ImageFolder) {
+        guard fraction >= 0, fraction < 1 else {
+            throw .invalidOption("the validation fraction must be in [0, 1), got \(fraction)")
+        }
         var rng = SeededRandom(seed: seed)
         var validation = Set<Int>()
         for label in classes.indices {
@@ -208,7 +216,10 @@ public struct ImageFolder: Sendable {
         }
         let train = samples.indices.filter { !validation.contains($0) }.map { samples[$0] }
         let held = samples.indices.filter { validation.contains($0) }.map { samples[$0] }
-        return (ImageFolder(root: root, classes: classes, samples: train), ImageFolder(root: root, classes: classes, samples: held))
+        return (
+            ImageFolder(root: root, classes: classes, samples: train),
+            ImageFolder(root: root, classes: classes, samples: held)
+        )
     }
 }
 

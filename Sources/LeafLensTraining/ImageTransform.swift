@@ -71,7 +71,8 @@ extension RGBImage {
     public func cropped(x: Int, y: Int, width w: Int, height h: Int) throws(ImageError) -> RGBImage {
         guard x >= 0, y >= 0, w > 0, h > 0, x + w <= width, y + h <= height else {
             throw ImageError(
-                source: "<memory>", problem: .invalidArgument("crop \(w)x\(h)+\(x)+\(y) is outside a \(width)x\(height) image"))
+                source: "<memory>",
+                problem: .invalidArgument("crop \(w)x\(h)+\(x)+\(y) is outside a \(width)x\(height) image"))
         }
         var out = [UInt8](repeating: 0, count: w * h * 3)
         pixels.withUnsafeBufferPointer { src in

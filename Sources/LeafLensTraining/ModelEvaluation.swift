@@ -16,7 +16,8 @@ public enum ModelEvaluation {
 
         /// Share of samples whose prediction is their target (0 for an empty data set).
         public var accuracy: Double {
-            predictions.isEmpty ? 0 : Double(zip(predictions, targets).filter { $0 == $1 }.count) / Double(predictions.count)
+            predictions.isEmpty
+                ? 0 : Double(zip(predictions, targets).filter { $0 == $1 }.count) / Double(predictions.count)
         }
     }
 

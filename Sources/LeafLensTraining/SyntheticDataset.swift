@@ -25,7 +25,8 @@ public enum SyntheticDataset {
         guard perClass >= 1 else { throw DatasetError.invalidOption("images per class must be at least 1") }
         let manager = FileManager.default
         for disease in classes {
-            try manager.createDirectory(at: out.appendingPathComponent(disease.rawValue), withIntermediateDirectories: true)
+            try manager.createDirectory(
+                at: out.appendingPathComponent(disease.rawValue), withIntermediateDirectories: true)
             if let masks {
                 try manager.createDirectory(
                     at: masks.appendingPathComponent(disease.rawValue), withIntermediateDirectories: true)
@@ -63,5 +64,9 @@ final class ErrorCollector: @unchecked Sendable {
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var value = 0
-    func increment() -> Int { lock.withLock { value += 1; return value } }
+    func increment() -> Int {
+        lock.withLock {
+            value += 1; return value
+        }
+    }
 }

@@ -36,14 +36,18 @@ public enum SyntheticLeaves {
     /// (a SplitMix64 draw, so neighbouring indices give unrelated streams).
     public static func imageSeed(seed: UInt64, disease: SyntheticDisease, index: Int) -> UInt64 {
         var mixer = SeededRandom(
-            seed: seed &+ UInt64(disease.ordinal + 1) &* 0xD1B5_4A32_D192_ED03 &+ UInt64(index) &* 0x8CB9_2BA7_2F3D_8DD7)
+            seed: seed &+ UInt64(disease.ordinal + 1) &* 0xD1B5_4A32_D192_ED03 &+ UInt64(index) &* 0x8CB9_2BA7_2F3D_8DD7
+        )
         return mixer.next()
     }
 
     /// Renders one leaf of `disease` at `size`×`size` pixels (size ≥ 32).
-    public static func render(disease: SyntheticDisease, seed: UInt64, index: Int, size: Int) throws(ImageError) -> Sample {
+    public static func render(
+        disease: SyntheticDisease, seed: UInt64, index: Int, size: Int
+    ) throws(ImageError) -> Sample {
         guard size >= 32, size <= 4096 else {
-            throw ImageError(source: "<synth>", problem: .invalidArgument("synthetic image size must be 32...4096, got \(size)"))
+            throw ImageError(
+                source: "<synth>", problem: .invalidArgument("synthetic image size must be 32...4096, got \(size)"))
         }
         var rng = SeededRandom(seed: imageSeed(seed: seed, disease: disease, index: index))
         var canvas = Canvas(size: size)
@@ -74,7 +78,9 @@ struct Canvas {
 
     /// Blends `colour` over pixel (x, y) with opacity `alpha` (scaled by the leaf coverage) and marks the
     /// pixel as lesion when the resulting opacity is at least `maskThreshold`.
-    mutating func blend(_ x: Int, _ y: Int, _ colour: (Double, Double, Double), alpha: Double, maskThreshold: Double = 0.35) {
+    mutating func blend(
+        _ x: Int, _ y: Int, _ colour: (Double, Double, Double), alpha: Double, maskThreshold: Double = 0.35
+    ) {
         guard x >= 0, y >= 0, x < size, y < size else { return }
         let i = y * size + x
         let a = min(max(alpha, 0), 1) * leafAlpha[i]

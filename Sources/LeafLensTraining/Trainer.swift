@@ -99,7 +99,8 @@ public final class Trainer {
         }
         guard !train.samples.isEmpty else { throw DatasetError.invalidOption("the training set has no images") }
         guard model.labels == train.classes else {
-            throw DatasetError.invalidOption("the model's labels differ from the data set's classes (adapt the model first)")
+            throw DatasetError.invalidOption(
+                "the model's labels differ from the data set's classes (adapt the model first)")
         }
         self.model = model
         self.train = train
@@ -123,7 +124,8 @@ public final class Trainer {
         case (false, true):
             throw DatasetError.unreadable(
                 "\(checkpoint.path): checkpoint was interrupted while being written (its state file "
-                    + "\(state.lastPathComponent) exists, the model file does not); resume from the previous epoch's checkpoint")
+                    + "\(state.lastPathComponent) exists, the model file does not); resume from the previous epoch's checkpoint"
+            )
         case (true, false):
             throw DatasetError.unreadable(
                 "\(checkpoint.path): incomplete checkpoint: its state file \(state.lastPathComponent) is missing "
@@ -138,7 +140,8 @@ public final class Trainer {
             let stepsText = file.metadata["step_count"], let steps = Int(stepsText),
             let kind = file.metadata["optimizer"], kind == options.optimizer.kind.rawValue
         else {
-            throw DatasetError.unreadable("\(state.path): not a training state for optimizer \(options.optimizer.kind.rawValue)")
+            throw DatasetError.unreadable(
+                "\(state.path): not a training state for optimizer \(options.optimizer.kind.rawValue)")
         }
         let loaded = try ResNet<Float>.load(contentsOf: checkpoint)
         if let modelEpoch = loaded.metadata["epoch"], modelEpoch != epochText {
@@ -179,7 +182,8 @@ public final class Trainer {
     // MARK: - Full fine-tuning
 
     private func runFull(progress: (TrainingProgress) -> Void, epochFinished: (EpochReport) -> Void) throws {
-        let loader = BatchLoader(dataset: train, transform: options.trainingTransform, batchSize: options.batchSize, seed: options.seed)
+        let loader = BatchLoader(
+            dataset: train, transform: options.trainingTransform, batchSize: options.batchSize, seed: options.seed)
         let trained = Set(trainedNames)
         for epoch in history.count..<options.epochs {
             let lr = options.schedule.rate(base: options.learningRate, epoch: epoch)
@@ -192,18 +196,27 @@ public final class Trainer {
                     model: &model, optimizer: &optimizer, inputs: batch.inputs, labels: batch.labels, trained: trained,
                     learningRate: lr)
                 meter.add(loss: ce.loss, predictions: ce.predictions, labels: batch.labels)
-                progress(TrainingProgress(
-                    phase: .training, epoch: epoch + 1, epochs: options.epochs, done: b + 1, total: loader.batchCount,
-                    loss: meter.loss, accuracy: meter.accuracy, imagesPerSecond: Double(meter.count) / max(1e-9, -start.timeIntervalSinceNow)))
+                progress(
+                    TrainingProgress(
+                        phase: .training, epoch: epoch + 1, epochs: options.epochs, done: b + 1,
+                        total: loader.batchCount,
+                        loss: meter.loss, accuracy: meter.accuracy,
+                        imagesPerSecond: Double(meter.count) / max(1e-9, -start.timeIntervalSinceNow)))
             }
             let seconds = -start.timeIntervalSinceNow
             var report = EpochReport(
                 epoch: epoch + 1, learningRate: lr, trainLoss: meter.loss, trainAccuracy: meter.accuracy,
-                validationLoss: nil, validationAccuracy: nil, seconds: seconds, imagesPerSecond: Double(meter.count) / max(seconds, 1e-9))
+                validationLoss: nil, validationAccuracy: nil, seconds: seconds,
+                imagesPerSecond: Double(meter.count) / max(seconds, 1e-9))
             if let validation, !validation.samples.isEmpty {
                 let result = try ModelEvaluation.run(
-                    model: model, dataset: validation, transform: options.evaluationTransform, batchSize: max(options.batchSize, 16)) { done, total in
-                    progress(TrainingProgress(phase: .validation, epoch: epoch + 1, epochs: self.options.epochs, done: done, total: total, loss: 0, accuracy: 0, imagesPerSecond: 0))
+                    model: model, dataset: validation, transform: options.evaluationTransform,
+                    batchSize: max(options.batchSize, 16)
+                ) { done, total in
+                    progress(
+                        TrainingProgress(
+                            phase: .validation, epoch: epoch + 1, epochs: self.options.epochs, done: done, total: total,
+                            loss: 0, accuracy: 0, imagesPerSecond: 0))
                 }
                 report.validationLoss = result.loss
                 report.validationAccuracy = result.accuracy
@@ -236,25 +249,33 @@ public final class Trainer {
                 let ce = try CrossEntropy.evaluate(logits: try head.forward(x), targets: labels)
                 var grads: LinearGradients<Float>? = LinearGradients(weightShape: head.weight.shape, hasBias: true)
                 _ = try head.backward(gradOutput: ce.gradient, input: x, parameterGradients: &grads)
-                guard let grads, let biasGradient = grads.bias else { preconditionFailure("Linear.backward returns the gradients it was given") }  // safe: see message
+                guard let grads, let biasGradient = grads.bias else {
+                    preconditionFailure("Linear.backward returns the gradients it was given")
+                }  // safe: see message
                 var parameters = ["fc.weight": head.weight, "fc.bias": try headBias(head)]
-                try optimizer.step(parameters: &parameters, gradients: ["fc.weight": grads.weight, "fc.bias": biasGradient], learningRate: lr)
+                try optimizer.step(
+                    parameters: &parameters, gradients: ["fc.weight": grads.weight, "fc.bias": biasGradient],
+                    learningRate: lr)
                 for (name, value) in parameters { try model.setParameter(name, value) }
                 meter.add(loss: ce.loss, predictions: ce.predictions, labels: labels)
-                progress(TrainingProgress(
-                    phase: .training, epoch: epoch + 1, epochs: options.epochs, done: b + 1, total: batches,
-                    loss: meter.loss, accuracy: meter.accuracy, imagesPerSecond: Double(meter.count) / max(1e-9, -start.timeIntervalSinceNow)))
+                progress(
+                    TrainingProgress(
+                        phase: .training, epoch: epoch + 1, epochs: options.epochs, done: b + 1, total: batches,
+                        loss: meter.loss, accuracy: meter.accuracy,
+                        imagesPerSecond: Double(meter.count) / max(1e-9, -start.timeIntervalSinceNow)))
             }
             let seconds = -start.timeIntervalSinceNow
             var report = EpochReport(
                 epoch: epoch + 1, learningRate: lr, trainLoss: meter.loss, trainAccuracy: meter.accuracy,
-                validationLoss: nil, validationAccuracy: nil, seconds: seconds, imagesPerSecond: Double(meter.count) / max(seconds, 1e-9))
+                validationLoss: nil, validationAccuracy: nil, seconds: seconds,
+                imagesPerSecond: Double(meter.count) / max(seconds, 1e-9))
             if let validationFeatures, let validation, !validation.samples.isEmpty {
                 let all = Array(0..<validation.samples.count)
                 let logits = try headLayer().forward(validationFeatures.rows(all))
                 let ce = try CrossEntropy.evaluate(logits: logits, targets: validation.samples.map(\.label))
                 report.validationLoss = ce.loss
-                report.validationAccuracy = Double(zip(ce.predictions, validation.samples).filter { $0.0 == $0.1.label }.count)
+                report.validationAccuracy =
+                    Double(zip(ce.predictions, validation.samples).filter { $0.0 == $0.1.label }.count)
                     / Double(validation.samples.count)
             }
             try finishEpoch(report, epochFinished)
@@ -277,7 +298,9 @@ public final class Trainer {
     /// avgpool features `[N, 8w·expansion]` of every image (evaluation transform, BN folded), in data set order.
     private func features(of dataset: ImageFolder, progress: (TrainingProgress) -> Void) throws -> FeatureMatrix {
         let program = try model.program(for: .attribution)
-        let loader = BatchLoader(dataset: dataset, transform: options.evaluationTransform, batchSize: max(16, options.batchSize), seed: options.seed)
+        let loader = BatchLoader(
+            dataset: dataset, transform: options.evaluationTransform, batchSize: max(16, options.batchSize),
+            seed: options.seed)
         loader.startEpoch(0, shuffle: false)
         let width = model.configuration.featureCount
         var values = [Float](repeating: 0, count: dataset.samples.count * width)
@@ -286,14 +309,18 @@ public final class Trainer {
         for b in 0..<loader.batchCount {
             let batch = try loader.batch(b)
             let record = try program.forward(batch.inputs, taps: ["avgpool"])
-            guard let pooled = record.layerActivations["avgpool"] else { throw DatasetError.invalidOption("no avgpool output") }
+            guard let pooled = record.layerActivations["avgpool"] else {
+                throw DatasetError.invalidOption("no avgpool output")
+            }
             for (k, i) in batch.indices.enumerated() {
                 for j in 0..<width { values[i * width + j] = pooled.storage[k * width + j] }
             }
             done += batch.indices.count
-            progress(TrainingProgress(
-                phase: .features, epoch: 0, epochs: options.epochs, done: b + 1, total: loader.batchCount, loss: 0, accuracy: 0,
-                imagesPerSecond: Double(done) / max(1e-9, -start.timeIntervalSinceNow)))
+            progress(
+                TrainingProgress(
+                    phase: .features, epoch: 0, epochs: options.epochs, done: b + 1, total: loader.batchCount, loss: 0,
+                    accuracy: 0,
+                    imagesPerSecond: Double(done) / max(1e-9, -start.timeIntervalSinceNow)))
         }
         return FeatureMatrix(width: width, values: values)
     }
@@ -322,7 +349,8 @@ public final class Trainer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var stateMetadata = [
-            "epoch": String(epoch), "step_count": String(optimizer.stepCount), "optimizer": options.optimizer.kind.rawValue,
+            "epoch": String(epoch), "step_count": String(optimizer.stepCount),
+            "optimizer": options.optimizer.kind.rawValue,
         ]
         stateMetadata["options"] = String(decoding: try encoder.encode(options), as: UTF8.self)
         stateMetadata["history"] = String(decoding: try encoder.encode(history), as: UTF8.self)
@@ -349,7 +377,9 @@ public enum TrainingStep {
         let ce = try CrossEntropy.evaluate(logits: record.outputs, targets: labels)
         let grads = try program.backward(record, gradOutput: ce.gradient, input: false)
         var parameters = model.parameters
-        try optimizer.step(parameters: &parameters, gradients: grads.parameters.filter { trained.contains($0.key) }, learningRate: learningRate)
+        try optimizer.step(
+            parameters: &parameters, gradients: grads.parameters.filter { trained.contains($0.key) },
+            learningRate: learningRate)
         for (name, value) in record.updatedStatistics { parameters[name] = value }
         model = try ResNet(configuration: model.configuration, parameters: parameters, labels: model.labels)
         return ce

@@ -16,20 +16,25 @@ public enum TrainingSetup {
     /// A fresh ResNet18 as PyTorch would build it for training from scratch, deterministically (see
     /// `freshModel(configuration:labels:seed:)`).
     public static func freshModel(width: Int, labels: [String], seed: UInt64) throws -> ResNet<Float> {
-        try freshModel(configuration: ResNetConfiguration(classCount: labels.count, width: width), labels: labels, seed: seed)
+        try freshModel(
+            configuration: ResNetConfiguration(classCount: labels.count, width: width), labels: labels, seed: seed)
     }
 
     /// A fresh network of any depth: `.reset` (BatchNorm γ = 1, β = 0, running mean 0, running variance 1)
     /// with convolutions and `fc` drawn from the seeded model's stream (the seeded model's very values:
     /// conv U(±√(6/fan_in)), fc U(±1/√fan_in)).
-    public static func freshModel(configuration: ResNetConfiguration, labels: [String], seed: UInt64) throws -> ResNet<Float> {
+    public static func freshModel(
+        configuration: ResNetConfiguration, labels: [String], seed: UInt64
+    ) throws -> ResNet<Float> {
         try ResNet<Float>.initialized(configuration, rule: .reset, seed: seed, stream: .seeded, labels: labels)
     }
 
     /// `model` prepared for a data set with `labels`: same weights; `fc` re-initialised (`.reset`, i.e.
     /// U(±1/√fan_in) for weight and bias, PyTorch's `nn.Linear` default range, from a stream seeded with
     /// `seed` ⊕ "fc-head") when the class count differs.
-    public static func adapt(_ model: ResNet<Float>, to labels: [String], seed: UInt64) throws -> (model: ResNet<Float>, reinitializedHead: Bool) {
+    public static func adapt(
+        _ model: ResNet<Float>, to labels: [String], seed: UInt64
+    ) throws -> (model: ResNet<Float>, reinitializedHead: Bool) {
         if model.configuration.classCount == labels.count {
             return (try ResNet(configuration: model.configuration, parameters: model.parameters, labels: labels), false)
         }

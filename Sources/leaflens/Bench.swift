@@ -56,8 +56,10 @@ struct BenchOptions: ParsableArguments {
         } else {
             print(
                 String(
-                    format: "%@ batch %d at %dx%d: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s [%@, %@]",
-                    report.task, batch, size, size, report.medianMs, report.minMs, report.maxMs, iterations, report.gflops,
+                    format:
+                        "%@ batch %d at %dx%d: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s [%@, %@]",
+                    report.task, batch, size, size, report.medianMs, report.minMs, report.maxMs, iterations,
+                    report.gflops,
                     report.convKernel, report.blasCore))
         }
     }
@@ -66,7 +68,9 @@ struct BenchOptions: ParsableArguments {
 struct BenchForward: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forward",
-        abstract: "Time the classification forward pass (BatchNorm folded; LeafLens's AVX-512 convolution kernel, or Winograd where it is unavailable), as `classify` runs it.")
+        abstract:
+            "Time the classification forward pass (BatchNorm folded; LeafLens's AVX-512 convolution kernel, or Winograd where it is unavailable), as `classify` runs it."
+    )
 
     @OptionGroup var options: BenchOptions
 
@@ -94,7 +98,9 @@ struct BenchInputGradient: ParsableCommand {
 struct BenchAttributionOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: "Base width of the seeded ResNet18 (seed 1003, 38 classes) to time; 64 is torchvision's resnet18, as timed by scripts/bench_pytorch.py. Ignored with --weights or --bundled.")
+        help:
+            "Base width of the seeded ResNet18 (seed 1003, 38 classes) to time; 64 is torchvision's resnet18, as timed by scripts/bench_pytorch.py. Ignored with --weights or --bundled."
+    )
     var seededWidth: Int = 64
 
     @Flag(name: .long, help: "Time the bundled default model instead of the seeded one.")
@@ -146,7 +152,8 @@ struct BenchIntegratedGradients: ParsableCommand {
 
     func validate() throws {
         guard steps >= approximation.minimumSteps else {
-            throw ValidationError("--steps must be at least \(approximation.minimumSteps) for \(approximation.rawValue)")
+            throw ValidationError(
+                "--steps must be at least \(approximation.minimumSteps) for \(approximation.rawValue)")
         }
         if let size = internalBatchSize, size < 1 { throw ValidationError("--internal-batch-size must be at least 1") }
     }

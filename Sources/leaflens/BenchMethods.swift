@@ -34,7 +34,8 @@ extension BenchOptions {
 struct BenchNoiseTunnel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "noise-tunnel",
-        abstract: "Time NoiseTunnel around Integrated Gradients (zero baseline), as Captum's NoiseTunnel(IntegratedGradients).",
+        abstract:
+            "Time NoiseTunnel around Integrated Gradients (zero baseline), as Captum's NoiseTunnel(IntegratedGradients).",
         discussion: """
             FLOPs are counted as samples × steps × 2 forwards. With --rss, runs one attribution and reports \
             the process's peak resident set size before and after it.
@@ -138,7 +139,8 @@ struct BenchScoreCAM: ParsableCommand {
     func run() throws {
         let setup = try attribution.setup(options)
         try options.measure(
-            try setup.scoreCAM(target: attribution.target, layer: try cam.checkedLayer(setup), batchSize: cam.batchSize),
+            try setup.scoreCAM(
+                target: attribution.target, layer: try cam.checkedLayer(setup), batchSize: cam.batchSize),
             in: setup)
     }
 }
@@ -164,7 +166,8 @@ struct BenchAblationCAM: ParsableCommand {
 struct BenchDeletionInsertion: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deletion-insertion",
-        abstract: "Time the deletion and insertion curves (RISE) of one image, as `explain --metrics deletion,insertion`.",
+        abstract:
+            "Time the deletion and insertion curves (RISE) of one image, as `explain --metrics deletion,insertion`.",
         discussion: """
             The ranked explanation is Saliency's, computed before timing. FLOPs are counted as the forwards of \
             both curves.
@@ -217,7 +220,8 @@ struct BenchLoad: ParsableCommand {
     }
 
     func run() throws {
-        let report = try LoadBenchmark.measure(LoadBenchmark.subject(weights: weights, program: program), iterations: iterations)
+        let report = try LoadBenchmark.measure(
+            LoadBenchmark.subject(weights: weights, program: program), iterations: iterations)
         if json {
             try printJSON(report)
         } else {

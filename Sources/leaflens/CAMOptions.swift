@@ -9,18 +9,23 @@ extension LimeSurrogate: ExpressibleByArgument {}
 struct CAMOptions: ParsableArguments {
     @Flag(
         name: .customLong("eigen-smooth"),
-        help: "CAM family: use the first principal component of the weighted activations instead of their channel sum (pytorch-grad-cam's eigen_smooth).")
+        help:
+            "CAM family: use the first principal component of the weighted activations instead of their channel sum (pytorch-grad-cam's eigen_smooth)."
+    )
     var eigenSmooth = false
 
     @Flag(
         name: .customLong("aug-smooth"),
-        help: "CAM family: average the maps of six test-time augmentations, horizontal flip × brightness 0.9/1/1.1 (pytorch-grad-cam's aug_smooth).")
+        help:
+            "CAM family: average the maps of six test-time augmentations, horizontal flip × brightness 0.9/1/1.1 (pytorch-grad-cam's aug_smooth)."
+    )
     var augSmooth = false
 
     @Option(
         name: .customLong("cam-batch-size"),
         help: ArgumentHelp(
-            "score-cam, ablation-cam: images per forward pass (default: pytorch-grad-cam's 16 and 32).", valueName: "N"))
+            "score-cam, ablation-cam: images per forward pass (default: pytorch-grad-cam's 16 and 32).", valueName: "N")
+    )
     var camBatchSize: Int?
 
     @Option(
@@ -68,7 +73,9 @@ struct SegmentOptions: ParsableArguments {
     var spec: SegmentSpec? { try? SegmentSpec(parsing: segments) }
 
     func validate() throws {
-        do { _ = try SegmentSpec(parsing: segments) } catch { throw ValidationError("--segments \(segments): \(error)") }
+        do { _ = try SegmentSpec(parsing: segments) } catch {
+            throw ValidationError("--segments \(segments): \(error)")
+        }
     }
 
     /// `--samples` and `--seed` are shared with GradientShap and NoiseTunnel (one flag each).
@@ -96,7 +103,8 @@ extension Explain {
         }
         if layers.count > 1, method.methods.contains(.gradCAM), cam.camPostprocess == .captum {
             throw ValidationError(
-                "--layer \(gradCAM.layer): grad-cam with Captum's numbers takes one layer; several layers need --cam-postprocess grad-cam")
+                "--layer \(gradCAM.layer): grad-cam with Captum's numbers takes one layer; several layers need --cam-postprocess grad-cam"
+            )
         }
     }
 

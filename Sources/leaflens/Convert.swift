@@ -18,13 +18,15 @@ struct Convert: ParsableCommand {
     @Argument(help: "The checkpoint: .pth/.pt/.bin written by torch.save, or a .safetensors file.")
     var input: String
 
-    @Option(name: [.short, .customLong("output")], help: "The LeafLens weights file to write (.safetensors), atomically.")
+    @Option(
+        name: [.short, .customLong("output")], help: "The LeafLens weights file to write (.safetensors), atomically.")
     var output: String
 
     @Option(help: "Class labels, one per line, in class-index order; replace any labels found in the checkpoint.")
     var labels: String?
 
-    @Option(help: "The checkpoint entry holding the weights (default: found automatically; a/b walks into nested dicts).")
+    @Option(
+        help: "The checkpoint entry holding the weights (default: found automatically; a/b walks into nested dicts).")
     var key: String?
 
     @Option(help: "The architecture to expect (default: inferred from the keys and shapes).")

@@ -4,7 +4,8 @@ import LeafLensPipeline
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure accuracy, per-class precision/recall/F1 and the confusion matrix on an ImageFolder data set.",
+        abstract:
+            "Measure accuracy, per-class precision/recall/F1 and the confusion matrix on an ImageFolder data set.",
         discussion: """
             Class folders are matched to the model's labels by name (or by position when no name matches \
             and the counts agree). With --out, writes confusion.csv, confusion.png (rows: true class, \
@@ -42,7 +43,10 @@ struct Evaluate: ParsableCommand {
     var crop: Int?
     @Option(name: .customLong("image-size"), help: .hidden) var imageSize: Int?
 
-    @Option(name: .long, help: "Resize the shorter side to this before center-cropping (default: from the weights file, else S·256/224).")
+    @Option(
+        name: .long,
+        help: "Resize the shorter side to this before center-cropping (default: from the weights file, else S·256/224)."
+    )
     var resize: Int?
 
     @Option(name: .customLong("batch-size"), help: "Images per forward pass.")
@@ -65,7 +69,9 @@ struct Evaluate: ParsableCommand {
                 throw ValidationError("--method needs --masks or --metrics")
             }
         }
-        if metricOptions.metrics != nil, explanations.methods.isEmpty { throw ValidationError("--metrics needs --method") }
+        if metricOptions.metrics != nil, explanations.methods.isEmpty {
+            throw ValidationError("--metrics needs --method")
+        }
     }
 
     func run() throws {
@@ -78,11 +84,15 @@ struct Evaluate: ParsableCommand {
         let scoring = evaluation.scoring(explanations.settings)
         if let masks = explanations.masks { try scoring.checkMasks(URL(fileURLWithPath: masks)) }
         let bar = ProgressBar(quiet: quiet || json)
-        var (report, confusion) = try evaluation.run(batchSize: batchSize) { bar.update("evaluating", done: $0, total: $1) }
+        var (report, confusion) = try evaluation.run(batchSize: batchSize) {
+            bar.update("evaluating", done: $0, total: $1)
+        }
         bar.finish()
         var panels: [EvaluationPanel] = []
         if let masks = explanations.masks, !explanations.methods.isEmpty {
-            let update = { (method: AttributionMethod, done: Int, total: Int) in bar.update(method.rawValue, done: done, total: total) }
+            let update = { (method: AttributionMethod, done: Int, total: Int) in
+                bar.update(method.rawValue, done: done, total: total)
+            }
             let panelCount = out == nil ? 0 : ExplanationScoring.defaultPanelCount
             if explanations.maskKind == .leaf {
                 let result = try scoring.leafBackground(
@@ -106,13 +116,16 @@ struct Evaluate: ParsableCommand {
             }
             bar.finish()
             report.randomizationCurves = try scoring.randomizationCurves(
-                masks: explanations.masks.map { URL(fileURLWithPath: $0) }) { bar.update("randomization curves", done: $0, total: $1, detail: "methods") }
+                masks: explanations.masks.map { URL(fileURLWithPath: $0) }
+            ) { bar.update("randomization curves", done: $0, total: $1, detail: "methods") }
             bar.finish()
         }
         if let out {
             try Evaluation.write(report, confusion: confusion, to: URL(fileURLWithPath: out))
             try EvaluationPanel.write(panels, to: URL(fileURLWithPath: out))
-            if EvaluationHTML.applies(to: report) { try EvaluationHTML.write(report, pictures: pictures, to: URL(fileURLWithPath: out)) }
+            if EvaluationHTML.applies(to: report) {
+                try EvaluationHTML.write(report, pictures: pictures, to: URL(fileURLWithPath: out))
+            }
         }
         if json {
             try printJSON(report)
@@ -131,13 +144,16 @@ struct Evaluate: ParsableCommand {
                     + String(format: "  %9.4f  %6.4f  %6.4f  %7d", c.precision, c.recall, c.f1, c.support))
         }
         if let scores = r.explanations, let first = scores.first {
-            print("explanations on \(first.images) diseased images (pointing-game tolerance \(first.tolerancePixels) px):")
+            print(
+                "explanations on \(first.images) diseased images (pointing-game tolerance \(first.tolerancePixels) px):"
+            )
             print("method                  pointing  strict  mass-in-lesion  seconds")
             for s in scores {
                 print(
                     s.method.padding(toLength: 22, withPad: " ", startingAt: 0)
                         + String(
-                            format: "  %7.1f%%  %5.1f%%  %13.1f%%  %7.1f", s.pointingGame * 100, s.pointingGameStrict * 100,
+                            format: "  %7.1f%%  %5.1f%%  %13.1f%%  %7.1f", s.pointingGame * 100,
+                            s.pointingGameStrict * 100,
                             s.positiveMassInLesion * 100, s.seconds))
             }
         }
@@ -146,13 +162,15 @@ struct Evaluate: ParsableCommand {
         if let curves = r.randomizationCurves { MetricText.print(curves) }
         if let report = r.sanityCheck {
             print(
-                "model randomization (Adebayo et al. 2018), mean Spearman ρ with the original map over \(report.images) images:")
+                "model randomization (Adebayo et al. 2018), mean Spearman ρ with the original map over \(report.images) images:"
+            )
             print("randomized through   grad-cam  relu(grad-cam)  integrated-gradients  |integrated-gradients|")
             for row in report.rows {
                 print(
                     row.randomizedThrough.padding(toLength: 19, withPad: " ", startingAt: 0)
                         + String(
-                            format: "  %8.3f  %14.3f  %20.3f  %22.3f", row.gradCam, row.gradCamRelu, row.integratedGradients,
+                            format: "  %8.3f  %14.3f  %20.3f  %22.3f", row.gradCam, row.gradCamRelu,
+                            row.integratedGradients,
                             row.integratedGradientsAbs))
             }
         }
@@ -161,17 +179,23 @@ struct Evaluate: ParsableCommand {
 
 /// `evaluate --masks … --method …` and `--sanity-check`: which explanations to score, and how.
 struct ExplanationEvaluationOptions: ParsableArguments {
-    @Option(name: .long, help: "Masks with the same relative paths as the images (lesion: white = lesion; leaf: segmented images).")
+    @Option(
+        name: .long,
+        help: "Masks with the same relative paths as the images (lesion: white = lesion; leaf: segmented images).")
     var masks: String?
 
     @Option(
         name: .customLong("mask-suffix"),
-        help: ArgumentHelp("Mask name = image name without extension + S; an S without .png/.jpg/.jpeg takes the image's extension, then .jpg, .jpeg or .png (PlantVillage segmented: _final_masked; default: the image's name).", valueName: "S"))
+        help: ArgumentHelp(
+            "Mask name = image name without extension + S; an S without .png/.jpg/.jpeg takes the image's extension, then .jpg, .jpeg or .png (PlantVillage segmented: _final_masked; default: the image's name).",
+            valueName: "S"))
     var maskSuffix: String = ""
 
     @Option(
         name: .customLong("mask-kind"),
-        help: ArgumentHelp("What the masks mark: lesion (pointing game) or leaf (the leaf on black: attribution on leaf vs background).", valueName: "kind"))
+        help: ArgumentHelp(
+            "What the masks mark: lesion (pointing game) or leaf (the leaf on black: attribution on leaf vs background).",
+            valueName: "kind"))
     var maskKind: MaskKind = .lesion
 
     @Option(
@@ -180,10 +204,14 @@ struct ExplanationEvaluationOptions: ParsableArguments {
     var method: MethodList?
     @Option(name: .long, help: .hidden) var explain: MethodList?
 
-    @Option(name: .long, help: "Pointing-game tolerance in pixels of the network input (default: 15·S/224, as Zhang et al. at 224 px).")
+    @Option(
+        name: .long,
+        help: "Pointing-game tolerance in pixels of the network input (default: 15·S/224, as Zhang et al. at 224 px).")
     var tolerance: Int?
 
-    @Option(name: .long, help: "Grad-CAM layer (default: the fused layer3 + layer4 map for scoring, layer3 for the sanity check).")
+    @Option(
+        name: .long,
+        help: "Grad-CAM layer (default: the fused layer3 + layer4 map for scoring, layer3 for the sanity check).")
     var layer: String?
     @Option(name: .customLong("cam-layer"), help: .hidden) var camLayer: String?
 
@@ -199,7 +227,8 @@ struct ExplanationEvaluationOptions: ParsableArguments {
     var steps: Int?
     @Option(name: .customLong("ig-steps"), help: .hidden) var igSteps: Int?
 
-    @Option(name: .customLong("explain-limit"), help: "Score at most this many diseased images (evenly over the data set).")
+    @Option(
+        name: .customLong("explain-limit"), help: "Score at most this many diseased images (evenly over the data set).")
     var explainLimit: Int?
 
     @Flag(name: .customLong("sanity-check"), help: "Run the cascading model-randomization check (Grad-CAM and IG).")

@@ -40,12 +40,15 @@ struct Explain: ParsableCommand {
         help: ArgumentHelp("Attribution methods, comma-separated: \(MethodList.helpList).", valueName: "methods"))
     var method: MethodList
 
-    @Option(name: .long, help: ArgumentHelp("Directory the explanations are written to (created if missing).", valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Directory the explanations are written to (created if missing).", valueName: "dir"))
     var out: String = "explanations"
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Class to explain, an index or a label name (default: the predicted class).", valueName: "class"))
+        help: ArgumentHelp(
+            "Class to explain, an index or a label name (default: the predicted class).", valueName: "class"))
     var target: String?
 
     @Flag(name: .long, help: "Print no progress bar and no per-file summary.")
@@ -65,7 +68,9 @@ struct Explain: ParsableCommand {
     @OptionGroup(title: "Faithfulness metrics") var metricOptions: MetricOptions
     @OptionGroup(title: "Data sets") var dataSet: DataSetOptions
 
-    @Argument(help: ArgumentHelp("Images (.png, .jpg, .jpeg) or preprocessed tensors (.npy); or use --data/--list.", valueName: "input"))
+    @Argument(
+        help: ArgumentHelp(
+            "Images (.png, .jpg, .jpeg) or preprocessed tensors (.npy); or use --data/--list.", valueName: "input"))
     var inputs: [String] = []
 
     func validate() throws {
@@ -116,7 +121,9 @@ struct Explain: ParsableCommand {
             throw usageError(error.description, in: Self.self)
         }
         if let problem = explainer.layerProblem(for: method.methods) { throw usageError(problem, in: Self.self) }
-        if let problem = rendering.problem(methods: method.methods, visualization: visualization.settings, relu: gradCAM.settings.relu) {
+        if let problem = rendering.problem(
+            methods: method.methods, visualization: visualization.settings, relu: gradCAM.settings.relu)
+        {
             throw usageError(problem, in: Self.self)
         }
         var job = ExplanationJob(

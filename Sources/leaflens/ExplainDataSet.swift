@@ -4,7 +4,7 @@ import LeafLensMath
 import LeafLensPipeline
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Set by the SIGTERM handler of a data-set run (Slurm at its time limit or on scancel, Kubernetes on
@@ -30,7 +30,8 @@ extension Explain {
         if !unknown.isEmpty, !quiet {
             warn(
                 "leaflens: warning: \(unknown.count) of \(folderClasses.count) class folders are not classes of the model "
-                    + "(\(unknown.prefix(5).joined(separator: ", "))\(unknown.count > 5 ? ", …" : "")); accuracy counts only the others")
+                    + "(\(unknown.prefix(5).joined(separator: ", "))\(unknown.count > 5 ? ", …" : "")); accuracy counts only the others"
+            )
         }
         let explanation = DataSetExplanation(
             job: job, methods: method.methods, output: output, target: target, batchSize: dataSet.batchSize)
@@ -76,7 +77,9 @@ extension Explain {
         signal(SIGTERM, SIG_DFL)
         let records = summary.recordsFile.path
         if !quiet {
-            var parts = ["\(summary.explained) explained", "\(summary.skipped) already done", "\(summary.failed) failed"]
+            var parts = [
+                "\(summary.explained) explained", "\(summary.skipped) already done", "\(summary.failed) failed",
+            ]
             if summary.ignored > 0 { parts.append("\(summary.ignored) not images (ignored)") }
             print("\(label): \(summary.assigned) files: \(parts.joined(separator: ", ")); records in \(records)")
         }

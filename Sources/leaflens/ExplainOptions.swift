@@ -17,8 +17,10 @@ struct MethodList: ExpressibleByArgument {
 
     /// "integrated-gradients (ig), grad-cam (gradcam), occlusion, …" for help texts.
     static var helpList: String {
-        AttributionMethod.allCases.map { method in method.shortName.map { "\(method.rawValue) (\($0))" } ?? method.rawValue }
-            .joined(separator: ", ")
+        AttributionMethod.allCases.map { method in
+            method.shortName.map { "\(method.rawValue) (\($0))" } ?? method.rawValue
+        }
+        .joined(separator: ", ")
     }
 }
 
@@ -82,7 +84,8 @@ struct IntegratedGradientsOptions: ParsableArguments {
     func validate() throws {
         guard steps >= approximation.minimumSteps, steps <= 100_000 else {
             throw ValidationError(
-                "--steps must be in \(approximation.minimumSteps)...100000 for --approximation \(approximation.rawValue), got \(steps)")
+                "--steps must be in \(approximation.minimumSteps)...100000 for --approximation \(approximation.rawValue), got \(steps)"
+            )
         }
         guard internalBatchSize >= 1 else {
             throw ValidationError("--internal-batch-size must be at least 1, got \(internalBatchSize)")
@@ -119,7 +122,9 @@ struct GradCAMOptions: ParsableArguments {
             valueName: "layer"))
     var layer: String = "layer4"
 
-    @Flag(name: .customLong("no-relu"), help: "Grad-CAM: keep negative values (Captum's default; the paper applies a ReLU).")
+    @Flag(
+        name: .customLong("no-relu"),
+        help: "Grad-CAM: keep negative values (Captum's default; the paper applies a ReLU).")
     var noReLU = false
 
     @Option(name: .long, help: "Grad-CAM: how the layer-resolution map is resized to the input (none keeps it).")
@@ -163,12 +168,15 @@ struct ChannelWindowSpec: ExpressibleByArgument {
 struct OcclusionOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: ArgumentHelp("Occlusion: the sliding window covers K×K pixels, or H×W with HxW (e.g. 15x25).", valueName: "K|HxW"))
+        help: ArgumentHelp(
+            "Occlusion: the sliding window covers K×K pixels, or H×W with HxW (e.g. 15x25).", valueName: "K|HxW"))
     var window = WindowSize(15, 15)
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Occlusion: the window moves S pixels at a time (SHxSW per axis), at most the window.", valueName: "S|SHxSW"))
+        help: ArgumentHelp(
+            "Occlusion: the window moves S pixels at a time (SHxSW per axis), at most the window.", valueName: "S|SHxSW"
+        ))
     var stride = WindowSize(8, 8)
 
     @Option(
@@ -191,7 +199,8 @@ struct OcclusionOptions: ParsableArguments {
     func validate() throws {
         guard stride.height <= window.height, stride.width <= window.width else {
             throw ValidationError(
-                "--stride \(stride.defaultValueDescription) must be at most the window \(window.defaultValueDescription) on each axis")
+                "--stride \(stride.defaultValueDescription) must be at most the window \(window.defaultValueDescription) on each axis"
+            )
         }
         if case .groups(let size, let step) = windowChannels.window, size > 3 || step > size {
             throw ValidationError("--window-channels \(windowChannels.text): C must be in 1...3 and S in 1...C")
@@ -268,7 +277,8 @@ struct DataSetOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Explain the images listed in FILE, one path per line (relative to FILE's folder).", valueName: "file"))
+        help: ArgumentHelp(
+            "Explain the images listed in FILE, one path per line (relative to FILE's folder).", valueName: "file"))
     var list: String?
 
     @Option(
@@ -280,16 +290,23 @@ struct DataSetOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Data sets: the number of shards N for --shard auto (required with Kubernetes' JOB_COMPLETION_INDEX).", valueName: "N"))
+        help: ArgumentHelp(
+            "Data sets: the number of shards N for --shard auto (required with Kubernetes' JOB_COMPLETION_INDEX).",
+            valueName: "N"))
     var shards: Int?
 
-    @Option(name: .long, help: "Data sets: progress as a bar (default on a terminal), lines (default otherwise) or none.")
+    @Option(
+        name: .long, help: "Data sets: progress as a bar (default on a terminal), lines (default otherwise) or none.")
     var progress: ProgressMode?
 
-    @Option(name: .customLong("progress-every"), help: ArgumentHelp("Data sets: with --progress lines, a line every N images.", valueName: "N"))
+    @Option(
+        name: .customLong("progress-every"),
+        help: ArgumentHelp("Data sets: with --progress lines, a line every N images.", valueName: "N"))
     var progressEvery: Int = 10
 
-    @Option(name: .customLong("batch-size"), help: ArgumentHelp("Data sets: images classified in one forward pass.", valueName: "N"))
+    @Option(
+        name: .customLong("batch-size"),
+        help: ArgumentHelp("Data sets: images classified in one forward pass.", valueName: "N"))
     var batchSize: Int = 8
 
     var isActive: Bool { data != nil || list != nil }
@@ -305,7 +322,9 @@ struct DataSetOptions: ParsableArguments {
     func validate(inputs: [String], out: String) throws {
         if data != nil, list != nil { throw ValidationError("--data and --list cannot be used together") }
         guard isActive else {
-            guard !inputs.isEmpty else { throw ValidationError("give at least one INPUT, or --data DIR, or --list FILE") }
+            guard !inputs.isEmpty else {
+                throw ValidationError("give at least one INPUT, or --data DIR, or --list FILE")
+            }
             for (name, given) in [
                 ("--shard", shard != nil), ("--shards", shards != nil), ("--progress", progress != nil),
                 ("--batch-size", batchSize != 8),
@@ -324,8 +343,12 @@ struct DataSetOptions: ParsableArguments {
         do { _ = try resolvedShard(ProcessInfo.processInfo.environment) } catch let error as ShardError {
             throw ValidationError("--shard \(shard ?? ""): \(error.description)")
         }
-        guard progressEvery >= 1 else { throw ValidationError("--progress-every must be at least 1, got \(progressEvery)") }
-        guard (1...256).contains(batchSize) else { throw ValidationError("--batch-size must be in 1...256, got \(batchSize)") }
+        guard progressEvery >= 1 else {
+            throw ValidationError("--progress-every must be at least 1, got \(progressEvery)")
+        }
+        guard (1...256).contains(batchSize) else {
+            throw ValidationError("--batch-size must be in 1...256, got \(batchSize)")
+        }
         if let data {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: data, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -335,7 +358,8 @@ struct DataSetOptions: ParsableArguments {
             let root = URL(fileURLWithPath: data).standardizedFileURL.resolvingSymlinksInPath().path
             let target = URL(fileURLWithPath: out).standardizedFileURL.resolvingSymlinksInPath().path
             if target == root || target.hasPrefix(root + "/") {
-                throw ValidationError("--out \(out) is inside --data \(data); choose an output folder outside the data set")
+                throw ValidationError(
+                    "--out \(out) is inside --data \(data); choose an output folder outside the data set")
             }
         }
         if let list {

@@ -44,7 +44,9 @@ struct NoiseTunnelOptions: ParsableArguments {
 
     func validate() throws {
         if kind == nil {
-            for (given, name) in [(samples != nil, "--nt-samples"), (stdev != nil, "--nt-stdev"), (batchSize != nil, "--nt-batch-size")]
+            for (given, name) in [
+                (samples != nil, "--nt-samples"), (stdev != nil, "--nt-stdev"), (batchSize != nil, "--nt-batch-size"),
+            ]
             where given {
                 throw ValidationError("\(name) only applies with --noise-tunnel")
             }
@@ -55,7 +57,9 @@ struct NoiseTunnelOptions: ParsableArguments {
         if let stdev, !(stdev.isFinite && stdev >= 0) {
             throw ValidationError("--nt-stdev must be finite and ≥ 0, got \(stdev)")
         }
-        if let batchSize, batchSize < 1 { throw ValidationError("--nt-batch-size must be at least 1, got \(batchSize)") }
+        if let batchSize, batchSize < 1 {
+            throw ValidationError("--nt-batch-size must be at least 1, got \(batchSize)")
+        }
     }
 
     var settings: NoiseTunnelSettings? {
@@ -93,7 +97,8 @@ struct GradientShapOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("GradientShap: standard deviation of the noise added to the input (Captum's stdevs).", valueName: "S"))
+        help: ArgumentHelp(
+            "GradientShap: standard deviation of the noise added to the input (Captum's stdevs).", valueName: "S"))
     var stdev: Double = 0
 
     func validate() throws {
@@ -125,7 +130,9 @@ struct TargetOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: "Explain the target's logit (Captum's usual use) or its softmax probability (pytorch-grad-cam's ClassifierOutputSoftmaxTarget).")
+        help:
+            "Explain the target's logit (Captum's usual use) or its softmax probability (pytorch-grad-cam's ClassifierOutputSoftmaxTarget)."
+    )
     var output: TargetOutput = .logit
 
     @Option(
@@ -150,7 +157,8 @@ extension Explain {
             if !others.isEmpty {
                 throw ValidationError(
                     "--noise-tunnel applies to gradient methods only (integrated-gradients, saliency, input-x-gradient, "
-                        + "guided-backprop, deconvolution, gradient-shap), not \(others.map(\.rawValue).joined(separator: ", "))")
+                        + "guided-backprop, deconvolution, gradient-shap), not \(others.map(\.rawValue).joined(separator: ", "))"
+                )
             }
         }
         if !targetOptions.isDefaultOutput {

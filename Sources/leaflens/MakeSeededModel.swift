@@ -13,7 +13,9 @@ struct MakeSeededModel: ParsableCommand {
     @Option(name: .long, help: "PRNG seed.")
     var seed: UInt64 = 42
 
-    @Option(name: .long, help: "ResNet depth: 18, 34 or 50 (torchvision's BasicBlock and Bottleneck tables; 101 and 152 too).")
+    @Option(
+        name: .long,
+        help: "ResNet depth: 18, 34 or 50 (torchvision's BasicBlock and Bottleneck tables; 101 and 152 too).")
     var depth: Int = 18
 
     @Option(name: .long, help: "Base width (64 = torchvision's).")
@@ -28,7 +30,9 @@ struct MakeSeededModel: ParsableCommand {
     func validate() throws {
         guard width >= 1 && width <= 512 else { throw ValidationError("--width must be 1...512") }
         guard classes >= 1 else { throw ValidationError("--classes must be at least 1") }
-        guard [18, 34, 50, 101, 152].contains(depth) else { throw ValidationError("--depth must be 18, 34, 50, 101 or 152") }
+        guard [18, 34, 50, 101, 152].contains(depth) else {
+            throw ValidationError("--depth must be 18, 34, 50, 101 or 152")
+        }
     }
 
     func run() throws {

@@ -16,12 +16,14 @@ struct MetricOptions: ParsableArguments {
 
     @Option(
         name: .customLong("metric-step"),
-        help: ArgumentHelp("Deletion/insertion: pixels moved per step (default: the image width, as RISE).", valueName: "N"))
+        help: ArgumentHelp(
+            "Deletion/insertion: pixels moved per step (default: the image width, as RISE).", valueName: "N"))
     var metricStep: Int?
 
     @Option(
         name: .customLong("road-noise"),
-        help: ArgumentHelp("ROAD: noise σ of the linear imputer (pytorch-grad-cam's; 0 = deterministic).", valueName: "S"))
+        help: ArgumentHelp(
+            "ROAD: noise σ of the linear imputer (pytorch-grad-cam's; 0 = deterministic).", valueName: "S"))
     var roadNoise: Double = 0.01
 
     @Option(
@@ -31,7 +33,8 @@ struct MetricOptions: ParsableArguments {
 
     @Option(
         name: .customLong("metric-seed"),
-        help: ArgumentHelp("Seed of the metrics' random draws (ROAD noise, infidelity, sensitivity, bootstrap).", valueName: "N"))
+        help: ArgumentHelp(
+            "Seed of the metrics' random draws (ROAD noise, infidelity, sensitivity, bootstrap).", valueName: "N"))
     var metricSeed: UInt64 = 0
 
     func validate() throws {
@@ -39,7 +42,9 @@ struct MetricOptions: ParsableArguments {
             do { _ = try FaithfulnessMetric.parseList(metrics) } catch { throw ValidationError("--metrics: \(error)") }
         }
         if let metricStep, metricStep < 1 { throw ValidationError("--metric-step must be ≥ 1, got \(metricStep)") }
-        guard roadNoise >= 0, roadNoise.isFinite else { throw ValidationError("--road-noise must be ≥ 0, got \(roadNoise)") }
+        guard roadNoise >= 0, roadNoise.isFinite else {
+            throw ValidationError("--road-noise must be ≥ 0, got \(roadNoise)")
+        }
         guard infidelityStdev > 0, infidelityStdev.isFinite else {
             throw ValidationError("--infidelity-stdev must be > 0, got \(infidelityStdev)")
         }
@@ -72,14 +77,16 @@ enum MetricText {
     static func print(_ summary: DatasetSummary) {
         let methods = summary.overall.keys.sorted()
         let keys = FaithfulnessScores.keys.filter { k in methods.contains { summary.overall[$0]?[k] != nil } }
-        Swift.print("faithfulness (mean [\(Int((summary.confidenceLevel * 100).rounded()))% bootstrap interval]; * best):")
+        Swift.print(
+            "faithfulness (mean [\(Int((summary.confidenceLevel * 100).rounded()))% bootstrap interval]; * best):")
         for method in methods {
             Swift.print("  \(method)")
             for key in keys {
                 guard let v = summary.overall[method]?[key] else { continue }
                 let mark = summary.best[key] == method ? " *" : ""
-                Swift.print("    " + key.padding(toLength: 20, withPad: " ", startingAt: 0)
-                                + String(format: " %9.4f  [%.4f, %.4f]  n=%d", v.mean, v.low, v.high, v.count) + mark)
+                Swift.print(
+                    "    " + key.padding(toLength: 20, withPad: " ", startingAt: 0)
+                        + String(format: " %9.4f  [%.4f, %.4f]  n=%d", v.mean, v.low, v.high, v.count) + mark)
             }
         }
     }
@@ -89,17 +96,20 @@ enum MetricText {
         Swift.print("attribution on the leaf vs the background over \(first.images) images:")
         Swift.print("method                  leaf (positive)  leaf (|a|)  maximum on background")
         for s in shares {
-            Swift.print(s.method.padding(toLength: 22, withPad: " ", startingAt: 0)
-                + String(format: "  %14.1f%%  %9.1f%%  %20.1f%%", s.leafPositiveShare * 100, s.leafAbsoluteShare * 100,
-                         s.maximumOnBackground * 100))
+            Swift.print(
+                s.method.padding(toLength: 22, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "  %14.1f%%  %9.1f%%  %20.1f%%", s.leafPositiveShare * 100, s.leafAbsoluteShare * 100,
+                        s.maximumOnBackground * 100))
         }
     }
 
     static func print(_ curves: [RandomizationCurve]) {
         guard let stages = curves.first?.stages else { return }
         Swift.print("randomization curves, Spearman ρ (cascading / independent):")
-        Swift.print("  " + "method".padding(toLength: 22, withPad: " ", startingAt: 0)
-                        + stages.map { $0.padding(toLength: 14, withPad: " ", startingAt: 0) }.joined())
+        Swift.print(
+            "  " + "method".padding(toLength: 22, withPad: " ", startingAt: 0)
+                + stages.map { $0.padding(toLength: 14, withPad: " ", startingAt: 0) }.joined())
         for c in curves {
             let cells = zip(c.cascading, c.independent).map {
                 String(format: "%6.3f/%-6.3f  ", $0.0, $0.1)

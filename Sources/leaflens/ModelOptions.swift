@@ -6,7 +6,9 @@ import LeafLensPipeline
 struct ModelOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: "ResNet weights: LeafLens .safetensors, or a PyTorch checkpoint (.pth/.pt/.bin) read natively. Default: the bundled model.")
+        help:
+            "ResNet weights: LeafLens .safetensors, or a PyTorch checkpoint (.pth/.pt/.bin) read natively. Default: the bundled model."
+    )
     var weights: String?
 
     @Option(name: .long, help: "Class labels, one per line; overrides the labels stored in the weights file.")
@@ -71,7 +73,9 @@ struct PreprocessOptions: ParsableArguments {
         if let resize, !InputSize.allowed.contains(resize) {
             throw ValidationError("--resize must be in 1...16384, got \(resize)")
         }
-        if let crop, !InputSize.allowed.contains(crop) { throw ValidationError("--crop must be in 1...16384, got \(crop)") }
+        if let crop, !InputSize.allowed.contains(crop) {
+            throw ValidationError("--crop must be in 1...16384, got \(crop)")
+        }
         guard maxPixels >= 1 else { throw ValidationError("--max-pixels must be at least 1, got \(maxPixels)") }
     }
 

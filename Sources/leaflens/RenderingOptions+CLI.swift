@@ -42,13 +42,19 @@ struct RenderingOptionGroup: ParsableArguments {
 
     @Option(
         name: .long,
-        help: "How attributions map onto the colours: outlier (Captum, see --outlier-percent), minmax (pytorch-grad-cam) or none (raw values).")
+        help:
+            "How attributions map onto the colours: outlier (Captum, see --outlier-percent), minmax (pytorch-grad-cam) or none (raw values)."
+    )
     var normalize: Normalization = .outlier
 
-    @Option(name: .long, help: "What overlays are blended over: gray or color (default: gray for captum style, color for grad-cam).")
+    @Option(
+        name: .long,
+        help: "What overlays are blended over: gray or color (default: gray for captum style, color for grad-cam).")
     var overlay: OverlayBase?
 
-    @Option(name: .customLong("image-weight"), help: ArgumentHelp("Weight of the image in overlays, in [0, 1].", valueName: "w"))
+    @Option(
+        name: .customLong("image-weight"),
+        help: ArgumentHelp("Weight of the image in overlays, in [0, 1].", valueName: "w"))
     var imageWeight: Double = 0.5
 
     @Option(
@@ -93,7 +99,8 @@ struct RenderingOptionGroup: ParsableArguments {
             do throws(RenderingError) {
                 try settings.validate(sign: sign)
             } catch {
-                return "--views \(views.defaultValueDescription) with \(method.rawValue) drawn with sign \(sign.rawValue): \(error)"
+                return
+                    "--views \(views.defaultValueDescription) with \(method.rawValue) drawn with sign \(sign.rawValue): \(error)"
             }
         }
         return nil

@@ -19,10 +19,14 @@ struct Report: ParsableCommand {
     @Argument(help: ArgumentHelp("The --out folder of the data-set run.", valueName: "out"))
     var out: String
 
-    @Option(name: .customLong("mean-map-images"), help: ArgumentHelp("Images per class averaged into each mean attribution map.", valueName: "N"))
+    @Option(
+        name: .customLong("mean-map-images"),
+        help: ArgumentHelp("Images per class averaged into each mean attribution map.", valueName: "N"))
     var meanMapImages: Int = 20
 
-    @Option(name: .long, help: ArgumentHelp("Images per gallery (most and least confident, misclassified).", valueName: "N"))
+    @Option(
+        name: .long, help: ArgumentHelp("Images per gallery (most and least confident, misclassified).", valueName: "N")
+    )
     var gallery: Int = 8
 
     @Flag(name: .long, help: "Print only problems.")
@@ -33,7 +37,9 @@ struct Report: ParsableCommand {
         guard FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("\(out): not a folder (give the --out folder of `leaflens explain --data`)")
         }
-        guard meanMapImages >= 0 else { throw ValidationError("--mean-map-images must be at least 0, got \(meanMapImages)") }
+        guard meanMapImages >= 0 else {
+            throw ValidationError("--mean-map-images must be at least 0, got \(meanMapImages)")
+        }
         guard gallery >= 0 else { throw ValidationError("--gallery must be at least 0, got \(gallery)") }
     }
 
@@ -46,7 +52,9 @@ struct Report: ParsableCommand {
         } catch { throw RuntimeError(error.description) }
         let s = report.summary
         if !quiet {
-            print("\(out): \(s.images) images in \(s.shardCount) shard\(s.shardCount == 1 ? "" : "s"): \(s.explained) explained, \(s.failed) failed, \(s.missing) without a record")
+            print(
+                "\(out): \(s.images) images in \(s.shardCount) shard\(s.shardCount == 1 ? "" : "s"): \(s.explained) explained, \(s.failed) failed, \(s.missing) without a record"
+            )
             if s.ignored > 0 { print("  \(s.ignored) files are not images (ignored)") }
             if let accuracy = s.accuracy {
                 print(String(format: "  accuracy: %.2f%% of %d labelled images", accuracy * 100, s.labelledImages))
@@ -55,18 +63,28 @@ struct Report: ParsableCommand {
             print("  wrote index.jsonl, index.csv, summary.json, summary.html to \(out)")
         }
         for failure in s.failures.prefix(10) { warn("leaflens: failed: \(failure.input): \(failure.error)") }
-        if s.failures.count > 10 { warn("leaflens: … and \(s.failures.count - 10) more failures (summary.json lists all)") }
-        if s.unreadableRecordLines > 0 { warn("leaflens: warning: \(s.unreadableRecordLines) record lines could not be read") }
+        if s.failures.count > 10 {
+            warn("leaflens: … and \(s.failures.count - 10) more failures (summary.json lists all)")
+        }
+        if s.unreadableRecordLines > 0 {
+            warn("leaflens: warning: \(s.unreadableRecordLines) record lines could not be read")
+        }
         guard !s.complete else { return }
         var problems: [String] = []
         if !s.missingShards.isEmpty {
-            problems.append("shard\(s.missingShards.count == 1 ? "" : "s") \(s.missingShards.map(String.init).joined(separator: ", ")) of \(s.shardCount) never started")
+            problems.append(
+                "shard\(s.missingShards.count == 1 ? "" : "s") \(s.missingShards.map(String.init).joined(separator: ", ")) of \(s.shardCount) never started"
+            )
         }
         if s.missing > 0 {
             let shown = s.missingImages.prefix(3).joined(separator: ", ")
-            problems.append("\(s.missing) image\(s.missing == 1 ? " has" : "s have") no record yet (\(shown)\(s.missing > 3 ? ", …" : ""))")
+            problems.append(
+                "\(s.missing) image\(s.missing == 1 ? " has" : "s have") no record yet (\(shown)\(s.missing > 3 ? ", …" : ""))"
+            )
         }
         if s.failed > 0 { problems.append("\(s.failed) image\(s.failed == 1 ? "" : "s") failed") }
-        throw RuntimeError("the run is incomplete: \(problems.joined(separator: "; ")); the report was written; rerun the shards concerned")
+        throw RuntimeError(
+            "the run is incomplete: \(problems.joined(separator: "; ")); the report was written; rerun the shards concerned"
+        )
     }
 }

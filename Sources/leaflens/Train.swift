@@ -21,16 +21,23 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: "Validation data with the same class folders (instead of --val-fraction).")
     var val: String?
 
-    @Option(name: .customLong("val-fraction"), help: "Share of each class held out for validation (seeded, stratified).")
+    @Option(
+        name: .customLong("val-fraction"), help: "Share of each class held out for validation (seeded, stratified).")
     var valFraction: Double = 0.1
 
     @Option(name: .long, help: "head: train fc on frozen features; full: fine-tune the network.")
     var mode: TrainingMode = .full
 
-    @Option(name: .customLong("freeze-until"), help: "Full mode: freeze conv1, bn1 and the stages before this one (layer1 … layer4).")
+    @Option(
+        name: .customLong("freeze-until"),
+        help: "Full mode: freeze conv1, bn1 and the stages before this one (layer1 … layer4).")
     var freezeUntil: String?
 
-    @Option(name: .long, help: "Starting weights (.safetensors; a converted torchvision checkpoint or a LeafLens model). fc is re-initialised when the class count differs. Default: a fresh seeded network.")
+    @Option(
+        name: .long,
+        help:
+            "Starting weights (.safetensors; a converted torchvision checkpoint or a LeafLens model). fc is re-initialised when the class count differs. Default: a fresh seeded network."
+    )
     var weights: String?
 
     @Option(name: .long, help: "Base width of a fresh network (without --weights); torchvision's resnet18 is 64.")
@@ -67,19 +74,24 @@ struct Train: ParsableCommand {
     var crop: Int?
     @Option(name: .customLong("image-size"), help: .hidden) var imageSize: Int?
 
-    @Option(name: .long, help: "Evaluation transform: resize the shorter side to this, then center-crop S (default: S·256/224).")
+    @Option(
+        name: .long,
+        help: "Evaluation transform: resize the shorter side to this, then center-crop S (default: S·256/224).")
     var resize: Int?
 
     @Option(name: .customLong("min-crop-scale"), help: "RandomResizedCrop's smallest area share (torchvision: 0.08).")
     var minCropScale: Double = 0.08
 
-    @Flag(name: .customLong("no-augment"), help: "Full mode: train on the evaluation transform (no random crop or flip).")
+    @Flag(
+        name: .customLong("no-augment"), help: "Full mode: train on the evaluation transform (no random crop or flip).")
     var noAugment = false
 
     @Option(name: .long, help: "Checkpoint folder (created if missing).")
     var out: String
 
-    @Option(name: .long, help: "Continue from a checkpoint OUT/epoch-NNN.safetensors (its .state.safetensors must sit beside it).")
+    @Option(
+        name: .long,
+        help: "Continue from a checkpoint OUT/epoch-NNN.safetensors (its .state.safetensors must sit beside it).")
     var resume: String?
 
     @Option(name: .long, help: "Seed for the split, shuffling, augmentation and new weights.")
@@ -93,7 +105,9 @@ struct Train: ParsableCommand {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") }
         guard (0..<1).contains(valFraction) else { throw ValidationError("--val-fraction must be in [0, 1)") }
-        guard momentum >= 0, weightDecay >= 0 else { throw ValidationError("--momentum and --weight-decay must be ≥ 0") }
+        guard momentum >= 0, weightDecay >= 0 else {
+            throw ValidationError("--momentum and --weight-decay must be ≥ 0")
+        }
         guard stepSize >= 1, gamma > 0 else { throw ValidationError("--step-size must be ≥ 1 and --gamma > 0") }
         guard width >= 1 else { throw ValidationError("--width must be at least 1") }
         let crop = try renamed(crop, old: imageSize, name: "--crop", oldName: "--image-size")

@@ -7,12 +7,15 @@ import Testing
 @Suite struct BaselineTests {
     @Test func constantAndBroadcastTensor() throws {
         let x = try tensor([2, 1, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8])
-        expectClose(try Baseline<Float>.constant(0.1).resolved(for: x), Tensor<Float>(repeating: Float(0.1), shape: x.shape))
+        expectClose(
+            try Baseline<Float>.constant(0.1).resolved(for: x), Tensor<Float>(repeating: Float(0.1), shape: x.shape))
         expectClose(try Baseline<Float>.zero.resolved(for: x), Tensor<Float>(zeros: x.shape))
         let one = try tensor([1, 1, 2, 2], [9, 8, 7, 6])
         expectClose(try Baseline.tensor(one).resolved(for: x), try tensor([2, 1, 2, 2], [9, 8, 7, 6, 9, 8, 7, 6]))
         #expect(try Baseline.tensor(x).resolved(for: x) == x)
-        #expect(throws: AttributionError.self) { try Baseline.tensor(try tensor([1, 4], [1, 2, 3, 4])).resolved(for: x) }
+        #expect(throws: AttributionError.self) {
+            try Baseline.tensor(try tensor([1, 4], [1, 2, 3, 4])).resolved(for: x)
+        }
         #expect(throws: AttributionError.self) { try Baseline<Float>.constant(.nan).resolved(for: x) }
     }
 
@@ -65,15 +68,18 @@ import Testing
         impulse[size * size + 2 * r * size + 2 * r] = 1  // channel 1 centre
         let x = try Tensor<Double>(shape: [1, 2, size, size], storage: impulse)
         let blurred = try Baseline<Double>.gaussianBlur(sigma: sigma).resolved(for: x)
-        let expected = [Double](repeating: 0, count: size * size) + (0..<size * size).map { i in
-            let (dy, dx) = (i / size - 2 * r, i % size - 2 * r)
-            return abs(dy) <= r && abs(dx) <= r ? k[dy + r] * k[dx + r] : 0
-        }
+        let expected =
+            [Double](repeating: 0, count: size * size)
+            + (0..<size * size).map { i in
+                let (dy, dx) = (i / size - 2 * r, i % size - 2 * r)
+                return abs(dy) <= r && abs(dx) <= r ? k[dy + r] * k[dx + r] : 0
+            }
         expectClose(blurred, try Tensor<Double>(shape: x.shape, storage: expected), atol: 1e-15, rtol: 1e-12)
 
         for border in BlurBorder.allCases {
             let flat = Tensor<Float>(repeating: 0.7, shape: [2, 3, 5, 3])
-            expectClose(try Baseline.gaussianBlur(sigma: 2.5, border: border).resolved(for: flat), flat, atol: 1e-6, rtol: 0)
+            expectClose(
+                try Baseline.gaussianBlur(sigma: 2.5, border: border).resolved(for: flat), flat, atol: 1e-6, rtol: 0)
         }
         #expect(throws: AttributionError.self) { try Baseline<Double>.gaussianBlur(sigma: 0).resolved(for: x) }
         #expect(throws: AttributionError.self) {

@@ -14,7 +14,8 @@ import Testing
     func setup() throws -> (MethodsCAMManifest, ResNetClassifier<Float>, Tensor<Float>) {
         let manifest = try MethodsCAMManifest.load()
         let model = try SeededResNets.classifier(seed: manifest.camRequired.weight_seed, classes: 38, width: 64)
-        let x = ResNet18<Float>.seededInput(seed: try manifest.camRequired.input_seed, shape: try manifest.camRequired.input_shape)
+        let x = ResNet18<Float>.seededInput(
+            seed: try manifest.camRequired.input_seed, shape: try manifest.camRequired.input_shape)
         return (manifest, model, x)
     }
 
@@ -60,12 +61,15 @@ import Testing
         if let full = reference.final_file {
             let whole = try MethodsCAMManifest.array(full)
             expectParity(try map.reshaped(whole.shape), whole, atMost: Self.bound, "\(method) final 224×224")
-            expectClose(try map.reshaped(whole.shape), whole, atol: finalTolerance, rtol: 0, "\(method) final, element-wise")
+            expectClose(
+                try map.reshaped(whole.shape), whole, atol: finalTolerance, rtol: 0, "\(method) final, element-wise")
         }
     }
 
     /// The method's raw map through the engine's own per-layer step (before ReLU and normalisation).
-    func rawMap(_ method: String, _ model: ResNetClassifier<Float>, _ x: Tensor<Float>, target: Int, _ p: CAMParameters) throws -> Tensor<Float> {
+    func rawMap(
+        _ method: String, _ model: ResNetClassifier<Float>, _ x: Tensor<Float>, target: Int, _ p: CAMParameters
+    ) throws -> Tensor<Float> {
         let weighting: CAMWeighting<Float>
         switch method {
         case "grad-cam": weighting = { CAMEngine.channelWeighted($0, weights: NormalizedGradCAM.gradientMeans($0)) }
@@ -76,8 +80,10 @@ import Testing
         case "grad-cam-element-wise": weighting = { CAMEngine.elementWise($0) { g, a in max(g * a, 0) } }
         case "eigen-cam": weighting = { CAMEngine.elementWise($0) { _, a in a } }
         case "eigen-grad-cam": weighting = { CAMEngine.elementWise($0) { g, a in g * a } }
-        case "score-cam": weighting = { CAMEngine.channelWeighted($0, weights: try ScoreCAM.weights(model, $0, batchSize: 16)) }
-        default: weighting = { CAMEngine.channelWeighted($0, weights: try AblationCAM.weights(model, $0, batchSize: 32)) }
+        case "score-cam":
+            weighting = { CAMEngine.channelWeighted($0, weights: try ScoreCAM.weights(model, $0, batchSize: 16)) }
+        default:
+            weighting = { CAMEngine.channelWeighted($0, weights: try AblationCAM.weights(model, $0, batchSize: 32)) }
         }
         return try CAMEngine.rawMap(
             model, x, [target], layer: p.layers[0], p, project: method.hasPrefix("eigen"), weighting: weighting)
@@ -100,11 +106,15 @@ import Testing
     func variantParity(_ variant: Variant) throws {
         let (manifest, model, x) = try setup()
         let reference = try #require(try manifest.camRequired.cases.first { $0.name == variant.name })
-        let parameters = CAMParameters(layers: reference.layers, eigenSmooth: reference.eigen_smooth, augSmooth: reference.aug_smooth)
-        let map = try CAMMethods.run(variant.method, model: model, input: x, targets: reference.targets, parameters: parameters)
+        let parameters = CAMParameters(
+            layers: reference.layers, eigenSmooth: reference.eigen_smooth, augSmooth: reference.aug_smooth)
+        let map = try CAMMethods.run(
+            variant.method, model: model, input: x, targets: reference.targets, parameters: parameters)
         let expected = try MethodsCAMManifest.array(reference.final_sub_file)
         expectParity(
-            try subsampled(map, start: try manifest.camRequired.subsample.start, step: try manifest.camRequired.subsample.step), expected,
+            try subsampled(
+                map, start: try manifest.camRequired.subsample.start, step: try manifest.camRequired.subsample.step),
+            expected,
             atMost: Self.bound, variant.name)
     }
 
@@ -115,10 +125,14 @@ import Testing
         let p = CAMParameters(layers: ["layer4"])
         let grad = try CAMMethods.run("grad-cam", model: model, input: x, targets: [5], parameters: p)
         for other in ["xgrad-cam", "hires-cam"] {
-            expectClose(try CAMMethods.run(other, model: model, input: x, targets: [5], parameters: p), grad, atol: 1e-5, rtol: 0, other)
+            expectClose(
+                try CAMMethods.run(other, model: model, input: x, targets: [5], parameters: p), grad, atol: 1e-5,
+                rtol: 0, other)
         }
         let layer = try CAMMethods.run("layer-cam", model: model, input: x, targets: [5], parameters: p)
-        expectClose(try CAMMethods.run("grad-cam-element-wise", model: model, input: x, targets: [5], parameters: p), layer, atol: 1e-6, rtol: 0)
+        expectClose(
+            try CAMMethods.run("grad-cam-element-wise", model: model, input: x, targets: [5], parameters: p), layer,
+            atol: 1e-6, rtol: 0)
     }
 
     /// The replay above layer4 and layer3.1 reproduces the full network's logits (the fast path equals
@@ -161,8 +175,11 @@ import Testing
         let values = (0..<(channels * area)).map { _ in random.uniform(0, 1) }
         let a = CAMProjection.firstComponent(values, channels: channels, area: area, sign: .alignedWithChannelSum)
         // Drop one channel's worth of equality: 5 channels forces the C < h·w route.
-        let b = CAMProjection.firstComponent(Array(values.prefix(5 * area)), channels: 5, area: area, sign: .alignedWithChannelSum)
-        let c = CAMProjection.firstComponent(Array(values.prefix(5 * area)) + [Double](repeating: 0, count: area), channels: 6, area: area, sign: .alignedWithChannelSum)
+        let b = CAMProjection.firstComponent(
+            Array(values.prefix(5 * area)), channels: 5, area: area, sign: .alignedWithChannelSum)
+        let c = CAMProjection.firstComponent(
+            Array(values.prefix(5 * area)) + [Double](repeating: 0, count: area), channels: 6, area: area,
+            sign: .alignedWithChannelSum)
         expectClose(b, c, atol: 1e-9, rtol: 0)
         #expect(a.count == area)
         let opposite = CAMProjection.firstComponent(values, channels: channels, area: area, sign: .opposite)

@@ -14,12 +14,15 @@ import Testing
     func finishedMapMatchesTheLibrary(_ method: String) throws {
         let manifest = try MethodsCAMManifest.load()
         let reference = try #require(manifest.tiny.first { $0.method == method && $0.variant == nil })
-        let map = try CAMMethods.run(method, model: model, input: x, targets: [1], parameters: CAMParameters(layers: ["relu1"]))
+        let map = try CAMMethods.run(
+            method, model: model, input: x, targets: [1], parameters: CAMParameters(layers: ["relu1"]))
         let expected = try Tensor(shape: [1, 1, 6, 6], storage: reference.final.joined().map { Float($0) })
         expectClose(map, expected, atol: 2e-6, rtol: 1e-5, method)
         let raw = try #require(reference.raw)
         let ours = try handRaw(method)
-        expectClose(ours, try Tensor(shape: [1, 1, 4, 4], storage: raw.joined().map { Float($0) }), atol: 1e-7, rtol: 1e-5, "\(method) raw")
+        expectClose(
+            ours, try Tensor(shape: [1, 1, 4, 4], storage: raw.joined().map { Float($0) }), atol: 1e-7, rtol: 1e-5,
+            "\(method) raw")
     }
 
     /// The raw (pre-ReLU) map, recovered through a model whose output is the method's raw map: not
@@ -50,7 +53,8 @@ import Testing
             }
         case "layer-cam": for c in 0..<2 { for j in 0..<16 { raw[j] += max(G[c * 16 + j], 0) * A[c * 16 + j] } }
         case "hires-cam": for c in 0..<2 { for j in 0..<16 { raw[j] += G[c * 16 + j] * A[c * 16 + j] } }
-        case "grad-cam-element-wise": for c in 0..<2 { for j in 0..<16 { raw[j] += max(G[c * 16 + j] * A[c * 16 + j], 0) } }
+        case "grad-cam-element-wise":
+            for c in 0..<2 { for j in 0..<16 { raw[j] += max(G[c * 16 + j] * A[c * 16 + j], 0) } }
         case "score-cam", "ablation-cam":
             // §C6: ScoreCAM weights [0.525804, 0.474196], AblationCAM [0.577465, −0.286879].
             let w = method == "score-cam" ? [0.525804, 0.474196] : [0.577465, -0.286879]
@@ -75,11 +79,15 @@ import Testing
         expectClose(try row("grad-cam-plus-plus", 2), [1, 0.916667, 0.861111, 0.972222, 0.5, 0], atol: 2e-6, rtol: 0)
         expectClose(try row("xgrad-cam", 3), [0.56701, 0.330756, 0.233391, 0.788946, 0.463917, 0], atol: 2e-6, rtol: 0)
         expectClose(try row("layer-cam", 2), [1, 0.916667, 0.858025, 0.95679, 0.490741, 0], atol: 2e-6, rtol: 0)
-        expectClose(try row("hires-cam", 3), [0.647727, 0.377841, 0.246843, 0.802399, 0.470644, 0], atol: 2e-6, rtol: 0)
-        expectClose(try row("eigen-cam", 3), [0.999999, 0.583333, 0.193789, 0.302279, 0.164701, 0], atol: 2e-6, rtol: 0)
-        expectClose(try row("eigen-grad-cam", 3), [0.999999, 0.583333, 0.208144, 0.374054, 0.207766, 0], atol: 2e-6, rtol: 0)
+        expectClose(
+            try row("hires-cam", 3), [0.647727, 0.377841, 0.246843, 0.802399, 0.470644, 0], atol: 2e-6, rtol: 0)
+        expectClose(
+            try row("eigen-cam", 3), [0.999999, 0.583333, 0.193789, 0.302279, 0.164701, 0], atol: 2e-6, rtol: 0)
+        expectClose(
+            try row("eigen-grad-cam", 3), [0.999999, 0.583333, 0.208144, 0.374054, 0.207766, 0], atol: 2e-6, rtol: 0)
         expectClose(try row("score-cam", 3), [1, 0.583333, 0.254911, 0.60789, 0.348068, 0], atol: 2e-6, rtol: 0)
-        expectClose(try row("ablation-cam", 3), [0.68386, 0.398918, 0.252866, 0.808421, 0.473655, 0], atol: 2e-6, rtol: 0)
+        expectClose(
+            try row("ablation-cam", 3), [0.68386, 0.398918, 0.252866, 0.808421, 0.473655, 0], atol: 2e-6, rtol: 0)
         expectClose(
             try row("grad-cam", 3, CAMParameters(layers: ["relu1"], eigenSmooth: true)),
             [1, 0.583333, 0.226116, 0.463913, 0.261681, 0], atol: 2e-6, rtol: 0)
@@ -99,32 +107,42 @@ import Testing
         let parameters = CAMParameters(
             layers: reference.layers, eigenSmooth: variant == "eigen-smooth", augSmooth: variant == "aug-smooth")
         let map = try NormalizedGradCAM.attribute(model: model, input: x, targets: [1], parameters: parameters)
-        expectClose(map, try Tensor(shape: [1, 1, 6, 6], storage: reference.final.joined().map { Float($0) }),
-                    atol: 2e-6, rtol: 1e-5, variant)
+        expectClose(
+            map, try Tensor(shape: [1, 1, 6, 6], storage: reference.final.joined().map { Float($0) }),
+            atol: 2e-6, rtol: 1e-5, variant)
     }
 
     /// §C3: AblationCAM's weights do not depend on the batch size for a ReLU layer; nil targets pick
     /// the argmax (class 1) and equal the explicit target.
     @Test func ablationBatchSizesAndArgmax() throws {
-        let one = try AblationCAM.attribute(model: model, input: x, targets: [1], parameters: CAMParameters(layers: ["relu1"], batchSize: 1))
-        let many = try AblationCAM.attribute(model: model, input: x, targets: [1], parameters: CAMParameters(layers: ["relu1"], batchSize: 32))
+        let one = try AblationCAM.attribute(
+            model: model, input: x, targets: [1], parameters: CAMParameters(layers: ["relu1"], batchSize: 1))
+        let many = try AblationCAM.attribute(
+            model: model, input: x, targets: [1], parameters: CAMParameters(layers: ["relu1"], batchSize: 32))
         #expect(one == many)
-        let argmax = try NormalizedGradCAM.attribute(model: model, input: x, targets: nil, parameters: CAMParameters(layers: ["relu1"]))
-        #expect(argmax == (try NormalizedGradCAM.attribute(model: model, input: x, targets: [1], parameters: CAMParameters(layers: ["relu1"]))))
+        let argmax = try NormalizedGradCAM.attribute(
+            model: model, input: x, targets: nil, parameters: CAMParameters(layers: ["relu1"]))
+        #expect(
+            argmax
+                == (try NormalizedGradCAM.attribute(
+                    model: model, input: x, targets: [1], parameters: CAMParameters(layers: ["relu1"]))))
     }
 
     @Test func errorsAreTyped() throws {
         #expect(throws: AttributionError.self) {
-            try AblationCAM.attribute(model: model, input: x, targets: [1], parameters: CAMParameters(layers: ["conv2"]))
+            try AblationCAM.attribute(
+                model: model, input: x, targets: [1], parameters: CAMParameters(layers: ["conv2"]))
         }
         #expect(throws: AttributionError.self) {
             try NormalizedGradCAM.attribute(model: model, input: x, targets: [1], parameters: CAMParameters(layers: []))
         }
         #expect(throws: AttributionError.self) {
-            try NormalizedGradCAM.attribute(model: model, input: x, targets: [7], parameters: CAMParameters(layers: ["relu1"]))
+            try NormalizedGradCAM.attribute(
+                model: model, input: x, targets: [7], parameters: CAMParameters(layers: ["relu1"]))
         }
         #expect(throws: AttributionError.self) {
-            try ScoreCAM.attribute(model: model, input: x, targets: [1], parameters: CAMParameters(layers: ["relu1"], batchSize: 0))
+            try ScoreCAM.attribute(
+                model: model, input: x, targets: [1], parameters: CAMParameters(layers: ["relu1"], batchSize: 0))
         }
     }
 }

@@ -98,14 +98,17 @@ import Testing
     /// The seeded network, its input, targets and the reference for `run`.
     func setup(_ run: Run) throws -> (ResNetClassifier<Float>, Tensor<Float>, [Int], Attribution) {
         let network = try #require(Self.networkCases.first { $0.name == run.network }, "no network case \(run.network)")
-        let attributions = try #require(Self.attributionCases.first { $0.name == run.network }, "no attribution case \(run.network)")
+        let attributions = try #require(
+            Self.attributionCases.first { $0.name == run.network }, "no attribution case \(run.network)")
         let reference = try #require(attributions.attributions.first { $0.name == run.attribution }, "no \(run)")
         let model: ResNetClassifier<Float>
         if let hit = Self.classifiers.withLock({ $0[network.name] }) {
             model = hit
         } else {
-            let configuration = try ResNetConfiguration(depth: network.depth, width: network.width, classCount: network.classes)
-            model = try ResNetClassifier(try ResNet<Float>.seeded(seed: network.weight_seed, configuration: configuration))
+            let configuration = try ResNetConfiguration(
+                depth: network.depth, width: network.width, classCount: network.classes)
+            model = try ResNetClassifier(
+                try ResNet<Float>.seeded(seed: network.weight_seed, configuration: configuration))
             Self.classifiers.withLock { $0[network.name] = model }
         }
         let x = ResNet<Float>.seededInput(seed: network.input_seed, shape: network.input_shape)
@@ -145,7 +148,9 @@ import Testing
 
     // MARK: Integrated Gradients (gauss-legendre, 50 steps)
 
-    @Test(arguments: runs(small, ["ig_gl50"])) func integratedGradients(_ run: Run) throws { try checkIntegratedGradients(run) }
+    @Test(arguments: runs(small, ["ig_gl50"])) func integratedGradients(_ run: Run) throws {
+        try checkIntegratedGradients(run)
+    }
 
     @Test(.tags(.slow), .enabled(if: slowTestsEnabled), arguments: runs(full, ["ig_gl50"]))
     func integratedGradientsFullWidth(_ run: Run) throws { try checkIntegratedGradients(run) }
@@ -153,18 +158,21 @@ import Testing
     func checkIntegratedGradients(_ run: Run) throws {
         let (model, x, targets, reference) = try setup(run)
         let steps = try #require(reference.params.n_steps)
-        let result = try IntegratedGradients.attribute(model: model, input: x, targets: targets, steps: steps, rule: .gaussLegendre)
+        let result = try IntegratedGradients.attribute(
+            model: model, input: x, targets: targets, steps: steps, rule: .gaussLegendre)
         let expected = try stored(reference)
         let ours = try kept(result.attributions, reference)
         report(run, kept: ours, expected)
-        let torchFloat32 = (reference.kept_stride > 1 ? reference.torch_float32_rel_l2_kept : reference.torch_float32_rel_l2) ?? 0
+        let torchFloat32 =
+            (reference.kept_stride > 1 ? reference.torch_float32_rel_l2_kept : reference.torch_float32_rel_l2) ?? 0
         if torchFloat32 > 1e-3 {
             // PyTorch's own float32 IG misses the bound against float64 (ReLU decisions near zero along the
             // path flip with rounding in this badly conditioned network): float32 cannot be held to it. The
             // same code in Double must meet it; the float32 result is reported beside PyTorch's distance.
             let double = try ResNetClassifier(model.model.converted(to: Double.self))
             let exact = try IntegratedGradients.attribute(
-                model: double, input: x.converted(to: Double.self), targets: targets, steps: steps, rule: .gaussLegendre)
+                model: double, input: x.converted(to: Double.self), targets: targets, steps: steps, rule: .gaussLegendre
+            )
             let exactKept = try kept(exact.attributions.converted(to: Float.self), reference)
             report(run, kept: exactKept, expected, note: "(Double)")
             expectRelativeL2(exactKept, expected, atMost: 1e-3, "\(run) in Double")
@@ -175,7 +183,9 @@ import Testing
         } else {
             expectRelativeL2(ours, expected, atMost: 1e-3, run.testDescription)
         }
-        let (fx, fb, delta) = (try #require(reference.f_x), try #require(reference.f_baseline), try #require(reference.delta))
+        let (fx, fb, delta) = (
+            try #require(reference.f_x), try #require(reference.f_baseline), try #require(reference.delta)
+        )
         for i in delta.indices {
             let scale = abs(fx[i] - fb[i])
             #expect(
@@ -213,7 +223,9 @@ import Testing
             strides: try #require(p.strides), perturbationsPerEval: try #require(p.perturbations_per_eval))
         let expected = try stored(reference)
         let sample = try #require(reference.torch_float32_sample)
-        report(run, kept: try kept(result, reference), expected, note: "torch float32 vs float64 on sampled drops: \(sample.rel_l2)")
+        report(
+            run, kept: try kept(result, reference), expected,
+            note: "torch float32 vs float64 on sampled drops: \(sample.rel_l2)")
         guard sample.rel_l2 > 1e-4 else {
             expectRelativeL2(try kept(result, reference), expected, atMost: 1e-4, run.testDescription)
             return
@@ -237,7 +249,8 @@ import Testing
             copies += copy
         }
         let occluded = try program.forward(
-            try Tensor(shape: [sample.windows.count] + Array(example.shape.dropFirst()), storage: copies)).outputs
+            try Tensor(shape: [sample.windows.count] + Array(example.shape.dropFirst()), storage: copies)
+        ).outputs
         let classes = occluded.shape[1], target = targets[0]
         let clean = try program.forward(example).outputs.storage[target]
         let drops = (0..<sample.windows.count).map { clean - occluded.storage[$0 * classes + target] }
@@ -267,7 +280,8 @@ import Testing
 
     /// LEAFLENS_REPORT_PARITY=1 prints each case's measured error (for Fixtures/README.md and reports).
     func report(_ run: Run, kept actual: Tensor<Float>, _ expected: Tensor<Float>, note: String = "") {
-        guard ProcessInfo.processInfo.environment["LEAFLENS_REPORT_PARITY"] == "1", actual.shape == expected.shape else { return }
+        guard ProcessInfo.processInfo.environment["LEAFLENS_REPORT_PARITY"] == "1", actual.shape == expected.shape
+        else { return }
         print("parity \(run): relative L2 \(relativeL2Error(actual, expected)) \(note)")
     }
 }
@@ -277,7 +291,9 @@ import Testing
 @Suite struct ResNetLayerReplayTests {
     static func classifier(depth: Int) throws -> ResNetClassifier<Float> {
         try ResNetClassifier(
-            try ResNet<Float>.seeded(seed: 1300 + UInt64(depth), configuration: try ResNetConfiguration(depth: depth, width: 4, classCount: 6)))
+            try ResNet<Float>.seeded(
+                seed: 1300 + UInt64(depth),
+                configuration: try ResNetConfiguration(depth: depth, width: 4, classCount: 6)))
     }
 
     /// The boundaries are exactly the stem's outputs (bn1, relu, maxpool), every block output with its stage
@@ -301,7 +317,9 @@ import Testing
         let scale = max(1, logits.storage.map { abs(Double($0)) }.max() ?? 0)
         for layer in model.folded.boundaryLayers {
             let replay = try #require(try model.layerReplay(x, layer: layer), "\(layer)")
-            expectClose(try replay.outputs(replay.activation), logits, atol: 1e-5 * scale, rtol: 0, "resnet\(depth) above \(layer)")
+            expectClose(
+                try replay.outputs(replay.activation), logits, atol: 1e-5 * scale, rtol: 0,
+                "resnet\(depth) above \(layer)")
         }
         for inner in ["layer4.2.relu", "layer2.0.downsample", "fc", "layer1.0.conv1"] {
             #expect(try model.layerReplay(x, layer: inner) == nil, "\(inner)")
@@ -315,12 +333,14 @@ import Testing
         let model = try Self.classifier(depth: depth)
         let x = ResNet<Float>.seededInput(seed: 8, shape: [1, 3, 64, 48])
         for layer in ["layer4", "layer3.1", "layer2"] {
-            let map = try AblationCAM.attribute(model: model, input: x, targets: [2], parameters: CAMParameters(layers: [layer]))
+            let map = try AblationCAM.attribute(
+                model: model, input: x, targets: [2], parameters: CAMParameters(layers: [layer]))
             #expect(map.shape == [1, 1, 64, 48])
             #expect(map.storage.allSatisfy { $0.isFinite })
         }
         #expect(throws: AttributionError.self) {
-            try AblationCAM.attribute(model: model, input: x, targets: [2], parameters: CAMParameters(layers: ["layer4.0.bn2"]))
+            try AblationCAM.attribute(
+                model: model, input: x, targets: [2], parameters: CAMParameters(layers: ["layer4.0.bn2"]))
         }
     }
 }

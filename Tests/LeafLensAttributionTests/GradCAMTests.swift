@@ -73,7 +73,8 @@ import Testing
                 let rectified = try GradCAM.attribute(
                     model: ConvNetModel<Float>(), input: x, layer: layer, targets: targets)
                 #expect(rectified.storage.allSatisfy { $0 >= 0 })
-                expectClose(rectified, try Tensor(shape: raw.shape, storage: raw.storage.map { max($0, 0) }), atol: 0, rtol: 0)
+                expectClose(
+                    rectified, try Tensor(shape: raw.shape, storage: raw.storage.map { max($0, 0) }), atol: 0, rtol: 0)
             }
         }
     }
@@ -126,10 +127,12 @@ import Testing
         let map = try tensor([1, 1, 2, 2], [11.25, 13.5, 20.25, 22.5])
         expectClose(
             try Upsample.resize(map, to: [4, 4], mode: .bilinear),
-            try tensor([1, 1, 4, 4], [
-                11.25, 11.8125, 12.9375, 13.5, 13.5, 14.0625, 15.1875, 15.75,
-                18, 18.5625, 19.6875, 20.25, 20.25, 20.8125, 21.9375, 22.5,
-            ]), atol: 0, rtol: 0)
+            try tensor(
+                [1, 1, 4, 4],
+                [
+                    11.25, 11.8125, 12.9375, 13.5, 13.5, 14.0625, 15.1875, 15.75,
+                    18, 18.5625, 19.6875, 20.25, 20.25, 20.8125, 21.9375, 22.5,
+                ]), atol: 0, rtol: 0)
 
         let row: [Double] = [1, 4, 2]
         let out = try Upsample.resize(try tensor([1, 1, 1, 3], row), to: [1, 7], mode: .bilinear)

@@ -45,16 +45,22 @@ struct GradientCase: Sendable, CustomTestStringConvertible {
 }
 
 protocol GradientMethod {
-    static func attribute<M: AttributionModel>(_ model: M, _ x: Tensor<M.Scalar>, _ targets: [Int]) throws
+    static func attribute<M: AttributionModel>(
+        _ model: M, _ x: Tensor<M.Scalar>, _ targets: [Int]
+    ) throws
         -> Tensor<M.Scalar>
 }
 extension Saliency: GradientMethod {
-    static func attribute<M: AttributionModel>(_ model: M, _ x: Tensor<M.Scalar>, _ targets: [Int]) throws
+    static func attribute<M: AttributionModel>(
+        _ model: M, _ x: Tensor<M.Scalar>, _ targets: [Int]
+    ) throws
         -> Tensor<M.Scalar>
     { try attribute(model: model, input: x, targets: targets) }
 }
 extension InputXGradient: GradientMethod {
-    static func attribute<M: AttributionModel>(_ model: M, _ x: Tensor<M.Scalar>, _ targets: [Int]) throws
+    static func attribute<M: AttributionModel>(
+        _ model: M, _ x: Tensor<M.Scalar>, _ targets: [Int]
+    ) throws
         -> Tensor<M.Scalar>
     { try attribute(model: model, input: x, targets: targets) }
 }
@@ -69,7 +75,9 @@ extension InputXGradient: GradientMethod {
     @Test func signedGradient() throws {
         let model = LinearModel<Float>(weights: [2, -3, 0.5])
         let x = try tensor([1, 3], [1, 1, 1])
-        expectClose(try Saliency.attribute(model: model, input: x, targets: [0], absolute: false), try tensor([1, 3], [2, -3, 0.5]))
+        expectClose(
+            try Saliency.attribute(model: model, input: x, targets: [0], absolute: false),
+            try tensor([1, 3], [2, -3, 0.5]))
         expectClose(try Saliency.attribute(model: model, input: x, targets: [0]), try tensor([1, 3], [2, 3, 0.5]))
     }
 

@@ -9,7 +9,8 @@ import Testing
     @Test(arguments: [0, 7] as [UInt64])
     func linearModelIsExactForAnySeed(_ seed: UInt64) throws {
         let result = try GradientShap.attribute(
-            model: LinearModel<Float>(weights: [1, 2, 3]), input: try tensor([2, 3], [1, 1, 1, 2, 0, 1]), targets: [0, 0],
+            model: LinearModel<Float>(weights: [1, 2, 3]), input: try tensor([2, 3], [1, 1, 1, 2, 0, 1]),
+            targets: [0, 0],
             parameters: .init(baselines: .rows(try tensor([1, 3], [0.5, -1, 2])), samples: 5, seed: seed),
             returnConvergenceDelta: true)
         expectClose(result.attributions, try tensor([2, 3], [0.5, 4, -3, 1.5, 2, -3]), atol: 1e-6, rtol: 0)
@@ -34,7 +35,9 @@ import Testing
         let expected: [Double] = multiply ? [0.5852084, 0.868678, -0.4234821] : [1.5243762, -0.6019573, 1.0150064]
         expectClose(result.attributions, try tensor([1, 3], expected), atol: 1e-5, rtol: 1e-5)
         if multiply {
-            expectClose(try #require(result.convergenceDelta), [1.3665581, -2.3297384, -1.9992876, -8.5069399], atol: 1e-5, rtol: 1e-5)
+            expectClose(
+                try #require(result.convergenceDelta), [1.3665581, -2.3297384, -1.9992876, -8.5069399], atol: 1e-5,
+                rtol: 1e-5)
         }
     }
 
@@ -53,11 +56,14 @@ import Testing
         let input = ResNet18<Float>.seededInput(seed: 31, shape: [1, 3, 32, 32])
         let baseline = ResNet18<Float>.seededInput(seed: 32, shape: [1, 3, 32, 32])
         let a: Float = 0.375
-        let point = try Tensor(shape: input.shape, storage: zip(input.storage, baseline.storage).map { a * $0 + (1 - a) * $1 })
+        let point = try Tensor(
+            shape: input.shape, storage: zip(input.storage, baseline.storage).map { a * $0 + (1 - a) * $1 })
         let gradient = try model.inputGradient(point, targets: [9]).gradient
-        let expected = try Tensor(shape: input.shape, storage: (0..<input.count).map {
-            (input.storage[$0] - baseline.storage[$0]) * gradient.storage[$0]
-        })
+        let expected = try Tensor(
+            shape: input.shape,
+            storage: (0..<input.count).map {
+                (input.storage[$0] - baseline.storage[$0]) * gradient.storage[$0]
+            })
         let result = try GradientShap.attribute(
             model: model, input: input, targets: [9], parameters: .init(baselines: .rows(baseline), samples: 1),
             draws: .init(baselineIndices: [0], alphas: [Double(a)], noise: Tensor(zeros: input.shape)))
@@ -71,7 +77,8 @@ import Testing
         let result = try GradientShap.attribute(
             model: QuadModel<Double>(), input: try Tensor(shape: [1, 3], storage: [1, -2, 0.5]), targets: [0],
             parameters: .init(
-                baselines: .rows(try Tensor(shape: [3, 3], storage: [0, 0, 0, 1, 1, 1, -1, 0.5, 2])), samples: samples, seed: 4),
+                baselines: .rows(try Tensor(shape: [3, 3], storage: [0, 0, 0, 1, 1, 1, -1, 0.5, 2])), samples: samples,
+                seed: 4),
             returnConvergenceDelta: true)
         let deltas = try #require(result.convergenceDelta)
         let mean = deltas.reduce(0, +) / Double(samples)
@@ -88,10 +95,13 @@ import Testing
         var results: [Tensor<Float>] = []
         for rows in [1, 3, 10] {
             let recording = RecordingModel(model)
-            results.append(try GradientShap.attribute(
-                model: recording, input: input, targets: [1, 2],
-                parameters: .init(baselines: .perExample([.zero, .constant(0.5)]), samples: 5, stdev: 0.2, seed: 8,
-                                  internalBatchSize: rows)).attributions)
+            results.append(
+                try GradientShap.attribute(
+                    model: recording, input: input, targets: [1, 2],
+                    parameters: .init(
+                        baselines: .perExample([.zero, .constant(0.5)]), samples: 5, stdev: 0.2, seed: 8,
+                        internalBatchSize: rows)
+                ).attributions)
             #expect(recording.batches.allSatisfy { $0 <= rows })
         }
         for r in results.dropFirst() { expectClose(r, results[0], atol: 1e-7, rtol: 1e-6) }
@@ -101,18 +111,23 @@ import Testing
         let x = try tensor([1, 3], [1, 2, 3])
         let model = QuadModel<Float>()
         #expect(throws: AttributionError.self) {  // wrong per-example shape
-            try GradientShap.attribute(model: model, input: x, targets: [0], parameters: .init(baselines: .rows(try tensor([2, 2], [0, 0, 0, 0]))))
+            try GradientShap.attribute(
+                model: model, input: x, targets: [0],
+                parameters: .init(baselines: .rows(try tensor([2, 2], [0, 0, 0, 0]))))
         }
         #expect(throws: AttributionError.self) {  // no rows
-            try GradientShap.attribute(model: model, input: x, targets: [0], parameters: .init(baselines: .perExample([])))
+            try GradientShap.attribute(
+                model: model, input: x, targets: [0], parameters: .init(baselines: .perExample([])))
         }
         do {
-            _ = try GradientShap.attribute(model: model, input: x, targets: [0], parameters: .init(baselines: .rows(x), samples: 0))
+            _ = try GradientShap.attribute(
+                model: model, input: x, targets: [0], parameters: .init(baselines: .rows(x), samples: 0))
             Issue.record("samples 0 was accepted")
         } catch { #expect("\(error)".contains("samples")) }
         do {
             _ = try GradientShap.attribute(
-                model: model, input: x, targets: [0], parameters: .init(baselines: .rows(try tensor([1, 1, 3], [0, 0, 0]))))
+                model: model, input: x, targets: [0],
+                parameters: .init(baselines: .rows(try tensor([1, 1, 3], [0, 0, 0]))))
             Issue.record("a [1, 1, 3] baseline was accepted for [1, 3] inputs")
         } catch { #expect("\(error)".contains("baseline")) }
     }

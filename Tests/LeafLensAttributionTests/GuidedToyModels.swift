@@ -20,15 +20,21 @@ extension RuleToyModel {
         try run(input, rule: .standard, outputGradient: nil).outputs
     }
 
-    func inputGradient(_ input: Tensor<Scalar>, targets: [Int]) throws -> (outputs: Tensor<Scalar>, gradient: Tensor<Scalar>) {
+    func inputGradient(
+        _ input: Tensor<Scalar>, targets: [Int]
+    ) throws -> (outputs: Tensor<Scalar>, gradient: Tensor<Scalar>) {
         try inputGradient(input, targets: targets, reluRule: .standard)
     }
 
-    func inputGradient(_ input: Tensor<Scalar>, targets: [Int], reluRule: ReLUBackwardRule) throws
+    func inputGradient(
+        _ input: Tensor<Scalar>, targets: [Int], reluRule: ReLUBackwardRule
+    ) throws
         -> (outputs: Tensor<Scalar>, gradient: Tensor<Scalar>)
     {
         let k = classCount
-        return try inputGradient(input, reluRule: reluRule) { _ in try Tensor(shape: [targets.count, k], storage: oneHot(targets, classes: k)) }
+        return try inputGradient(input, reluRule: reluRule) { _ in
+            try Tensor(shape: [targets.count, k], storage: oneHot(targets, classes: k))
+        }
     }
 
     func inputGradient(
@@ -38,11 +44,15 @@ extension RuleToyModel {
         return (t.outputs, t.inputGradient ?? Tensor(zeros: input.shape))
     }
 
-    func layerGradient(_ input: Tensor<Scalar>, layer: String, targets: [Int]) throws
+    func layerGradient(
+        _ input: Tensor<Scalar>, layer: String, targets: [Int]
+    ) throws
         -> (outputs: Tensor<Scalar>, activation: Tensor<Scalar>, gradient: Tensor<Scalar>)
     {
         let k = classCount
-        return try layerGradient(input, layer: layer) { _ in try Tensor(shape: [targets.count, k], storage: oneHot(targets, classes: k)) }
+        return try layerGradient(input, layer: layer) { _ in
+            try Tensor(shape: [targets.count, k], storage: oneHot(targets, classes: k))
+        }
     }
 
     func layerGradient(
@@ -82,7 +92,9 @@ struct RuleConvNet<Scalar: TensorScalar>: RuleToyModel {
         _ input: Tensor<Scalar>, rule: ReLUBackwardRule, outputGradient: ((Tensor<Scalar>) throws -> Tensor<Scalar>)?
     ) throws -> Trace<Scalar> {
         let n = input.shape[0]
-        guard input.shape == [n, 1, 4, 4] else { throw AttributionError.shapeMismatch("RuleConvNet needs [N, 1, 4, 4]") }
+        guard input.shape == [n, 1, 4, 4] else {
+            throw AttributionError.shapeMismatch("RuleConvNet needs [N, 1, 4, 4]")
+        }
         let x = input.storage
         var conv = [Scalar](repeating: 0, count: n * 8)
         for i in 0..<n {
@@ -100,7 +112,8 @@ struct RuleConvNet<Scalar: TensorScalar>: RuleToyModel {
         let f = fc1.forward(r1, batch: n)
         var t = Trace(outputs: try Tensor(shape: [n, 4], storage: relu(f)))
         t.activations = [
-            "conv1": try Tensor(shape: [n, 2, 2, 2], storage: conv), "relu1": try Tensor(shape: [n, 2, 2, 2], storage: r1),
+            "conv1": try Tensor(shape: [n, 2, 2, 2], storage: conv),
+            "relu1": try Tensor(shape: [n, 2, 2, 2], storage: r1),
         ]
         guard let outputGradient else { return t }
         let gOut = try outputGradient(t.outputs).storage
@@ -119,7 +132,8 @@ struct RuleConvNet<Scalar: TensorScalar>: RuleToyModel {
             }
         }
         t.gradients = [
-            "conv1": try Tensor(shape: [n, 2, 2, 2], storage: gConv), "relu1": try Tensor(shape: [n, 2, 2, 2], storage: gR1),
+            "conv1": try Tensor(shape: [n, 2, 2, 2], storage: gConv),
+            "relu1": try Tensor(shape: [n, 2, 2, 2], storage: gR1),
         ]
         t.inputGradient = try Tensor(shape: input.shape, storage: gX)
         return t
@@ -145,7 +159,8 @@ struct TwoLayerNet<Scalar: TensorScalar>: RuleToyModel {
         guard let outputGradient else { return t }
         let gR = l2.backward(try outputGradient(t.outputs).storage, batch: n)
         t.gradients["hidden"] = try Tensor(shape: [n, 2], storage: gR)
-        t.inputGradient = try Tensor(shape: input.shape, storage: l1.backward(ruleBackward(gR, pre: h, rule: rule), batch: n))
+        t.inputGradient = try Tensor(
+            shape: input.shape, storage: l1.backward(ruleBackward(gR, pre: h, rule: rule), batch: n))
         return t
     }
 }
@@ -163,7 +178,8 @@ struct QuadModel<Scalar: TensorScalar>: RuleToyModel {
         var t = Trace(outputs: try Tensor(shape: [n, 1], storage: out))
         guard let outputGradient else { return t }
         let g = try outputGradient(t.outputs).storage
-        t.inputGradient = try Tensor(shape: input.shape, storage: input.storage.indices.map { 2 * input.storage[$0] * g[$0 / d] })
+        t.inputGradient = try Tensor(
+            shape: input.shape, storage: input.storage.indices.map { 2 * input.storage[$0] * g[$0 / d] })
         return t
     }
 }

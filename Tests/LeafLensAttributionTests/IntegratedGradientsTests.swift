@@ -120,19 +120,28 @@ import Testing
     }
 
     /// BasicModel2/3 at ([3], [1]) with inputs concatenated: Captum's ([1.5], [−0.5]).
-    @Test(arguments: [TwoInputModel<Float>.Kind.basicModel2, .basicModel3].flatMap { kind in
-        [
-            TwoInputCase(kind: kind, rule: .riemannRight, steps: 500, multiplyByInputs: true, expected: [1.5, -0.5], atol: 0.05),
-            TwoInputCase(kind: kind, rule: .riemannRight, steps: 500, multiplyByInputs: false, expected: [0.5, -0.5], atol: 0.05),
-            TwoInputCase(kind: kind, rule: .gaussLegendre, steps: 50, multiplyByInputs: true, expected: [1.5, -0.5], atol: 1e-6),
-        ]
-    })
+    @Test(
+        arguments: [TwoInputModel<Float>.Kind.basicModel2, .basicModel3].flatMap { kind in
+            [
+                TwoInputCase(
+                    kind: kind, rule: .riemannRight, steps: 500, multiplyByInputs: true, expected: [1.5, -0.5],
+                    atol: 0.05),
+                TwoInputCase(
+                    kind: kind, rule: .riemannRight, steps: 500, multiplyByInputs: false, expected: [0.5, -0.5],
+                    atol: 0.05),
+                TwoInputCase(
+                    kind: kind, rule: .gaussLegendre, steps: 50, multiplyByInputs: true, expected: [1.5, -0.5],
+                    atol: 1e-6),
+            ]
+        })
     func twoInputModels(_ c: TwoInputCase) throws {
         let result = try IntegratedGradients.attribute(
             model: TwoInputModel<Float>(kind: c.kind), input: try tensor([1, 2], [3, 1]), targets: [0],
             steps: c.steps, rule: c.rule, multiplyByInputs: c.multiplyByInputs)
         expectClose(result.attributions, try tensor([1, 2], c.expected), atol: c.atol, rtol: 0)
-        if c.multiplyByInputs && c.rule == .riemannRight { #expect(result.convergenceDelta.allSatisfy { abs($0) < 0.07 }) }
+        if c.multiplyByInputs && c.rule == .riemannRight {
+            #expect(result.convergenceDelta.allSatisfy { abs($0) < 0.07 })
+        }
     }
 
     /// Float32 weights apply to float64 models too: riemann_left/3 on f(x) = x gives 3·Float(1/3).
@@ -237,7 +246,9 @@ import Testing
         #expect(throws: AttributionError.targetOutOfRange(target: -1, classCount: 2)) {
             try IntegratedGradients.attribute(model: model, input: x, targets: [-1, 0])
         }
-        #expect(throws: AttributionError.self) { try IntegratedGradients.attribute(model: model, input: x, targets: [0]) }
+        #expect(throws: AttributionError.self) {
+            try IntegratedGradients.attribute(model: model, input: x, targets: [0])
+        }
         #expect(throws: AttributionError.self) {
             try IntegratedGradients.attribute(model: model, input: x, targets: [0, 0], steps: 1, rule: .riemannLeft)
         }

@@ -91,17 +91,21 @@ enum CAMMethods {
         _ method: String, model: Model, input: Tensor<Model.Scalar>, targets: [Int]?, parameters: CAMParameters
     ) throws -> Tensor<Float> {
         switch method {
-        case "grad-cam": try NormalizedGradCAM.attribute(model: model, input: input, targets: targets, parameters: parameters)
-        case "grad-cam-plus-plus": try GradCAMPlusPlus.attribute(model: model, input: input, targets: targets, parameters: parameters)
+        case "grad-cam":
+            try NormalizedGradCAM.attribute(model: model, input: input, targets: targets, parameters: parameters)
+        case "grad-cam-plus-plus":
+            try GradCAMPlusPlus.attribute(model: model, input: input, targets: targets, parameters: parameters)
         case "xgrad-cam": try XGradCAM.attribute(model: model, input: input, targets: targets, parameters: parameters)
         case "layer-cam": try LayerCAM.attribute(model: model, input: input, targets: targets, parameters: parameters)
         case "hires-cam": try HiResCAM.attribute(model: model, input: input, targets: targets, parameters: parameters)
         case "grad-cam-element-wise":
             try GradCAMElementWise.attribute(model: model, input: input, targets: targets, parameters: parameters)
         case "eigen-cam": try EigenCAM.attribute(model: model, input: input, targets: targets, parameters: parameters)
-        case "eigen-grad-cam": try EigenGradCAM.attribute(model: model, input: input, targets: targets, parameters: parameters)
+        case "eigen-grad-cam":
+            try EigenGradCAM.attribute(model: model, input: input, targets: targets, parameters: parameters)
         case "score-cam": try ScoreCAM.attribute(model: model, input: input, targets: targets, parameters: parameters)
-        case "ablation-cam": try AblationCAM.attribute(model: model, input: input, targets: targets, parameters: parameters)
+        case "ablation-cam":
+            try AblationCAM.attribute(model: model, input: input, targets: targets, parameters: parameters)
         default: throw AttributionError.invalidOption("unknown CAM method \(method)")
         }
     }

@@ -32,9 +32,13 @@ import Testing
         case number(Double), string(String), other
         init(from decoder: Decoder) throws {
             let c = try decoder.singleValueContainer()
-            if let d = try? c.decode(Double.self) { self = .number(d) } else if let s = try? c.decode(String.self) {
+            if let d = try? c.decode(Double.self) {
+                self = .number(d)
+            } else if let s = try? c.decode(String.self) {
                 self = .string(s)
-            } else { self = .other }
+            } else {
+                self = .other
+            }
         }
         func encode(to encoder: Encoder) throws {}
     }
@@ -59,7 +63,8 @@ import Testing
         let model: ResNetClassifier<Float>
         let input: Tensor<Float>
         func entry(_ name: String) throws -> Entry {
-            try #require(manifest.attributions.first { $0.name == name }, "no '\(name)' in methods_captum/manifest.json")
+            try #require(
+                manifest.attributions.first { $0.name == name }, "no '\(name)' in methods_captum/manifest.json")
         }
         func reference(_ name: String) throws -> Tensor<Float> {
             try NPY.read(FixturePaths.fixture("methods_captum/\(try entry(name).file)"), as: Float.self)
@@ -141,7 +146,8 @@ import Testing
         let s = try setup()
         var p = parameters
         p.perturbationsPerEval = 16
-        let result = try Occlusion.attribute(model: s.model, input: s.input, targets: [s.manifest.target], parameters: p)
+        let result = try Occlusion.attribute(
+            model: s.model, input: s.input, targets: [s.manifest.target], parameters: p)
         expectRelativeL2(result, try s.reference(name), atMost: 1e-4, name)
     }
 }

@@ -38,12 +38,16 @@ struct BootstrapTests {
 
 @Suite("DatasetAggregator")
 struct DatasetAggregatorTests {
-    func record(_ image: String, _ label: String, _ method: String, deletion: Double, insertion: Double,
-                curve: [Double] = [1, 0.5, 0]) -> ImageMetricRecord {
+    func record(
+        _ image: String, _ label: String, _ method: String, deletion: Double, insertion: Double,
+        curve: [Double] = [1, 0.5, 0]
+    ) -> ImageMetricRecord {
         var s = FaithfulnessScores()
         s.deletionAUC = deletion
         s.insertionAUC = insertion
-        return ImageMetricRecord(image: image, label: label, method: method, scores: s, deletionCurve: curve, insertionCurve: curve.reversed())
+        return ImageMetricRecord(
+            image: image, label: label, method: method, scores: s, deletionCurve: curve,
+            insertionCurve: curve.reversed())
     }
 
     @Test func meansPerMethodAndClassBestMethodAndCurves() throws {
@@ -69,8 +73,10 @@ struct DatasetAggregatorTests {
     }
 
     @Test func curvesOfDifferentLengthsAreAnError() {
-        let records = [record("a", "x", "m", deletion: 0, insertion: 0, curve: [1, 0]),
-                       record("b", "x", "m", deletion: 0, insertion: 0, curve: [1, 0.5, 0])]
+        let records = [
+            record("a", "x", "m", deletion: 0, insertion: 0, curve: [1, 0]),
+            record("b", "x", "m", deletion: 0, insertion: 0, curve: [1, 0.5, 0]),
+        ]
         #expect(throws: MetricError.self) { try DatasetAggregator.summarize(records) }
     }
 }
@@ -81,10 +87,13 @@ struct RankCorrelationTests {
         #expect(RankCorrelation.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == 1)
         #expect(RankCorrelation.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == -1)
         // scipy.stats.spearmanr([1, 2, 2, 3], [1, 3, 2, 4]) = 0.9486832980505138
-        expectClose([RankCorrelation.spearman([1, 2, 2, 3], [1, 3, 2, 4])], [0.9486832980505138], atol: 1e-12, rtol: 0)
+        expectClose(
+            [RankCorrelation.spearman([1, 2, 2, 3], [1, 3, 2, 4])], [0.9486832980505138], atol: 1e-12, rtol: 0)
         #expect(RankCorrelation.spearman([1, 1, 1], [1, 2, 3]) == 0)
         #expect(RankCorrelation.meanPairwiseSpearman([[1, 2, 3]]) == nil)
-        expectClose([RankCorrelation.meanPairwiseSpearman([[1, 2, 3], [1, 2, 3], [3, 2, 1]]) ?? .nan], [-1.0 / 3], atol: 1e-12, rtol: 0)
+        expectClose(
+            [RankCorrelation.meanPairwiseSpearman([[1, 2, 3], [1, 2, 3], [3, 2, 1]]) ?? .nan], [-1.0 / 3], atol: 1e-12,
+            rtol: 0)
     }
 }
 
@@ -112,7 +121,8 @@ struct RandomizationCurveTests {
         #expect(curve.cascading[0] > curve.cascading[1] && curve.cascading[1] > curve.cascading[2])
         expectClose([curve.independent[1]], [curve.independent[0]], atol: 1e-12, rtol: 0)
         #expect(throws: MetricError.self) {
-            try RandomizationCurve.compute(method: "m", stages: [], trained: 0, randomize: { _ in 0 }, explain: { _ in [1] })
+            try RandomizationCurve.compute(
+                method: "m", stages: [], trained: 0, randomize: { _ in 0 }, explain: { _ in [1] })
         }
     }
 }
@@ -139,43 +149,63 @@ struct LeafMaskTests {
     }
 
     @Test func namesAndMissingFiles() throws {
-        #expect(LeafMask.maskFileName(forImage: "leaf_001.JPG", suffix: LeafMask.plantVillageSuffix) == "leaf_001_final_masked.jpg")
+        #expect(
+            LeafMask.maskFileName(forImage: "leaf_001.JPG", suffix: LeafMask.plantVillageSuffix)
+                == "leaf_001_final_masked.jpg")
         #expect(LeafMask.maskFileName(forImage: "a.png", suffix: "") == "a.png")
         let dir = try FixturePaths.temporaryDirectory("leafmask")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("rust"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("rust"), withIntermediateDirectories: true)
         try Data().write(to: dir.appendingPathComponent("rust/a_final_masked.jpg"))
-        let found = try LeafMask.locateMasks(images: ["rust/a.JPG"], directory: dir, suffix: LeafMask.plantVillageSuffix)
+        let found = try LeafMask.locateMasks(
+            images: ["rust/a.JPG"], directory: dir, suffix: LeafMask.plantVillageSuffix)
         #expect(found.map(\.lastPathComponent) == ["a_final_masked.jpg"])
-        #expect(throws: MetricError.missingMasks(directory: dir.path, missing: ["rust/b_final_masked.jpg", "scab/c_final_masked.jpg"],
-                                                 count: 2, total: 3)) {
-            try LeafMask.locateMasks(images: ["rust/a.JPG", "rust/b.JPG", "scab/c.jpg"], directory: dir, suffix: LeafMask.plantVillageSuffix)
+        #expect(
+            throws: MetricError.missingMasks(
+                directory: dir.path, missing: ["rust/b_final_masked.jpg", "scab/c_final_masked.jpg"],
+                count: 2, total: 3)
+        ) {
+            try LeafMask.locateMasks(
+                images: ["rust/a.JPG", "rust/b.JPG", "scab/c.jpg"], directory: dir, suffix: LeafMask.plantVillageSuffix)
         }
         let message = MetricError.missingMasks(directory: "/m", missing: ["x"], count: 7, total: 9).description
         #expect(message.contains("7 of 9") && message.contains("x"))
-        #expect(throws: MetricError.maskSizeMismatch(file: "m.jpg", width: 10, height: 10, expectedWidth: 20, expectedHeight: 20)) {
+        #expect(
+            throws: MetricError.maskSizeMismatch(
+                file: "m.jpg", width: 10, height: 10, expectedWidth: 20, expectedHeight: 20)
+        ) {
             try LeafMask.checkSize(file: "m.jpg", width: 10, height: 10, expectedWidth: 20, expectedHeight: 20)
         }
     }
 
     @Test func aSuffixWithoutExtensionTakesTheImagesThenTheUsualOnes() throws {
-        #expect(LeafMask.maskFileCandidates(forImage: "a b.JPG", suffix: "_final_masked")
-                    == ["a b_final_masked.JPG", "a b_final_masked.jpg", "a b_final_masked.jpeg", "a b_final_masked.png",
-                        "a b_final_masked.PNG"])
+        #expect(
+            LeafMask.maskFileCandidates(forImage: "a b.JPG", suffix: "_final_masked")
+                == [
+                    "a b_final_masked.JPG", "a b_final_masked.jpg", "a b_final_masked.jpeg", "a b_final_masked.png",
+                    "a b_final_masked.PNG",
+                ])
         #expect(LeafMask.maskFileName(forImage: "a.png", suffix: "_mask") == "a_mask.png")
         #expect(LeafMask.maskFileCandidates(forImage: "a.png", suffix: "_final_masked.JPG") == ["a_final_masked.JPG"])
         let dir = try FixturePaths.temporaryDirectory("leafmask-noext")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("rust"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: dir.appendingPathComponent("rust"), withIntermediateDirectories: true)
         try Data().write(to: dir.appendingPathComponent("rust/a_final_masked.jpg"))
         let found = try LeafMask.locateMasks(images: ["rust/a.JPG"], directory: dir, suffix: "_final_masked")
         #expect(found.map(\.lastPathComponent) == ["a_final_masked.jpg"])
-        #expect(throws: MetricError.missingMasks(directory: dir.path, missing: ["rust/b_final_masked.*"], count: 1, total: 2)) {
+        #expect(
+            throws: MetricError.missingMasks(
+                directory: dir.path, missing: ["rust/b_final_masked.*"], count: 1, total: 2)
+        ) {
             try LeafMask.locateMasks(images: ["rust/a.JPG", "rust/b.JPG"], directory: dir, suffix: "_final_masked")
         }
         let file = dir.appendingPathComponent("rust/a_final_masked.jpg")
         for notAFolder in [dir.appendingPathComponent("absent"), file] {
-            #expect(throws: MetricError.invalidOption("mask folder '\(notAFolder.path)' does not exist or is not a folder")) {
+            #expect(
+                throws: MetricError.invalidOption("mask folder '\(notAFolder.path)' does not exist or is not a folder")
+            ) {
                 try LeafMask.locateMasks(images: ["rust/a.JPG"], directory: notAFolder, suffix: "")
             }
         }

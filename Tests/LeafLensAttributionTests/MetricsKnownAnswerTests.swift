@@ -18,9 +18,12 @@ struct CausalMetricTests {
 
     @Test func deletionReproducesRISEsWorkedExample() throws {
         // The reference run ordered the three 0.3 ties as 2, 3, 11: ascending index.
-        let curve = try Deletion.curve(model: model, image: RISEExample.image, ranking: RISEExample.saliency, step: 3, ties: .ascendingIndex)
+        let curve = try Deletion.curve(
+            model: model, image: RISEExample.image, ranking: RISEExample.saliency, step: 3, ties: .ascendingIndex)
         #expect(curve.scoredClass == 1)
-        expectClose(curve.scores, [0.3891843, 0.2903531, 0.2732616, 0.2591809, 0.3114709, 0.3586153, 0.3671654], atol: 1e-7, rtol: 0)
+        expectClose(
+            curve.scores, [0.3891843, 0.2903531, 0.2732616, 0.2591809, 0.3114709, 0.3586153, 0.3671654], atol: 1e-7,
+            rtol: 0)
         expectClose([curve.auc], [0.31184277683496475], atol: 1e-7, rtol: 0)
         let short = try Deletion.curve(model: model, image: RISEExample.image, ranking: RISEExample.saliency, step: 5)
         expectClose(short.scores, [0.3891843, 0.2840416, 0.2675557, 0.3586153, 0.3671654], atol: 1e-7, rtol: 0)
@@ -29,13 +32,17 @@ struct CausalMetricTests {
 
     @Test func insertionReproducesRISEsWorkedExample() throws {
         let curve = try Insertion.curve(model: model, image: RISEExample.image, ranking: RISEExample.saliency, step: 3)
-        expectClose(curve.scores, [0.3707109, 0.4607307, 0.4811615, 0.4769692, 0.4342458, 0.3978586, 0.3891843], atol: 1e-7, rtol: 0)
+        expectClose(
+            curve.scores, [0.3707109, 0.4607307, 0.4811615, 0.4769692, 0.4342458, 0.3978586, 0.3891843], atol: 1e-7,
+            rtol: 0)
         expectClose([curve.auc], [0.43848557273546857], atol: 1e-7, rtol: 0)
     }
 
     @Test func batchingDoesNotChangeTheCurve() throws {
-        let one = try Deletion.curve(model: model, image: RISEExample.image, ranking: RISEExample.saliency, step: 2, batchSize: 1)
-        let many = try Deletion.curve(model: model, image: RISEExample.image, ranking: RISEExample.saliency, step: 2, batchSize: 4)
+        let one = try Deletion.curve(
+            model: model, image: RISEExample.image, ranking: RISEExample.saliency, step: 2, batchSize: 1)
+        let many = try Deletion.curve(
+            model: model, image: RISEExample.image, ranking: RISEExample.saliency, step: 2, batchSize: 4)
         #expect(one == many)
         #expect(one.scores.count == 9)
     }
@@ -81,8 +88,12 @@ struct CausalMetricTests {
 struct RISEBlurTests {
     @Test func kernelIsTheReflectedGaussian() {
         // Reference §E: k1 values and the float32 centre/corner of gkern(11, 5).
-        expectClose(RISEBlur.kernel1D, [0.0879581458, 0.0888961198, 0.0904741965, 0.0921911178, 0.0934893884, 0.0939820633,
-                                        0.0934893884, 0.0921911178, 0.0904741965, 0.0888961198, 0.0879581458], atol: 1e-10, rtol: 0)
+        expectClose(
+            RISEBlur.kernel1D,
+            [
+                0.0879581458, 0.0888961198, 0.0904741965, 0.0921911178, 0.0934893884, 0.0939820633,
+                0.0934893884, 0.0921911178, 0.0904741965, 0.0888961198, 0.0879581458,
+            ], atol: 1e-10, rtol: 0)
         #expect(RISEBlur.kernel2D[60] == Float(0.008832628))
         #expect(RISEBlur.kernel2D[0] == Float(0.0077366354))
         expectClose([RISEBlur.kernel1D.reduce(0, +)], [1.0], atol: 1e-15, rtol: 0)
@@ -92,7 +103,8 @@ struct RISEBlurTests {
         let ones = Tensor<Double>(repeating: 1, shape: [1, 1, 11, 11])
         let blurred = try RISEBlur.blur(ones)
         // The centre sees the whole kernel; a corner only its 6×6 quarter.
-        expectClose([blurred.storage[60]], [Double(RISEBlur.kernel2D.reduce(0) { $0 + Double($1) })], atol: 1e-12, rtol: 0)
+        expectClose(
+            [blurred.storage[60]], [Double(RISEBlur.kernel2D.reduce(0) { $0 + Double($1) })], atol: 1e-12, rtol: 0)
         #expect(blurred.storage[0] < 0.35)
     }
 }
@@ -125,8 +137,10 @@ struct NoisyLinearImputerTests {
         let x = try Tensor<Double>(shape: [2, h, w], storage: (0..<(2 * h * w)).map { _ in random.uniform(-1, 1) })
         let known = (0..<(h * w)).map { _ in random.unit() > 0.6 }
         let out = try imputer.impute(x, known: known, random: &random).storage
-        let weights: [(Int, Int, Double)] = [(1, 1, 1.0 / 12), (0, 1, 1.0 / 6), (-1, 1, 1.0 / 12), (1, -1, 1.0 / 12),
-                       (0, -1, 1.0 / 6), (-1, -1, 1.0 / 12), (1, 0, 1.0 / 6), (-1, 0, 1.0 / 6)]
+        let weights: [(Int, Int, Double)] = [
+            (1, 1, 1.0 / 12), (0, 1, 1.0 / 6), (-1, 1, 1.0 / 12), (1, -1, 1.0 / 12),
+            (0, -1, 1.0 / 6), (-1, -1, 1.0 / 12), (1, 0, 1.0 / 6), (-1, 0, 1.0 / 6),
+        ]
         var worst = 0.0
         for c in 0..<2 {
             for p in 0..<(h * w) where !known[p] {
@@ -178,7 +192,9 @@ struct ROADTests {
     /// information, so LeRF and MoRF remove equally harmful pixels on average and combined ≈ 0.
     @Test func combinedOfARandomMapIsNearZero() throws {
         let (h, w) = (12, 12)
-        let weights = [[Double](repeating: 8.0 / Double(3 * h * w), count: 3 * h * w), [Double](repeating: 0, count: 3 * h * w)]
+        let weights = [
+            [Double](repeating: 8.0 / Double(3 * h * w), count: 3 * h * w), [Double](repeating: 0, count: 3 * h * w),
+        ]
         let model = DenseModel(weights: weights, bias: [0, 0])
         let image = try Tensor<Double>(
             shape: [1, 3, h, w], storage: (0..<(3 * h * w)).map { i in 0.5 + 0.1 * sin(Double(i % (h * w)) / 7) })
@@ -213,17 +229,22 @@ struct InfidelityTests {
     @Test func exactAttributionsOfALinearModelScoreZero() throws {
         let model = DenseModel<Double>.riseExample
         let gradient = try Saliency.attribute(model: model, input: RISEExample.image, targets: [1], absolute: false)
-        let perturbations = try Infidelity.gaussianPerturbations(shape: [1, 3, 4, 4], samples: 10, stdev: 0.003, seed: 1, as: Double.self)
+        let perturbations = try Infidelity.gaussianPerturbations(
+            shape: [1, 3, 4, 4], samples: 10, stdev: 0.003, seed: 1, as: Double.self)
         let value = try Infidelity.evaluate(
             model: model, input: RISEExample.image, attributions: gradient, target: 1, perturbations: perturbations)
         #expect(abs(value) < 1e-20)
         // Scaled attributions are no longer exact, unless normalised (β rescales them back).
         var doubled = gradient
         doubled.storage = doubled.storage.map { 2 * $0 }
-        #expect(try Infidelity.evaluate(model: model, input: RISEExample.image, attributions: doubled, target: 1,
-                                        perturbations: perturbations) > 1e-8)
-        #expect(try Infidelity.evaluate(model: model, input: RISEExample.image, attributions: doubled, target: 1,
-                                        perturbations: perturbations, normalize: true) < 1e-20)
+        #expect(
+            try Infidelity.evaluate(
+                model: model, input: RISEExample.image, attributions: doubled, target: 1,
+                perturbations: perturbations) > 1e-8)
+        #expect(
+            try Infidelity.evaluate(
+                model: model, input: RISEExample.image, attributions: doubled, target: 1,
+                perturbations: perturbations, normalize: true) < 1e-20)
     }
 
     /// Reference §B1, Quad-free form: with two fixed perturbations the value is the closed formula.
@@ -233,12 +254,15 @@ struct InfidelityTests {
         let attr = try Tensor<Double>(shape: [1, 3], storage: [2, 0, 3])  // IG = w·x
         let ones = try Tensor<Double>(shape: [1, 3], storage: [1, 1, 1])
         // s = 5, d = 6 → (s − d)² = 1 (Captum: [0, 1] for this example).
-        #expect(try Infidelity.evaluate(model: model, input: x, attributions: attr, target: 0, perturbations: [ones]) == 1)
+        #expect(
+            try Infidelity.evaluate(model: model, input: x, attributions: attr, target: 0, perturbations: [ones]) == 1)
     }
 
     @Test func perturbationsAreSeededNormals() throws {
-        let a = try Infidelity.gaussianPerturbations(shape: [1, 3, 8, 8], samples: 200, stdev: 0.5, seed: 4, as: Double.self)
-        let b = try Infidelity.gaussianPerturbations(shape: [1, 3, 8, 8], samples: 200, stdev: 0.5, seed: 4, as: Double.self)
+        let a = try Infidelity.gaussianPerturbations(
+            shape: [1, 3, 8, 8], samples: 200, stdev: 0.5, seed: 4, as: Double.self)
+        let b = try Infidelity.gaussianPerturbations(
+            shape: [1, 3, 8, 8], samples: 200, stdev: 0.5, seed: 4, as: Double.self)
         #expect(a == b)
         let values = a.flatMap(\.storage)
         let mean = values.reduce(0, +) / Double(values.count)
@@ -267,9 +291,10 @@ struct SensitivityMaxTests {
     @Test func constantExplanationScoresZeroAndZeroExplanationDividesByOne() throws {
         let x = try Tensor<Double>(shape: [1, 2], storage: [0, 0])
         let shift = try Tensor<Double>(shape: [1, 2], storage: [0.1, 0.1])
-        #expect(try SensitivityMax.evaluate(input: x, perturbations: [shift]) { b in
-            Tensor(repeating: 3, shape: b.shape)
-        } == 0)
+        #expect(
+            try SensitivityMax.evaluate(input: x, perturbations: [shift]) { b in
+                Tensor(repeating: 3, shape: b.shape)
+            } == 0)
         let v = try SensitivityMax.evaluate(input: x, perturbations: [shift]) { b in
             var g = b
             g.storage = g.storage.map { 2 * $0 }
@@ -288,13 +313,17 @@ struct ConfidenceChangeTests {
 
     @Test func anAllOnesMapChangesNothingAndDropAndIncreaseFollowTheSign() throws {
         let model = DenseModel<Double>.riseExample
-        let none = try ConfidenceChange.evaluate(model: model, image: RISEExample.image, cam: [Float](repeating: 1, count: 16), target: 1)
+        let none = try ConfidenceChange.evaluate(
+            model: model, image: RISEExample.image, cam: [Float](repeating: 1, count: 16), target: 1)
         #expect(none == .init(change: 0, drop: 0, increase: 0))
-        let zero = try ConfidenceChange.evaluate(model: model, image: RISEExample.image, cam: [Float](repeating: 0, count: 16), target: 1)
+        let zero = try ConfidenceChange.evaluate(
+            model: model, image: RISEExample.image, cam: [Float](repeating: 0, count: 16), target: 1)
         // x ⊙ 0 = 0: logits = bias [0, 0.1, −0.1].
         let p0 = exp(0.1) / (1 + exp(0.1) + exp(-0.1))
         expectClose([zero.change], [Double(Float(p0) - Float(0.3891843))], atol: 1e-6, rtol: 0)
-        #expect(zero.change < 0 ? (zero.drop == -zero.change && zero.increase == 0) : (zero.drop == 0 && zero.increase == 1))
+        #expect(
+            zero.change < 0 ? (zero.drop == -zero.change && zero.increase == 0) : (zero.drop == 0 && zero.increase == 1)
+        )
     }
 }
 
@@ -316,16 +345,23 @@ struct FaithfulnessEvaluatorTests {
         options.step = 4
         options.roadNoise = 0
         let (scores, curves) = try FaithfulnessEvaluator.evaluate(
-            model: model, image: RISEExample.image, target: 1, attribution: attribution, metrics: FaithfulnessMetric.allCases,
-            options: options, explain: { b in try Saliency.attribute(model: model, input: b, targets: Array(repeating: 1, count: b.shape[0]), absolute: false) },
+            model: model, image: RISEExample.image, target: 1, attribution: attribution,
+            metrics: FaithfulnessMetric.allCases,
+            options: options,
+            explain: { b in
+                try Saliency.attribute(
+                    model: model, input: b, targets: Array(repeating: 1, count: b.shape[0]), absolute: false)
+            },
             method: "saliency")
         for key in FaithfulnessScores.keys { #expect(scores[key] != nil, "\(key) missing") }
         #expect(abs(scores.infidelity ?? 1) < 1e-20)
         #expect(scores.sensitivityMax == 0)  // a linear model's gradient does not move
         #expect(curves.deletion?.scores.count == 5)
         let json = String(decoding: try JSONEncoder().encode(scores), as: UTF8.self)
-        for key in ["deletion_auc", "insertion_auc", "road_morf", "road_lerf", "road_combined", "infidelity",
-                    "sensitivity_max", "confidence_drop", "confidence_increase"] {
+        for key in [
+            "deletion_auc", "insertion_auc", "road_morf", "road_lerf", "road_combined", "infidelity",
+            "sensitivity_max", "confidence_drop", "confidence_increase",
+        ] {
             #expect(json.contains("\"\(key)\""), "\(key) not in \(json)")
         }
         #expect(CausalCurves.fileName(stem: "leaf_1", method: "gradcam") == "leaf_1.gradcam.curves.json")
@@ -334,8 +370,9 @@ struct FaithfulnessEvaluatorTests {
         #expect(throws: MetricError.invalidStep(step: 17, pixels: 16)) {
             var bad = options
             bad.step = 17
-            try FaithfulnessEvaluator.evaluate(model: model, image: RISEExample.image, target: 1, attribution: attribution,
-                                               metrics: [.deletion], options: bad)
+            try FaithfulnessEvaluator.evaluate(
+                model: model, image: RISEExample.image, target: 1, attribution: attribution,
+                metrics: [.deletion], options: bad)
         }
     }
 
@@ -366,9 +403,12 @@ struct CAMFusionTests {
 struct ROADNoiseTests {
     @Test func seededNoiseIsReproducibleAndSmall() throws {
         let model = DenseModel<Double>.riseExample
-        let a = try ROAD.evaluate(model: model, image: RISEExample.image, map: RISEExample.saliency, target: 1, noise: 0.01, seed: 5)
-        let b = try ROAD.evaluate(model: model, image: RISEExample.image, map: RISEExample.saliency, target: 1, noise: 0.01, seed: 5)
-        let exact = try ROAD.evaluate(model: model, image: RISEExample.image, map: RISEExample.saliency, target: 1, noise: 0)
+        let a = try ROAD.evaluate(
+            model: model, image: RISEExample.image, map: RISEExample.saliency, target: 1, noise: 0.01, seed: 5)
+        let b = try ROAD.evaluate(
+            model: model, image: RISEExample.image, map: RISEExample.saliency, target: 1, noise: 0.01, seed: 5)
+        let exact = try ROAD.evaluate(
+            model: model, image: RISEExample.image, map: RISEExample.saliency, target: 1, noise: 0)
         #expect(a == b)
         #expect(a != exact)
         expectClose([a.morf, a.lerf, a.combined], [exact.morf, exact.lerf, exact.combined], atol: 0.02, rtol: 0)

@@ -94,16 +94,20 @@ struct MetricsParityTests {
         let ranking = try manifest.array("ranking_map").storage
         let road = manifest.road
         let result = try ROAD.evaluate(model: model, image: manifest.image, map: ranking, target: road.target, noise: 0)
-        expectClose([result.morf, result.lerf, result.combined], [road.morf80, road.lerf20, road.combined],
-                    atol: 1e-4, rtol: 0, "MoRF(80), LeRF(20), combined")
+        expectClose(
+            [result.morf, result.lerf, result.combined], [road.morf80, road.lerf20, road.combined],
+            atol: 1e-4, rtol: 0, "MoRF(80), LeRF(20), combined")
         var random = SeededRandom(seed: 0)
         let percentiles = ROAD.defaultPercentiles
-        let removals = percentiles.map { ROAD.Removal(percentile: $0, leastRelevantFirst: false) }
+        let removals =
+            percentiles.map { ROAD.Removal(percentile: $0, leastRelevantFirst: false) }
             + percentiles.map { ROAD.Removal(percentile: $0, leastRelevantFirst: true) }
         let scores = try ROAD.scores(
             model: model, image: manifest.image, map: ranking, target: road.target, removals: removals,
             imputer: NoisyLinearImputer(noise: 0), random: &random)
-        let expected = percentiles.map { road.morf[String(Int($0))] ?? .nan } + percentiles.map { road.lerf[String(Int($0))] ?? .nan }
+        let expected =
+            percentiles.map { road.morf[String(Int($0))] ?? .nan }
+            + percentiles.map { road.lerf[String(Int($0))] ?? .nan }
         expectClose(scores, expected, atol: 1e-4, rtol: 0, "MoRF(10…90) then LeRF(10…90)")
     }
 
@@ -112,8 +116,9 @@ struct MetricsParityTests {
         let cam = try manifest.array("ranking_map").storage
         let c = manifest.confidence
         let result = try ConfidenceChange.evaluate(model: model, image: manifest.image, cam: cam, target: c.target)
-        expectClose([result.change, result.drop, result.increase], [c.change, c.drop, c.increase],
-                    atol: 1e-5, rtol: 0, "CamMult change, drop, increase")
+        expectClose(
+            [result.change, result.drop, result.increase], [c.change, c.drop, c.increase],
+            atol: 1e-5, rtol: 0, "CamMult change, drop, increase")
     }
 
     /// Infidelity at σ = 0.003 subtracts two logits that agree to ~3 digits (d = F(x) − F(x − I)), so
@@ -133,15 +138,18 @@ struct MetricsParityTests {
                 parameters: try manifest.classifier().model.parameters.mapValues { $0.converted(to: Double.self) }))
         for normalize in [false, true] {
             let value = try Infidelity.evaluate(
-                model: float64, input: asDouble(manifest.image), attributions: asDouble(attributions), target: ref.target,
+                model: float64, input: asDouble(manifest.image), attributions: asDouble(attributions),
+                target: ref.target,
                 perturbations: perturbations.map(asDouble), normalize: normalize)
-            expectClose([value], [normalize ? ref.float64_normalized : ref.float64], atol: 0, rtol: 1e-4,
-                        "float64 infidelity, normalize \(normalize)")
+            expectClose(
+                [value], [normalize ? ref.float64_normalized : ref.float64], atol: 0, rtol: 1e-4,
+                "float64 infidelity, normalize \(normalize)")
             let value32 = try Infidelity.evaluate(
                 model: try manifest.classifier(), input: manifest.image, attributions: attributions, target: ref.target,
                 perturbations: perturbations, normalize: normalize)
-            expectClose([value32], [normalize ? ref.float32_normalized : ref.float32], atol: 0, rtol: 3e-3,
-                        "float32 infidelity, normalize \(normalize)")
+            expectClose(
+                [value32], [normalize ? ref.float32_normalized : ref.float32], atol: 0, rtol: 3e-3,
+                "float32 infidelity, normalize \(normalize)")
         }
     }
 
@@ -151,12 +159,15 @@ struct MetricsParityTests {
         let perturbations = try SensitivityMax.uniformPerturbations(
             shape: manifest.input.shape, samples: ref.samples, radius: ref.radius, seed: ref.seed, as: Float.self)
         let saliency = try SensitivityMax.evaluate(input: manifest.image, perturbations: perturbations) { batch in
-            try Saliency.attribute(model: model, input: batch, targets: Array(repeating: ref.target, count: batch.shape[0]))
+            try Saliency.attribute(
+                model: model, input: batch, targets: Array(repeating: ref.target, count: batch.shape[0]))
         }
         let ixg = try SensitivityMax.evaluate(input: manifest.image, perturbations: perturbations) { batch in
-            try InputXGradient.attribute(model: model, input: batch, targets: Array(repeating: ref.target, count: batch.shape[0]))
+            try InputXGradient.attribute(
+                model: model, input: batch, targets: Array(repeating: ref.target, count: batch.shape[0]))
         }
-        expectClose([saliency, ixg], [ref.saliency_abs, ref.input_x_gradient], atol: 0, rtol: 1e-4,
-                    "sensitivity_max of Saliency, InputXGradient")
+        expectClose(
+            [saliency, ixg], [ref.saliency_abs, ref.input_x_gradient], atol: 0, rtol: 1e-4,
+            "sensitivity_max of Saliency, InputXGradient")
     }
 }

@@ -26,12 +26,16 @@ struct DenseModel<Scalar: TensorScalar>: AttributionModel {
         return try Tensor(shape: [n, classCount], storage: out)
     }
 
-    func inputGradient(_ input: Tensor<Scalar>, targets: [Int]) throws -> (outputs: Tensor<Scalar>, gradient: Tensor<Scalar>) {
+    func inputGradient(
+        _ input: Tensor<Scalar>, targets: [Int]
+    ) throws -> (outputs: Tensor<Scalar>, gradient: Tensor<Scalar>) {
         let out = try outputs(input)
         return (out, try Tensor(shape: input.shape, storage: targets.flatMap { weights[$0] }))
     }
 
-    func layerGradient(_ input: Tensor<Scalar>, layer: String, targets: [Int]) throws
+    func layerGradient(
+        _ input: Tensor<Scalar>, layer: String, targets: [Int]
+    ) throws
         -> (outputs: Tensor<Scalar>, activation: Tensor<Scalar>, gradient: Tensor<Scalar>)
     {
         throw AttributionError.unknownLayer(layer, available: [])

@@ -8,13 +8,15 @@ import Testing
     /// Values printed by `standard_normals` in scripts/fixtures/methods_captum.py (Python's math
     /// module on the spec): the generator is reproducible from its documentation.
     @Test func matchesTheSpecsPythonReproduction() {
-        #expect(GaussianNoise(seed: 0).standardNormals(0..<6) == [
-            -1.8839081482051752, 0.8645071303574462, 0.22760790019534025, -0.04211273616940175,
-            -0.22143784567982683, 0.41933277893721055,
-        ])
-        #expect(GaussianNoise(seed: 42).standardNormals(7..<10) == [
-            -0.6667979871025093, -0.6703714824023507, -0.6175952699467544,
-        ])
+        #expect(
+            GaussianNoise(seed: 0).standardNormals(0..<6) == [
+                -1.8839081482051752, 0.8645071303574462, 0.22760790019534025, -0.04211273616940175,
+                -0.22143784567982683, 0.41933277893721055,
+            ])
+        #expect(
+            GaussianNoise(seed: 42).standardNormals(7..<10) == [
+                -0.6667979871025093, -0.6703714824023507, -0.6175952699467544,
+            ])
     }
 
     @Test func anyRangeIsASliceOfTheSequence() {
@@ -104,12 +106,15 @@ import Testing
         var results: [Tensor<Float>] = []
         for batchSize in [nil, 1, 3, 7, 40] as [Int?] {
             let model = RecordingModel(MultiLayerModel<Float>())
-            results.append(try NoiseTunnel.attribute(
-                model: model, input: x, targets: [0, 1], method: .integratedGradients(steps: 4),
-                parameters: .init(kind: .varGrad, samples: 7, stdev: 2, batchSize: batchSize, seed: 3)))
+            results.append(
+                try NoiseTunnel.attribute(
+                    model: model, input: x, targets: [0, 1], method: .integratedGradients(steps: 4),
+                    parameters: .init(kind: .varGrad, samples: 7, stdev: 2, batchSize: batchSize, seed: 3)))
             // One partition is 2·b rows (default b = 8/N = 4); IG inside runs ≤ max(rows, 8) per call.
             let partition = min(7, batchSize ?? 4)
-            #expect(model.batches.allSatisfy { $0 <= max(2 * partition, IntegratedGradients.defaultChunkRows) }, "\(String(describing: batchSize)): \(model.batches)")
+            #expect(
+                model.batches.allSatisfy { $0 <= max(2 * partition, IntegratedGradients.defaultChunkRows) },
+                "\(String(describing: batchSize)): \(model.batches)")
         }
         for r in results.dropFirst() { #expect(r == results[0]) }
     }
@@ -121,7 +126,8 @@ import Testing
         let baseline = try tensor([2, 3], [0.5, -1, 0, 1, 1, -2])
         let methods: [NoiseTunnel.Method<Float>] = [
             .gradientShap(.init(baselines: .perExample([.zero, .tensor(baseline)]), samples: 3, stdev: 0.1, seed: 2)),
-            .gradientShap(.init(baselines: .rows(try tensor([3, 3], [0, 0, 0, 1, 1, 1, -1, 0.5, 2])), samples: 2, seed: 2)),
+            .gradientShap(
+                .init(baselines: .rows(try tensor([3, 3], [0, 0, 0, 1, 1, 1, -1, 0.5, 2])), samples: 2, seed: 2)),
             .integratedGradients(baseline: .tensor(baseline), steps: 5, rule: .riemannTrapezoid),
         ]
         for method in methods {
@@ -135,7 +141,8 @@ import Testing
         // With σ = 0 the baseline tensor reaches IG row by row: the tunnel equals bare IG.
         let bare = try IntegratedGradients.attribute(
             model: MultiLayerModel<Float>(), input: x, baseline: .tensor(baseline), targets: [0, 1], steps: 5,
-            rule: .riemannTrapezoid).attributions
+            rule: .riemannTrapezoid
+        ).attributions
         let tunnelled = try NoiseTunnel.attribute(
             model: MultiLayerModel<Float>(), input: x, targets: [0, 1],
             method: .integratedGradients(baseline: .tensor(baseline), steps: 5, rule: .riemannTrapezoid),
@@ -154,8 +161,12 @@ import Testing
             (.inputXGradient, try InputXGradient.attribute(model: model, input: x, targets: targets)),
             (.guidedBackprop, try GuidedBackprop.attribute(model: model, input: x, targets: targets)),
             (.deconvolution, try Deconvolution.attribute(model: model, input: x, targets: targets)),
-            (.integratedGradients(steps: 4), try IntegratedGradients.attribute(
-                model: model, input: x, targets: targets, steps: 4).attributions),
+            (
+                .integratedGradients(steps: 4),
+                try IntegratedGradients.attribute(
+                    model: model, input: x, targets: targets, steps: 4
+                ).attributions
+            ),
         ]
         for (method, bare) in pairs {
             let tunnelled = try NoiseTunnel.attribute(
@@ -166,7 +177,8 @@ import Testing
             model: model, input: x, targets: targets, method: .saliency(absolute: false),
             parameters: .init(kind: .smoothGradSquared, samples: 4, stdev: 0))
         let plain = try Saliency.attribute(model: model, input: x, targets: targets, absolute: false)
-        expectClose(squared, try Tensor(shape: plain.shape, storage: plain.storage.map { $0 * $0 }), atol: 1e-12, rtol: 1e-5)
+        expectClose(
+            squared, try Tensor(shape: plain.shape, storage: plain.storage.map { $0 * $0 }), atol: 1e-12, rtol: 1e-5)
     }
 
     @Test func badOptionsNameTheOption() throws {
@@ -193,7 +205,8 @@ import Testing
     @Test func guidedMethodsNeedAGuidedModel() throws {
         #expect(throws: AttributionError.self) {
             try NoiseTunnel.attribute(
-                model: MultiLayerModel<Float>(), input: try tensor([1, 3], [1, 2, 3]), targets: [0], method: .guidedBackprop)
+                model: MultiLayerModel<Float>(), input: try tensor([1, 3], [1, 2, 3]), targets: [0],
+                method: .guidedBackprop)
         }
     }
 }

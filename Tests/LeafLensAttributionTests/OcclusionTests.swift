@@ -23,7 +23,8 @@ import Testing
             case .multiLayer: try run(MultiLayerModel<Float>(), perturbationsPerEval)
             case .basicModel3: try run(TwoInputModel<Float>(kind: .basicModel3), perturbationsPerEval)
             case .convNet:
-                try run(ConvNetModel<Float>(addend: try addend.map { try tensor([1, 1, 4, 4], $0) }), perturbationsPerEval)
+                try run(
+                    ConvNetModel<Float>(addend: try addend.map { try tensor([1, 1, 4, 4], $0) }), perturbationsPerEval)
             case .linear12345: try run(LinearModel<Float>(weights: [1, 2, 3, 4, 5]), perturbationsPerEval)
             }
         }
@@ -41,7 +42,8 @@ import Testing
     /// Spec §7.2 O1–O5, O9–O11 (multi-input cases as one input with the other held fixed) and the
     /// computed extras. Target 0.
     static let cases: [KnownCase] = [
-        .init(name: "O1", net: .multiLayer, shape: [1, 3], input: [20, 50, 30], window: [1], expected: [80, 200, 120]),
+        .init(
+            name: "O1", net: .multiLayer, shape: [1, 3], input: [20, 50, 30], window: [1], expected: [80, 200, 120]),
         .init(
             name: "O2 baseline 10", net: .multiLayer, shape: [1, 3], input: [20, 50, 30], window: [2],
             baseline: .tensor(Tensor(repeating: 10, shape: [1, 3])), expected: [200, 220, 240]),

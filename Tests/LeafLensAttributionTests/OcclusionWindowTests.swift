@@ -11,7 +11,8 @@ import Testing
         #expect(try rect.captumWindow(channelCount: 3) == ([3, 15, 25], [3, 15, 25]))
         let each = Occlusion.Parameters<Float>(height: 8, strideHeight: 4, channels: .each)
         #expect(try each.captumWindow(channelCount: 3) == ([1, 8, 8], [1, 4, 8]))
-        let groups = Occlusion.Parameters<Float>(height: 5, width: 7, strideHeight: 2, strideWidth: 3, channels: .groups(size: 2, stride: 1))
+        let groups = Occlusion.Parameters<Float>(
+            height: 5, width: 7, strideHeight: 2, strideWidth: 3, channels: .groups(size: 2, stride: 1))
         #expect(try groups.captumWindow(channelCount: 3) == ([2, 5, 7], [1, 2, 3]))
         #expect(throws: AttributionError.self) {
             try Occlusion.Parameters<Float>(channels: .groups(size: 4, stride: 1)).captumWindow(channelCount: 3)
@@ -31,10 +32,13 @@ import Testing
     /// windows through the generic path.
     @Test func convNetRectangularWindowKnownAnswer() throws {
         let result = try Occlusion.attribute(
-            model: ConvNetModel<Float>(addend: Tensor(repeating: 1, shape: [1, 1, 4, 4])), input: try arange16(), targets: [0],
+            model: ConvNetModel<Float>(addend: Tensor(repeating: 1, shape: [1, 1, 4, 4])), input: try arange16(),
+            targets: [0],
             window: [1, 2, 3], strides: [1, 2, 1])
-        expectClose(result, try tensor([1, 1, 4, 4], [17, 17, 17, 17, 17, 17, 17, 17, 64, 65.5, 65.5, 67, 64, 65.5, 65.5, 67]),
-                    atol: 1e-4, rtol: 0)
+        expectClose(
+            result,
+            try tensor([1, 1, 4, 4], [17, 17, 17, 17, 17, 17, 17, 17, 64, 65.5, 65.5, 67, 64, 65.5, 65.5, 67]),
+            atol: 1e-4, rtol: 0)
     }
 
     struct Case: Sendable, CustomTestStringConvertible {
@@ -45,8 +49,12 @@ import Testing
 
     static let resNetCases = [
         Case(name: "15x25 all channels", parameters: .init(height: 15, width: 25, strideHeight: 7, strideWidth: 9)),
-        Case(name: "6x10 each channel", parameters: .init(height: 6, width: 10, strideHeight: 5, strideWidth: 8, channels: .each)),
-        Case(name: "2-channel groups", parameters: .init(height: 9, strideHeight: 9, channels: .groups(size: 2, stride: 1))),
+        Case(
+            name: "6x10 each channel",
+            parameters: .init(height: 6, width: 10, strideHeight: 5, strideWidth: 8, channels: .each)),
+        Case(
+            name: "2-channel groups",
+            parameters: .init(height: 9, strideHeight: 9, channels: .groups(size: 2, stride: 1))),
     ]
 
     /// The ResNet fast path (regional recomputation) against the generic batched path, which
@@ -58,7 +66,8 @@ import Testing
         let fast = try Occlusion.attribute(model: model, input: x, targets: [0, 5], parameters: c.parameters)
         var generic = c.parameters
         generic.perturbationsPerEval = 16
-        let slow = try Occlusion.attribute(model: RecordingModel(model), input: x, targets: [0, 5], parameters: generic)
+        let slow = try Occlusion.attribute(
+            model: RecordingModel(model), input: x, targets: [0, 5], parameters: generic)
         let scale = Double(slow.storage.map(abs).max() ?? 1)
         expectClose(fast, slow, atol: 1e-5 * scale, rtol: 1e-4, c.name)
     }

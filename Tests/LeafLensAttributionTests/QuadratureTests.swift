@@ -26,7 +26,8 @@ import Testing
         .init(
             rule: .riemannTrapezoid, steps: 4, alphas: [0, 1.0 / 3, 2.0 / 3, 1],
             weights: [0.125, 0.25, 0.25, 0.125]),
-        .init(rule: .riemannMiddle, steps: 4, alphas: [0.125, 0.375, 0.625, 0.875], weights: [0.25, 0.25, 0.25, 0.25]),
+        .init(
+            rule: .riemannMiddle, steps: 4, alphas: [0.125, 0.375, 0.625, 0.875], weights: [0.25, 0.25, 0.25, 0.25]),
         .init(
             rule: .gaussLegendre, steps: 4, alphas: [0.0694318442, 0.3300094782, 0.6699905218, 0.9305681558],
             weights: [0.1739274226, 0.3260725774, 0.3260725774, 0.1739274226]),
@@ -115,9 +116,10 @@ import Testing
     }
 
     @Test func rawValues() {
-        #expect(IntegrationRule.allCases.map(\.rawValue) == [
-            "gauss-legendre", "riemann-left", "riemann-right", "riemann-middle", "riemann-trapezoid",
-        ])
+        #expect(
+            IntegrationRule.allCases.map(\.rawValue) == [
+                "gauss-legendre", "riemann-left", "riemann-right", "riemann-middle", "riemann-trapezoid",
+            ])
     }
 }
 

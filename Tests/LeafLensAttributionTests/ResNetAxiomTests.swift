@@ -115,7 +115,8 @@ import Testing
         let j = try #require(gradient.storage.indices.max { abs(gradient.storage[$0]) < abs(gradient.storage[$1]) })
         var b = x
         b.storage[j] -= 3 * (gradient.storage[j] > 0 ? 1 : -1)
-        let change = try targetLogits(model.unfolded, x, targets: [target])[0]
+        let change =
+            try targetLogits(model.unfolded, x, targets: [target])[0]
             - targetLogits(model.unfolded, b, targets: [target])[0]
         #expect(abs(change) > 0.01, "the one-feature change must move the output")
 
@@ -145,7 +146,8 @@ import Testing
     /// with OpenBLAS's AVX-512 kernels, 1.6e-7 with its Haswell ones), which says nothing about the
     /// method; in Double the bound can be tight. Relative L2 ≤ 1e-9, |Δ| ≤ 1e-9·max|IG|, deltas ≤ 1e-9·|ΔF|.
     @Test func bnFoldedAndUnfoldedNetworksGiveTheSameIG() throws {
-        let model = try ResNet18<Double>.seeded(seed: 1001, configuration: ResNet18Configuration(classCount: 38, width: 8))
+        let model = try ResNet18<Double>.seeded(
+            seed: 1001, configuration: ResNet18Configuration(classCount: 38, width: 8))
         let folded = try ResNetClassifier(model)
         let unfolded = UnfoldedResNet(program: folded.unfolded, classCount: folded.classCount)
         let x = ResNet18<Double>.seededInput(seed: 3007, shape: [2, 3, 64, 64])
@@ -180,7 +182,9 @@ struct UnfoldedResNet<T: TensorScalar>: AttributionModel {
         return (record.outputs, gradient)
     }
 
-    func layerGradient(_ input: Tensor<T>, layer: String, targets: [Int]) throws
+    func layerGradient(
+        _ input: Tensor<T>, layer: String, targets: [Int]
+    ) throws
         -> (outputs: Tensor<T>, activation: Tensor<T>, gradient: Tensor<T>)
     {
         let record = try program.forward(input, taps: [layer], backward: .inputOnly)

@@ -28,16 +28,19 @@ import Testing
         Run(network: "full", attribution: "ig_gl50"), Run(network: "full", attribution: "ig_gl16_ibs8"),
     ]
     static let slowIG = [Run(network: "full", attribution: "ig_trap50")]
-    static let gradCAMRuns = [
-        "gradcam_layer4_raw", "gradcam_layer4_relu", "gradcam_layer3_raw", "gradcam_layer2_relu_bilinear",
-    ].map { Run(network: "small", attribution: $0) } + [
-        "gradcam_layer4_raw", "gradcam_layer4_relu", "gradcam_layer3_raw", "gradcam_layer4_relu_bilinear",
-        "gradcam_layer3_raw_nearest",
-    ].map { Run(network: "full", attribution: $0) }
+    static let gradCAMRuns =
+        [
+            "gradcam_layer4_raw", "gradcam_layer4_relu", "gradcam_layer3_raw", "gradcam_layer2_relu_bilinear",
+        ].map { Run(network: "small", attribution: $0) }
+        + [
+            "gradcam_layer4_raw", "gradcam_layer4_relu", "gradcam_layer3_raw", "gradcam_layer4_relu_bilinear",
+            "gradcam_layer3_raw_nearest",
+        ].map { Run(network: "full", attribution: $0) }
 
     @Test func manifestCoversTheIssuesCases() throws {
         #expect(Set(CaptumFixtures.cases.map(\.name)) == ["small", "full"])
-        let all = (Self.defaultIG + Self.slowIG + Self.gradCAMRuns).map(\.testDescription)
+        let all =
+            (Self.defaultIG + Self.slowIG + Self.gradCAMRuns).map(\.testDescription)
             + ["small occlusion_w7_s4", "full occlusion_w15_s8"]
         let present = CaptumFixtures.cases.flatMap { c in c.attributions.map { "\(c.name) \($0.name)" } }
         #expect(Set(all) == Set(present))
@@ -86,9 +89,10 @@ import Testing
     func gradCAM(_ run: Run) throws {
         let c = try CaptumFixtures.case(run.network)
         let captum = try c.attribution(run.attribution)
-        let upsample: UpsampleMode = try captum.params.interpolate.map {
-            try #require(UpsampleMode(rawValue: $0.mode))
-        } ?? .none
+        let upsample: UpsampleMode =
+            try captum.params.interpolate.map {
+                try #require(UpsampleMode(rawValue: $0.mode))
+            } ?? .none
         let map = try GradCAM.attribute(
             model: try CaptumFixtures.classifier(c), input: c.input, layer: try #require(captum.params.layer),
             targets: c.targets, relu: try #require(captum.params.relu_attributions as Bool?), upsample: upsample)

@@ -10,7 +10,9 @@ import Testing
 @Suite struct ResNetDepthTests {
     static func classifier(depth: Int) throws -> ResNetClassifier<Float> {
         try ResNetClassifier(
-            try ResNet<Float>.seeded(seed: 1200 + UInt64(depth), configuration: try ResNetConfiguration(depth: depth, width: 4, classCount: 6)))
+            try ResNet<Float>.seeded(
+                seed: 1200 + UInt64(depth),
+                configuration: try ResNetConfiguration(depth: depth, width: 4, classCount: 6)))
     }
 
     /// |Δ| ≤ 1e-4·max|attr|, as for resnet18 (ResNetOcclusionTests).
@@ -30,8 +32,10 @@ import Testing
         expectClose(a, b, atol: 1e-4 * scale, rtol: 0, "resnet\(depth) fast path vs whole forwards")
     }
 
-    @Test(arguments: [("layer4", [2, 128, 2, 2]), ("layer4.2.conv3", [2, 128, 2, 2]), ("layer3.5.relu", [2, 16, 3, 3]),
-                      ("layer1.0.downsample", [2, 16, 10, 9])])
+    @Test(arguments: [
+        ("layer4", [2, 128, 2, 2]), ("layer4.2.conv3", [2, 128, 2, 2]), ("layer3.5.relu", [2, 16, 3, 3]),
+        ("layer1.0.downsample", [2, 16, 10, 9]),
+    ])
     func gradCAMAtBottleneckLayers(_ layer: String, _ shape: [Int]) throws {
         let model = try Self.classifier(depth: 50)
         let x = ResNet<Float>.seededInput(seed: 62, shape: [2, 3, 40, 36])

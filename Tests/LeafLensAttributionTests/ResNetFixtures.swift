@@ -81,7 +81,7 @@ enum CaptumFixtures {
 
     static let cases: [CaptumCase] = {
         guard let data = try? Data(contentsOf: FixturePaths.fixture("captum/manifest.json")),
-              let manifest = try? JSONDecoder().decode(Manifest.self, from: data)
+            let manifest = try? JSONDecoder().decode(Manifest.self, from: data)
         else { return [] }
         return manifest.cases
     }()

@@ -92,7 +92,8 @@ import Testing
         let x = ResNet18<Float>.seededInput(seed: 42, shape: [2, 3, 96, 96])
         let raw = try GradCAM.attribute(model: model, input: x, layer: layer, targets: [4, 9], relu: false)
         let rectified = try GradCAM.attribute(model: model, input: x, layer: layer, targets: [4, 9])
-        #expect(raw.storage.contains { $0 < 0 }, "the raw map should have negative values for the test to mean anything")
+        #expect(
+            raw.storage.contains { $0 < 0 }, "the raw map should have negative values for the test to mean anything")
         #expect(rectified.storage.allSatisfy { $0 >= 0 })
         #expect(rectified.storage == raw.storage.map { max($0, 0) })
     }

@@ -79,7 +79,8 @@ import Testing
 
         let result = try Occlusion.attribute(
             model: model, input: x, targets: targets, window: c.window, strides: c.strides, perturbationsPerEval: 7)
-        let reference = try Self.directOcclusion(model, x, target: targets[0], window: c.window, strides: c.strides, counts: counts)
+        let reference = try Self.directOcclusion(
+            model, x, target: targets[0], window: c.window, strides: c.strides, counts: counts)
         let scale = reference.storage.map { abs(Double($0)) }.max() ?? 0
         #expect(scale > 0)
         expectClose(result, reference, atol: 1e-5 * scale, rtol: 0, c.testDescription)

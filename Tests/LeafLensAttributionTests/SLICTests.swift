@@ -18,7 +18,8 @@ import Testing
 
     @Test func matchesScikitImage() throws {
         let (rgb, reference, info) = try fixture()
-        let ours = try SLIC.segments(rgb: rgb, parameters: .init(segments: info.n_segments, compactness: info.compactness))
+        let ours = try SLIC.segments(
+            rgb: rgb, parameters: .init(segments: info.n_segments, compactness: info.compactness))
         #expect(ours.count == info.segments, "segment count: LeafLens \(ours.count), scikit-image \(info.segments)")
         // The same partition up to renaming: both labellings number segments in raster order of first
         // appearance, so compare after renumbering each that way.

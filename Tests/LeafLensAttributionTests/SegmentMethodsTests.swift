@@ -42,9 +42,11 @@ import Testing
     /// All 24 permutations of the quadrants are exact Shapley values (A6), which sum to F(x) − F(0) = 54.
     @Test func exactShapleyValuesAndEfficiency() throws {
         func permutations(_ items: [Int]) -> [[Int]] {
-            items.count <= 1 ? [items] : items.indices.flatMap { i in
-                permutations(items.enumerated().filter { $0.offset != i }.map(\.element)).map { [items[i]] + $0 }
-            }
+            items.count <= 1
+                ? [items]
+                : items.indices.flatMap { i in
+                    permutations(items.enumerated().filter { $0.offset != i }.map(\.element)).map { [items[i]] + $0 }
+                }
         }
         let all = permutations([0, 1, 2, 3])
         #expect(all.count == 24)
@@ -60,13 +62,17 @@ import Testing
         expectClose(sampled.values[0], [4, 2.66667, 25, 22.33333], atol: 1e-5, rtol: 0)
         // Seeded sampling: every sample's credits sum to 54 too.
         let seeded = try ShapleyValueSampling.attribute(
-            model: convNet, input: try arange16(), targets: [0], segments: try quadrants(), parameters: .init(samples: 5, seed: 1))
+            model: convNet, input: try arange16(), targets: [0], segments: try quadrants(),
+            parameters: .init(samples: 5, seed: 1))
         expectClose([seeded.values[0].reduce(0, +)], [54.0], atol: 1e-9, rtol: 0)
     }
 
     /// A7's injected coalitions (outputs [54, 0, 0, 0, 18, 0, 50, 0]) → float64 WLS [0, −3, 13, 44].
     @Test func kernelShapInjectedKnownAnswer() throws {
-        let z: [[Int]] = [[1, 1, 1, 1], [0, 0, 0, 0], [1, 0, 0, 0], [0, 1, 1, 0], [1, 1, 0, 1], [0, 0, 1, 0], [1, 0, 1, 1], [0, 1, 0, 0]]
+        let z: [[Int]] = [
+            [1, 1, 1, 1], [0, 0, 0, 0], [1, 0, 0, 0], [0, 1, 1, 0], [1, 1, 0, 1], [0, 0, 1, 0], [1, 0, 1, 1],
+            [0, 1, 0, 0],
+        ]
         let result = try KernelShap.attribute(
             model: convNet, input: try arange16(), targets: [0], segments: try quadrants(),
             parameters: .init(coalitions: z.map { $0.map { $0 == 1 } }))
@@ -97,7 +103,9 @@ import Testing
     func resnet() throws -> (MethodsCAMManifest, ResNetClassifier<Float>, Tensor<Float>) {
         let manifest = try MethodsCAMManifest.load()
         let model = try SeededResNets.classifier(seed: MethodsCAMManifest.weightSeed, classes: 38, width: 64)
-        return (manifest, model, ResNet18<Float>.seededInput(seed: MethodsCAMManifest.inputSeed, shape: [1, 3, 224, 224]))
+        return (
+            manifest, model, ResNet18<Float>.seededInput(seed: MethodsCAMManifest.inputSeed, shape: [1, 3, 224, 224])
+        )
     }
 
     func grid(_ spec: String) throws -> FeatureSegments {
@@ -108,7 +116,8 @@ import Testing
     @Test func featureAblationParity() throws {
         let (manifest, model, x) = try resnet()
         let reference = try #require(manifest.segments.first { $0.method == "feature-ablation" })
-        let result = try FeatureAblation.attribute(model: model, input: x, targets: [MethodsCAMManifest.target], segments: try grid(reference.segments))
+        let result = try FeatureAblation.attribute(
+            model: model, input: x, targets: [MethodsCAMManifest.target], segments: try grid(reference.segments))
         expectParity(
             try Tensor(shape: [reference.values.count], storage: result.values[0].map { Float($0) }),
             try Tensor(shape: [reference.values.count], storage: reference.values.map { Float($0) }), atMost: 1e-4,
@@ -121,7 +130,9 @@ import Testing
         let segments = try grid(reference.segments)
         let samples = try #require(reference.samples), seed = try #require(reference.seed)
         // LeafLens's seeded permutations are the ones injected into Captum.
-        #expect(SegmentSampling.permutations(features: segments.count, count: samples, seed: seed) == reference.permutations)
+        #expect(
+            SegmentSampling.permutations(features: segments.count, count: samples, seed: seed) == reference.permutations
+        )
         let result = try ShapleyValueSampling.attribute(
             model: model, input: x, targets: [MethodsCAMManifest.target], segments: segments,
             parameters: .init(samples: samples, seed: seed))
@@ -140,22 +151,28 @@ import Testing
         let segments = try grid(reference.segments)
         let samples = try #require(reference.samples), seed = try #require(reference.seed)
         var random = SeededRandom(seed: seed)
-        let drawn = method == "lime"
+        let drawn =
+            method == "lime"
             ? SegmentSampling.limeCoalitions(features: segments.count, count: samples, random: &random)
             : SegmentSampling.kernelShapCoalitions(features: segments.count, count: samples, random: &random)
         #expect(drawn.map { $0.map { $0 ? 1 : 0 } } == reference.coalitions)
         let values: [Double]
         if method == "lime" {
-            values = try Lime.attribute(model: model, input: x, targets: [MethodsCAMManifest.target], segments: segments,
-                                        parameters: .init(samples: samples, seed: seed)).values[0]
+            values = try Lime.attribute(
+                model: model, input: x, targets: [MethodsCAMManifest.target], segments: segments,
+                parameters: .init(samples: samples, seed: seed)
+            ).values[0]
             // How far scikit-learn's default stopping rule leaves Lasso from its minimiser (informational bound).
             let tight = try #require(reference.values_tight_lasso)
             expectParity(
                 try Tensor(shape: [segments.count], storage: values.map { Float($0) }),
-                try Tensor(shape: [segments.count], storage: tight.map { Float($0) }), atMost: 1e-3, "lime vs tight Lasso")
+                try Tensor(shape: [segments.count], storage: tight.map { Float($0) }), atMost: 1e-3,
+                "lime vs tight Lasso")
         } else {
-            values = try KernelShap.attribute(model: model, input: x, targets: [MethodsCAMManifest.target], segments: segments,
-                                              parameters: .init(samples: samples, seed: seed)).values[0]
+            values = try KernelShap.attribute(
+                model: model, input: x, targets: [MethodsCAMManifest.target], segments: segments,
+                parameters: .init(samples: samples, seed: seed)
+            ).values[0]
         }
         expectParity(
             try Tensor(shape: [segments.count], storage: values.map { Float($0) }),
@@ -164,17 +181,24 @@ import Testing
 
     @Test func badInputsAreTypedErrors() throws {
         #expect(throws: SegmentError.self) {
-            try FeatureAblation.attribute(model: convNet, input: try arange16(), targets: [0], segments: try FeatureSegments.grid(2, height: 8, width: 8))
+            try FeatureAblation.attribute(
+                model: convNet, input: try arange16(), targets: [0],
+                segments: try FeatureSegments.grid(2, height: 8, width: 8))
         }
         #expect(throws: AttributionError.self) {
-            try ShapleyValueSampling.attribute(model: convNet, input: try arange16(), targets: [0], segments: try quadrants(),
-                                               parameters: .init(permutations: [[0, 1, 1, 2]]))
+            try ShapleyValueSampling.attribute(
+                model: convNet, input: try arange16(), targets: [0], segments: try quadrants(),
+                parameters: .init(permutations: [[0, 1, 1, 2]]))
         }
         #expect(throws: AttributionError.self) {
-            try KernelShap.attribute(model: convNet, input: try arange16(), targets: [0], segments: try FeatureSegments.grid(1, height: 4, width: 4))
+            try KernelShap.attribute(
+                model: convNet, input: try arange16(), targets: [0],
+                segments: try FeatureSegments.grid(1, height: 4, width: 4))
         }
         #expect(throws: AttributionError.self) {
-            try Lime.attribute(model: convNet, input: try arange16(), targets: [0], segments: try quadrants(), parameters: .init(samples: 0))
+            try Lime.attribute(
+                model: convNet, input: try arange16(), targets: [0], segments: try quadrants(),
+                parameters: .init(samples: 0))
         }
     }
 }
@@ -204,12 +228,14 @@ import Testing
     }
 
     @Test func labelImagesRenumberDistinctValues() throws {
-        let s = try FeatureSegments.labelImage([0xFF0000, 7, 7, 0xFF0000, 9, 9], height: 2, width: 3,
-                                               expectedHeight: 2, expectedWidth: 3, source: "seg.png")
+        let s = try FeatureSegments.labelImage(
+            [0xFF0000, 7, 7, 0xFF0000, 9, 9], height: 2, width: 3,
+            expectedHeight: 2, expectedWidth: 3, source: "seg.png")
         #expect(s.labels == [2, 0, 0, 2, 1, 1])
         #expect(s.count == 3)
         #expect(throws: SegmentError.wrongSize(expected: [4, 3], found: [2, 3], source: "seg.png")) {
-            try FeatureSegments.labelImage([1, 2, 3, 4, 5, 6], height: 2, width: 3, expectedHeight: 4, expectedWidth: 3, source: "seg.png")
+            try FeatureSegments.labelImage(
+                [1, 2, 3, 4, 5, 6], height: 2, width: 3, expectedHeight: 4, expectedWidth: 3, source: "seg.png")
         }
     }
 }

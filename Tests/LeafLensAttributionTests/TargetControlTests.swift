@@ -34,7 +34,8 @@ where M.Scalar == Double {
         for row in 0..<2 { #expect(abs(p.storage[2 * row] + p.storage[2 * row + 1] - 1) < 1e-15) }
         for target in 0..<2 {
             let g = try model.inputGradient(x, targets: [target, target]).gradient
-            expectClose(g.storage, try finiteDifference(model, x, target: target), atol: 1e-8, rtol: 1e-6, "target \(target)")
+            expectClose(
+                g.storage, try finiteDifference(model, x, target: target), atol: 1e-8, rtol: 1e-6, "target \(target)")
         }
     }
 
@@ -56,7 +57,8 @@ where M.Scalar == Double {
             let weight = p[target] * ((k == target ? 1 : 0) - p[k])
             for i in expected.indices { expected[i] += weight * Double(g[i]) }
         }
-        let result = try Saliency.attribute(model: ProbabilityOutput(base), input: x, targets: [target], absolute: false)
+        let result = try Saliency.attribute(
+            model: ProbabilityOutput(base), input: x, targets: [target], absolute: false)
         let scale = expected.map(abs).max() ?? 1
         expectClose(result.storage.map(Double.init), expected, atol: 1e-4 * scale, rtol: 1e-3)
     }
@@ -73,7 +75,9 @@ where M.Scalar == Double {
         let logits = try net.outputs(x).storage
         expectClose(result.outputs.storage, [logits[0] - logits[1], 0], atol: 1e-15, rtol: 0)
         expectClose(try model.inputGradient(x, targets: [1]).gradient.storage, [0.0, 0], atol: 0, rtol: 0)
-        expectClose(try model.inputGradient(x, targets: [0]).gradient.storage, try finiteDifference(model, x, target: 0), atol: 1e-8, rtol: 1e-6)
+        expectClose(
+            try model.inputGradient(x, targets: [0]).gradient.storage, try finiteDifference(model, x, target: 0),
+            atol: 1e-8, rtol: 1e-6)
     }
 
     /// Occlusion through the wrapper keeps the ResNet's fast path and equals the difference of the
@@ -88,12 +92,16 @@ where M.Scalar == Double {
         let t = try Occlusion.attribute(model: base, input: x, targets: [2], parameters: window)
         let b = try Occlusion.attribute(model: base, input: x, targets: [7], parameters: window)
         let scale = Double(t.storage.map(abs).max() ?? 1)
-        expectClose(versus, try Tensor(shape: t.shape, storage: zip(t.storage, b.storage).map { $0 - $1 }), atol: 1e-5 * scale, rtol: 1e-4)
+        expectClose(
+            versus, try Tensor(shape: t.shape, storage: zip(t.storage, b.storage).map { $0 - $1 }), atol: 1e-5 * scale,
+            rtol: 1e-4)
 
         let cam = try GradCAM.attribute(model: model, input: x, layer: "layer4", targets: [2], relu: false)
         let camT = try GradCAM.attribute(model: base, input: x, layer: "layer4", targets: [2], relu: false)
         let camB = try GradCAM.attribute(model: base, input: x, layer: "layer4", targets: [7], relu: false)
-        expectClose(cam, try Tensor(shape: camT.shape, storage: zip(camT.storage, camB.storage).map { $0 - $1 }), atol: 1e-5, rtol: 1e-4)
+        expectClose(
+            cam, try Tensor(shape: camT.shape, storage: zip(camT.storage, camB.storage).map { $0 - $1 }), atol: 1e-5,
+            rtol: 1e-4)
     }
 
     @Test func versusOutOfRangeIsTyped() {
@@ -115,15 +123,27 @@ where M.Scalar == Double {
     }
 
     @Test func badSpecsAreTypedErrors() {
-        #expect(throws: TargetError.unknownLabel("blight", suggestions: ["Tomato___Early_blight", "Tomato___Late_blight"])) {
+        #expect(
+            throws: TargetError.unknownLabel("blight", suggestions: ["Tomato___Early_blight", "Tomato___Late_blight"])
+        ) {
             try ClassLabels.resolve("blight", labels: Self.labels)
         }
-        #expect(throws: TargetError.indexOutOfRange(4, classCount: 4)) { try ClassLabels.resolve("4", labels: Self.labels) }
-        #expect(throws: TargetError.indexOutOfRange(-1, classCount: 4)) { try ClassLabels.resolve("-1", labels: Self.labels) }
+        #expect(throws: TargetError.indexOutOfRange(4, classCount: 4)) {
+            try ClassLabels.resolve("4", labels: Self.labels)
+        }
+        #expect(throws: TargetError.indexOutOfRange(-1, classCount: 4)) {
+            try ClassLabels.resolve("-1", labels: Self.labels)
+        }
         #expect(throws: TargetError.emptyTarget) { try ClassLabels.resolve(" ", labels: Self.labels) }
-        #expect(throws: TargetError.invalidTopK("0", classCount: 4)) { try TargetRequest.parse("top:0", labels: Self.labels) }
-        #expect(throws: TargetError.invalidTopK("5", classCount: 4)) { try TargetRequest.parse("top:5", labels: Self.labels) }
-        #expect(throws: TargetError.invalidTopK("x", classCount: 4)) { try TargetRequest.parse("top:x", labels: Self.labels) }
+        #expect(throws: TargetError.invalidTopK("0", classCount: 4)) {
+            try TargetRequest.parse("top:0", labels: Self.labels)
+        }
+        #expect(throws: TargetError.invalidTopK("5", classCount: 4)) {
+            try TargetRequest.parse("top:5", labels: Self.labels)
+        }
+        #expect(throws: TargetError.invalidTopK("x", classCount: 4)) {
+            try TargetRequest.parse("top:x", labels: Self.labels)
+        }
         #expect("\(TargetError.unknownLabel("rust", suggestions: []))".contains("target 'rust'"))
     }
 

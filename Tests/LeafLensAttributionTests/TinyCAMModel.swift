@@ -7,7 +7,9 @@ import LeafLensMath
 /// Layers "conv1", "relu1", "conv2", "relu2", "pool" (`[N, 2, 1, 1]`); replay from "relu1" and "pool".
 struct TinyCAMModel: AttributionModel {
     typealias Scalar = Float
-    let kernels: [[Float]] = [[1, 0, -1, 2, 0, -2, 1, 0, -1].map { $0 / 4 }, [1, 2, 1, 0, 0, 0, -1, -2, -1].map { $0 / 4 }]
+    let kernels: [[Float]] = [
+        [1, 0, -1, 2, 0, -2, 1, 0, -1].map { $0 / 4 }, [1, 2, 1, 0, 0, 0, -1, -2, -1].map { $0 / 4 },
+    ]
     let bias1: [Float] = [0.1, -0.05]
     let w2: [[Float]] = [[1, -1], [0.5, 1]]
     let bias2: [Float] = [0.05, -0.1]
@@ -88,11 +90,15 @@ struct TinyCAMModel: AttributionModel {
         return try Tensor(shape: [input.shape[0], 3], storage: rows)
     }
 
-    func inputGradient(_ input: Tensor<Float>, targets: [Int]) throws -> (outputs: Tensor<Float>, gradient: Tensor<Float>) {
+    func inputGradient(
+        _ input: Tensor<Float>, targets: [Int]
+    ) throws -> (outputs: Tensor<Float>, gradient: Tensor<Float>) {
         throw AttributionError.invalidOption("TinyCAM has no input gradient")
     }
 
-    func layerGradient(_ input: Tensor<Float>, layer: String, targets: [Int]) throws
+    func layerGradient(
+        _ input: Tensor<Float>, layer: String, targets: [Int]
+    ) throws
         -> (outputs: Tensor<Float>, activation: Tensor<Float>, gradient: Tensor<Float>)
     {
         guard Self.layers.contains(layer) else { throw AttributionError.unknownLayer(layer, available: Self.layers) }
@@ -100,12 +106,16 @@ struct TinyCAMModel: AttributionModel {
         let shape = layer == "pool" ? [passes.count, 2, 1, 1] : [passes.count, 2, 4, 4]
         let activation = passes.flatMap { values($0, layer) }
         let gradient = zip(passes, targets).flatMap { backward($0, target: $1)[layer] ?? [] }
-        return (try outputs(input), try Tensor(shape: shape, storage: activation), try Tensor(shape: shape, storage: gradient))
+        return (
+            try outputs(input), try Tensor(shape: shape, storage: activation),
+            try Tensor(shape: shape, storage: gradient)
+        )
     }
 
     func layerReplay(_ input: Tensor<Float>, layer: String) throws -> LayerReplay<Float>? {
         guard layer == "relu1" || layer == "pool" else { return nil }
-        let (_, activation, _) = try layerGradient(input, layer: layer, targets: Array(repeating: 0, count: input.shape[0]))
+        let (_, activation, _) = try layerGradient(
+            input, layer: layer, targets: Array(repeating: 0, count: input.shape[0]))
         return LayerReplay(activation: activation) { a in
             let b = a.shape[0], size = a.count / b
             let rows = (0..<b).flatMap { n -> [Float] in

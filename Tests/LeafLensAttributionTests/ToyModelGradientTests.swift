@@ -66,14 +66,18 @@ func finiteDifferenceGradient<M: AttributionModel>(
             let inner = LinearModel<Double>(weights: [1, -2, 3])
             var classCount: Int { 1 }
             func outputs(_ x: Tensor<Double>) throws -> Tensor<Double> { try inner.outputs(x) }
-            func inputGradient(_ x: Tensor<Double>, targets: [Int]) throws
+            func inputGradient(
+                _ x: Tensor<Double>, targets: [Int]
+            ) throws
                 -> (outputs: Tensor<Double>, gradient: Tensor<Double>)
             {
                 var (o, g) = try inner.inputGradient(x, targets: targets)
                 g.storage[1] *= 1.001
                 return (o, g)
             }
-            func layerGradient(_ x: Tensor<Double>, layer: String, targets: [Int]) throws
+            func layerGradient(
+                _ x: Tensor<Double>, layer: String, targets: [Int]
+            ) throws
                 -> (outputs: Tensor<Double>, activation: Tensor<Double>, gradient: Tensor<Double>)
             { try inner.layerGradient(x, layer: layer, targets: targets) }
         }

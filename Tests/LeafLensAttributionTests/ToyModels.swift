@@ -27,14 +27,18 @@ extension ToyModel {
         try trace(input, targets: nil).outputs
     }
 
-    func inputGradient(_ input: Tensor<Scalar>, targets: [Int]) throws
+    func inputGradient(
+        _ input: Tensor<Scalar>, targets: [Int]
+    ) throws
         -> (outputs: Tensor<Scalar>, gradient: Tensor<Scalar>)
     {
         let t = try trace(input, targets: targets)
         return (t.outputs, t.inputGradient ?? Tensor(zeros: input.shape))
     }
 
-    func layerGradient(_ input: Tensor<Scalar>, layer: String, targets: [Int]) throws
+    func layerGradient(
+        _ input: Tensor<Scalar>, layer: String, targets: [Int]
+    ) throws
         -> (outputs: Tensor<Scalar>, activation: Tensor<Scalar>, gradient: Tensor<Scalar>)
     {
         guard layerNames.contains(layer) else {
@@ -307,13 +311,17 @@ final class RecordingModel<Base: AttributionModel>: AttributionModel {
         record(input)
         return try base.outputs(input)
     }
-    func inputGradient(_ input: Tensor<Scalar>, targets: [Int]) throws
+    func inputGradient(
+        _ input: Tensor<Scalar>, targets: [Int]
+    ) throws
         -> (outputs: Tensor<Scalar>, gradient: Tensor<Scalar>)
     {
         record(input)
         return try base.inputGradient(input, targets: targets)
     }
-    func layerGradient(_ input: Tensor<Scalar>, layer: String, targets: [Int]) throws
+    func layerGradient(
+        _ input: Tensor<Scalar>, layer: String, targets: [Int]
+    ) throws
         -> (outputs: Tensor<Scalar>, activation: Tensor<Scalar>, gradient: Tensor<Scalar>)
     {
         record(input)

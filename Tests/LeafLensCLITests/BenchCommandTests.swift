@@ -13,7 +13,9 @@ struct BenchCommandTests {
 
     static let timed = [
         Case(arguments: ["noise-tunnel", "--nt-samples", "2", "--steps", "2"]),
-        Case(arguments: ["noise-tunnel", "--nt-samples", "3", "--steps", "2", "--nt-batch-size", "2", "--internal-batch-size", "3"]),
+        Case(arguments: [
+            "noise-tunnel", "--nt-samples", "3", "--steps", "2", "--nt-batch-size", "2", "--internal-batch-size", "3",
+        ]),
         Case(arguments: ["gradient-shap", "--samples", "3"]),
         Case(arguments: ["score-cam", "--cam-batch-size", "8"]),
         Case(arguments: ["ablation-cam"]),
@@ -24,7 +26,9 @@ struct BenchCommandTests {
     func printsOneTimingAsJSON(_ benchCase: Case) throws {
         let model = try CLI.requireTinyModel()
         let result = try CLI.run(
-            ["bench"] + benchCase.arguments + ["--weights", model, "--size", "32", "--iterations", "1", "--warmup", "0", "--json"])
+            ["bench"] + benchCase.arguments + [
+                "--weights", model, "--size", "32", "--iterations", "1", "--warmup", "0", "--json",
+            ])
         #expect(result.status == 0, "\(result.stderr)")
         let line = try #require(result.stdout.split(separator: "\n").last.map(String.init))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
@@ -68,7 +72,8 @@ struct BenchCommandTests {
     ])
     func refusesBadOptions(_ benchCase: Case) throws {
         let model = try CLI.requireTinyModel()
-        let result = try CLI.run(["bench"] + benchCase.arguments + ["--weights", model, "--size", "32", "--iterations", "1"])
+        let result = try CLI.run(
+            ["bench"] + benchCase.arguments + ["--weights", model, "--size", "32", "--iterations", "1"])
         #expect(result.status != 0)
         #expect(!result.stderr.isEmpty)
         #expect(result.stdout.isEmpty)

@@ -3,7 +3,7 @@ import LeafLensTestSupport
 import Testing
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// `leaflens explain --data/--list` and `leaflens report` as a user runs them: bad input, usage errors,
@@ -12,7 +12,9 @@ import Testing
 struct DataSetCLITests {
     /// Starts `leaflens arguments…` with `environment` replacing the inherited variables named in it (nil
     /// values remove them); output goes to files in `scratch`.
-    static func start(_ arguments: [String], in directory: URL, environment changes: [String: String?] = [:], scratch: URL)
+    static func start(
+        _ arguments: [String], in directory: URL, environment changes: [String: String?] = [:], scratch: URL
+    )
         throws -> Process
     {
         let executable = try #require(CLI.executable, "the leaflens executable was not found beside the tests")
@@ -37,7 +39,8 @@ struct DataSetCLITests {
         return process
     }
 
-    static func run(_ arguments: [String], in directory: URL, environment: [String: String?] = [:]) throws -> CLI.Result {
+    static func run(_ arguments: [String], in directory: URL, environment: [String: String?] = [:]) throws -> CLI.Result
+    {
         let scratch = try FixturePaths.temporaryDirectory("leaflens-dataset-io")
         defer { try? FileManager.default.removeItem(at: scratch) }
         let process = try start(arguments, in: directory, environment: environment, scratch: scratch)
@@ -53,10 +56,13 @@ struct DataSetCLITests {
     static func badDataFolder(_ directory: URL) throws {
         let data = directory.appendingPathComponent("data")
         for name in ["healthy", "rust"] {
-            try FileManager.default.createDirectory(at: data.appendingPathComponent(name), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: data.appendingPathComponent(name), withIntermediateDirectories: true)
         }
         let png = TestFiles.png(width: 64, height: 64)
-        for path in ["healthy/a.png", "healthy/b.png", "rust/c.png"] { try png.write(to: data.appendingPathComponent(path)) }
+        for path in ["healthy/a.png", "healthy/b.png", "rust/c.png"] {
+            try png.write(to: data.appendingPathComponent(path))
+        }
         try png.prefix(png.count / 2).write(to: data.appendingPathComponent("rust/broken.png"))
         try Data("hello".utf8).write(to: data.appendingPathComponent("rust/text.png"))
         try FileManager.default.createSymbolicLink(
@@ -76,18 +82,24 @@ struct DataSetCLITests {
         defer { try? FileManager.default.removeItem(at: directory) }
         try Self.badDataFolder(directory)
         let result = try Self.run(
-            ["explain", "--weights", try CLI.requireTinyModel(), "--method", "saliency", "--data", "data", "--out", "out",
-             "--progress", "lines", "--progress-every", "2"] + CLI.smallImage, in: directory)
+            [
+                "explain", "--weights", try CLI.requireTinyModel(), "--method", "saliency", "--data", "data", "--out",
+                "out",
+                "--progress", "lines", "--progress-every", "2",
+            ] + CLI.smallImage, in: directory)
         #expect(result.status == 1, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("3 images failed"), "\(result.stderr)")
         #expect(result.stderr.contains("shard 0/1: 2/7 images"), "\(result.stderr)")
         #expect(result.stdout.contains("3 explained"), "\(result.stdout)")
         let out = directory.appendingPathComponent("out")
-        let status = Dictionary(try Self.records(out).map { ($0["input"] as? String ?? "", $0["status"] as? String ?? "") }, uniquingKeysWith: { $1 })
-        #expect(status == [
-            "healthy/a.png": "ok", "healthy/b.png": "ok", "rust/c.png": "ok", "rust/broken.png": "failed",
-            "rust/text.png": "failed", "rust/gone.png": "failed", "README.txt": "ignored",
-        ])
+        let status = Dictionary(
+            try Self.records(out).map { ($0["input"] as? String ?? "", $0["status"] as? String ?? "") },
+            uniquingKeysWith: { $1 })
+        #expect(
+            status == [
+                "healthy/a.png": "ok", "healthy/b.png": "ok", "rust/c.png": "ok", "rust/broken.png": "failed",
+                "rust/text.png": "failed", "rust/gone.png": "failed", "README.txt": "ignored",
+            ])
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("rust/c.saliency.npy").path))
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("rust/broken.saliency.npy").path))
 
@@ -96,7 +108,8 @@ struct DataSetCLITests {
         #expect(report.stderr.contains("the run is incomplete: 3 images failed"), "\(report.stderr)")
         #expect(report.stderr.contains("rust/text.png"), "\(report.stderr)")
         let summary = try #require(
-            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("summary.json"))) as? [String: Any])
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("summary.json")))
+                as? [String: Any])
         #expect(summary["explained"] as? Int == 3 && summary["failed"] as? Int == 3 && summary["ignored"] as? Int == 1)
         #expect((summary["failures"] as? [[String: Any]])?.count == 3)
         let html = try String(contentsOf: out.appendingPathComponent("summary.html"), encoding: .utf8)
@@ -123,7 +136,8 @@ struct DataSetCLITests {
     }
 
     static let usageCases = [
-        UsageCase(name: "shard 3/2", arguments: ["--data", "data", "--shard", "3/2"], message: "K must be in 0…1 for N = 2"),
+        UsageCase(
+            name: "shard 3/2", arguments: ["--data", "data", "--shard", "3/2"], message: "K must be in 0…1 for N = 2"),
         UsageCase(name: "shard not K/N", arguments: ["--data", "data", "--shard", "two"], message: "expected K/N"),
         UsageCase(
             name: "shard auto outside a cluster", arguments: ["--data", "data", "--shard", "auto"],
@@ -131,11 +145,16 @@ struct DataSetCLITests {
         UsageCase(
             name: "Kubernetes without --shards", arguments: ["--data", "data", "--shard", "auto"],
             environment: ["JOB_COMPLETION_INDEX": "1"], message: "pass --shards N"),
-        UsageCase(name: "OUT is a file", arguments: ["--data", "data", "--out", "file.txt"], message: "is an existing file"),
-        UsageCase(name: "OUT inside DATA", arguments: ["--data", "data", "--out", "data/out"], message: "is inside --data"),
-        UsageCase(name: "data and list", arguments: ["--data", "data", "--list", "file.txt"], message: "cannot be used together"),
+        UsageCase(
+            name: "OUT is a file", arguments: ["--data", "data", "--out", "file.txt"], message: "is an existing file"),
+        UsageCase(
+            name: "OUT inside DATA", arguments: ["--data", "data", "--out", "data/out"], message: "is inside --data"),
+        UsageCase(
+            name: "data and list", arguments: ["--data", "data", "--list", "file.txt"],
+            message: "cannot be used together"),
         UsageCase(name: "data and inputs", arguments: ["--data", "data", "x.png"], message: "not both"),
-        UsageCase(name: "shard without data", arguments: ["--shard", "0/2", "x.png"], message: "applies to data sets only"),
+        UsageCase(
+            name: "shard without data", arguments: ["--shard", "0/2", "x.png"], message: "applies to data sets only"),
         UsageCase(name: "data not a folder", arguments: ["--data", "file.txt"], message: "not a folder"),
     ]
 
@@ -159,10 +178,16 @@ struct DataSetCLITests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let data = directory.appendingPathComponent("data/healthy")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        for i in 0..<6 { try TestFiles.png(width: 64, height: 64).write(to: data.appendingPathComponent("leaf-\(i).png")) }
-        let arguments = ["explain", "--weights", try CLI.requireTinyModel(), "--method", "saliency", "--data", "data",
-                         "--out", "out", "--shard", "auto", "--progress", "none"] + CLI.smallImage
-        let first = try Self.run(arguments, in: directory, environment: ["SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "2"])
+        for i in 0..<6 {
+            try TestFiles.png(width: 64, height: 64).write(to: data.appendingPathComponent("leaf-\(i).png"))
+        }
+        let arguments =
+            [
+                "explain", "--weights", try CLI.requireTinyModel(), "--method", "saliency", "--data", "data",
+                "--out", "out", "--shard", "auto", "--progress", "none",
+            ] + CLI.smallImage
+        let first = try Self.run(
+            arguments, in: directory, environment: ["SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "2"])
         #expect(first.status == 0, "stderr: \(first.stderr)")
         #expect(first.stdout.hasPrefix("shard 1/2: "), "\(first.stdout)")
         let out = directory.appendingPathComponent("out")
@@ -170,11 +195,14 @@ struct DataSetCLITests {
         let partial = try Self.run(["report", "out"], in: directory)
         #expect(partial.status == 1)
         #expect(partial.stderr.contains("shard 0 of 2 never started"), "\(partial.stderr)")
-        let second = try Self.run(arguments, in: directory, environment: ["SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2"])
+        let second = try Self.run(
+            arguments, in: directory, environment: ["SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "2"])
         #expect(second.status == 0, "stderr: \(second.stderr)")
         let complete = try Self.run(["report", "out"], in: directory)
         #expect(complete.status == 0, "stderr: \(complete.stderr)")
-        #expect(complete.stdout.contains("6 images in 2 shards: 6 explained, 0 failed, 0 without a record"), "\(complete.stdout)")
+        #expect(
+            complete.stdout.contains("6 images in 2 shards: 6 explained, 0 failed, 0 without a record"),
+            "\(complete.stdout)")
     }
 
     /// A run stopped with SIGTERM, restarted, killed with SIGKILL at a random image and rerun gives the index
@@ -186,8 +214,10 @@ struct DataSetCLITests {
         let synth = try Self.run(
             ["synth", "--out", "data", "--masks", "masks", "--per-class", "2", "--seed", "5", "--quiet"], in: directory)
         #expect(synth.status == 0, "stderr: \(synth.stderr)")
-        let explain = ["explain", "--method", "integrated-gradients,grad-cam", "--steps", "8", "--data", "data",
-                       "--progress", "none", "--batch-size", "4"]
+        let explain = [
+            "explain", "--method", "integrated-gradients,grad-cam", "--steps", "8", "--data", "data",
+            "--progress", "none", "--batch-size", "4",
+        ]
 
         let whole = try Self.run(explain + ["--out", "whole"], in: directory)
         #expect(whole.status == 0, "stderr: \(whole.stderr)")
@@ -267,18 +297,22 @@ struct DataSetCLITests {
         }
         // No partial file under a final name: every file of the resumed run is one the index names, a report
         // file, a record file, or a hidden temporary of the killed write.
-        let named = Set(b.values.flatMap { row -> [String] in
-            let methods = row["methods"] as? [String: [String: Any]] ?? [:]
-            return methods.values.flatMap { $0["files"] as? [String] ?? [] } + (row["files"] as? [String] ?? [])
-        })
+        let named = Set(
+            b.values.flatMap { row -> [String] in
+                let methods = row["methods"] as? [String: [String: Any]] ?? [:]
+                return methods.values.flatMap { $0["files"] as? [String] ?? [] } + (row["files"] as? [String] ?? [])
+            })
         let resumed = directory.appendingPathComponent("resumed")
         let enumerator = FileManager.default.enumerator(atPath: resumed.path)
         while let path = enumerator?.nextObject() as? String {
             let name = (path as NSString).lastPathComponent
             var isDirectory: ObjCBool = false
-            _ = FileManager.default.fileExists(atPath: resumed.appendingPathComponent(path).path, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(
+                atPath: resumed.appendingPathComponent(path).path, isDirectory: &isDirectory)
             guard !isDirectory.boolValue, !name.hasPrefix("."), !path.hasPrefix("records/") else { continue }
-            #expect(named.contains(path) || ["index.jsonl", "index.csv", "summary.json", "summary.html"].contains(path), "\(path)")
+            #expect(
+                named.contains(path) || ["index.jsonl", "index.csv", "summary.json", "summary.html"].contains(path),
+                "\(path)")
         }
     }
 }

@@ -17,7 +17,8 @@ struct ErrorTests {
         var testDescription: String { name }
     }
 
-    static let jpeg = (try? Data(contentsOf: FixturePaths.fixture("imaging/images/jpg_baseline444_50x40.jpg"))) ?? Data()
+    static let jpeg =
+        (try? Data(contentsOf: FixturePaths.fixture("imaging/images/jpg_baseline444_50x40.jpg"))) ?? Data()
     static let png = TestFiles.png(width: 64, height: 64)
 
     static let cases: [Case] = [
@@ -38,10 +39,12 @@ struct ErrorTests {
             name: "decompression bomb", files: ["bomb.png": TestFiles.pngHeaderOnly(width: 200_000, height: 200_000)],
             arguments: ["bomb.png"], status: 1, messages: ["bomb.png", "200000x200000", "more than the limit"]),
         Case(
-            name: "npy of the wrong shape", files: ["flat.npy": TestFiles.npy(shape: [4, 4], values: .init(repeating: 0, count: 16))],
+            name: "npy of the wrong shape",
+            files: ["flat.npy": TestFiles.npy(shape: [4, 4], values: .init(repeating: 0, count: 16))],
             arguments: ["flat.npy"], status: 1, messages: ["flat.npy", "[3, H, W] or [1, 3, H, W]", "[4, 4]"]),
         Case(
-            name: "garbage weights", files: ["bad.safetensors": Data((0..<64).map { UInt8($0 * 37 % 251) }), "leaf.png": png],
+            name: "garbage weights",
+            files: ["bad.safetensors": Data((0..<64).map { UInt8($0 * 37 % 251) }), "leaf.png": png],
             arguments: ["--weights", "bad.safetensors", "leaf.png"], status: 1, messages: ["bad.safetensors"]),
         Case(
             name: "weights of the wrong shapes",
@@ -49,7 +52,8 @@ struct ErrorTests {
             arguments: ["--weights", "shapes.safetensors", "leaf.png"], status: 1,
             messages: ["shapes.safetensors", "fc.weight", "[2, 31]"]),
         Case(
-            name: "missing weights", files: ["leaf.png": png], arguments: ["--weights", "nowhere.safetensors", "leaf.png"],
+            name: "missing weights", files: ["leaf.png": png],
+            arguments: ["--weights", "nowhere.safetensors", "leaf.png"],
             status: 1, messages: ["nowhere.safetensors", "no such file"]),
         Case(
             name: "target out of range", files: ["leaf.png": png], arguments: ["--target", "38", "leaf.png"],
@@ -64,10 +68,12 @@ struct ErrorTests {
             name: "unknown method", files: ["leaf.png": png], arguments: ["--method", "shap", "leaf.png"],
             status: 2, messages: ["shap", "--method"]),
         Case(
-            name: "stride larger than the window", files: ["leaf.png": png], arguments: ["--stride", "9", "--window", "4", "leaf.png"],
+            name: "stride larger than the window", files: ["leaf.png": png],
+            arguments: ["--stride", "9", "--window", "4", "leaf.png"],
             status: 2, messages: ["--stride"]),
         Case(
-            name: "blur sigma without a blur baseline", files: ["leaf.png": png], arguments: ["--blur-sigma", "3", "leaf.png"],
+            name: "blur sigma without a blur baseline", files: ["leaf.png": png],
+            arguments: ["--blur-sigma", "3", "leaf.png"],
             status: 2, messages: ["--blur-sigma", "--baseline blur"]),
         Case(
             name: "occlusion window larger than the image", files: ["leaf.png": png],
@@ -83,7 +89,8 @@ struct ErrorTests {
             try data.write(to: directory.appendingPathComponent(name))
         }
         let out = directory.appendingPathComponent("out")
-        var arguments = ["explain", "--method", "ig,grad-cam", "--out", "out", "--steps", "4", "--quiet"] + CLI.smallImage
+        var arguments =
+            ["explain", "--method", "ig,grad-cam", "--out", "out", "--steps", "4", "--quiet"] + CLI.smallImage
         if !failure.arguments.contains("--weights") { arguments += ["--weights", try CLI.requireTinyModel()] }
         arguments += failure.arguments
         let result = try CLI.run(arguments, in: directory)
@@ -111,7 +118,8 @@ struct ErrorTests {
         #expect(result.stderr.contains("bad.png"))
         #expect(result.stderr.contains("1 of 2 inputs failed"))
         let written = CLI.contents(of: directory.appendingPathComponent("out"))
-        #expect(written == ["good.saliency.json", "good.saliency.npy", "good.saliency.overlay.png", "good.saliency.png"])
+        #expect(
+            written == ["good.saliency.json", "good.saliency.npy", "good.saliency.overlay.png", "good.saliency.png"])
     }
 
     @Test("classify reports a bad input with exit code 1 and still classifies the rest")
@@ -119,9 +127,12 @@ struct ErrorTests {
         let directory = try FixturePaths.temporaryDirectory("leaflens-cli-error")
         defer { try? FileManager.default.removeItem(at: directory) }
         try Self.png.write(to: directory.appendingPathComponent("good.png"))
-        try TestFiles.pngHeaderOnly(width: 200_000, height: 200_000).write(to: directory.appendingPathComponent("bomb.png"))
+        try TestFiles.pngHeaderOnly(width: 200_000, height: 200_000).write(
+            to: directory.appendingPathComponent("bomb.png"))
         let result = try CLI.run(
-            ["classify", "--weights", try CLI.requireTinyModel(), "--json"] + CLI.smallImage + ["bomb.png", "good.png"],
+            ["classify", "--weights", try CLI.requireTinyModel(), "--json"] + CLI.smallImage + [
+                "bomb.png", "good.png",
+            ],
             in: directory)
         #expect(result.status == 1)
         #expect(result.stderr.contains("bomb.png: image is 200000x200000"))

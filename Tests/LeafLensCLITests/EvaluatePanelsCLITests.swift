@@ -25,7 +25,9 @@ struct EvaluatePanelsCLITests {
         #expect(panels.count == 5 && !panels.contains { $0.hasPrefix("healthy") }, "\(panels)")
         #expect(panels.allSatisfy { $0.hasSuffix("/leaf-00000.panel.png") }, "\(panels)")
         // Without --out nothing is drawn (and nothing is written).
-        let quiet = try CLI.run(["evaluate", "--data", images, "--masks", masks, "--method", "saliency", "--crop", "64", "--quiet"])
+        let quiet = try CLI.run([
+            "evaluate", "--data", images, "--masks", masks, "--method", "saliency", "--crop", "64", "--quiet",
+        ])
         #expect(quiet.status == 0)
     }
 }

@@ -16,22 +16,44 @@ struct ExplainCAMTests {
     }
 
     static let cases: [Case] = [
-        Case(name: "unknown method", arguments: ["--method", "grad-cam-minus-minus"], messages: ["--method", "grad-cam-minus-minus"]),
-        Case(name: "unknown segments spec", arguments: ["--method", "lime", "--segments", "hex:4"], messages: ["--segments hex:4", "grid:N"]),
-        Case(name: "grid without N", arguments: ["--method", "feature-ablation", "--segments", "grid:x"], messages: ["--segments grid:x"]),
-        Case(name: "grid finer than the input", arguments: ["--method", "feature-ablation", "--segments", "grid:57"], messages: ["--segments grid:57", "56×56"]),
         Case(
-            name: "segment image of the wrong size", arguments: ["--method", "feature-ablation", "--segments", "labels.png"],
+            name: "unknown method", arguments: ["--method", "grad-cam-minus-minus"],
+            messages: ["--method", "grad-cam-minus-minus"]),
+        Case(
+            name: "unknown segments spec", arguments: ["--method", "lime", "--segments", "hex:4"],
+            messages: ["--segments hex:4", "grid:N"]),
+        Case(
+            name: "grid without N", arguments: ["--method", "feature-ablation", "--segments", "grid:x"],
+            messages: ["--segments grid:x"]),
+        Case(
+            name: "grid finer than the input", arguments: ["--method", "feature-ablation", "--segments", "grid:57"],
+            messages: ["--segments grid:57", "56×56"]),
+        Case(
+            name: "segment image of the wrong size",
+            arguments: ["--method", "feature-ablation", "--segments", "labels.png"],
             messages: ["--segments labels.png", "56×56", "40×40"], labelSide: 40),
-        Case(name: "zero samples", arguments: ["--method", "kernel-shap", "--samples", "0"], messages: ["--samples", "got 0"]),
-        Case(name: "a layer the model lacks", arguments: ["--method", "score-cam", "--layer", "layer3,layer9"], messages: ["--layer layer9", "available"]),
-        Case(name: "an empty layer", arguments: ["--method", "layer-cam", "--layer", "layer3,"], messages: ["--layer layer3,", "empty"]),
         Case(
-            name: "several layers for Captum's grad-cam", arguments: ["--method", "grad-cam", "--layer", "layer3,layer4"],
+            name: "zero samples", arguments: ["--method", "kernel-shap", "--samples", "0"],
+            messages: ["--samples", "got 0"]),
+        Case(
+            name: "a layer the model lacks", arguments: ["--method", "score-cam", "--layer", "layer3,layer9"],
+            messages: ["--layer layer9", "available"]),
+        Case(
+            name: "an empty layer", arguments: ["--method", "layer-cam", "--layer", "layer3,"],
+            messages: ["--layer layer3,", "empty"]),
+        Case(
+            name: "several layers for Captum's grad-cam",
+            arguments: ["--method", "grad-cam", "--layer", "layer3,layer4"],
             messages: ["--layer layer3,layer4", "--cam-postprocess grad-cam"]),
-        Case(name: "unknown postprocessing", arguments: ["--method", "grad-cam", "--cam-postprocess", "opencv"], messages: ["--cam-postprocess"]),
-        Case(name: "zero CAM batch", arguments: ["--method", "ablation-cam", "--cam-batch-size", "0"], messages: ["--cam-batch-size"]),
-        Case(name: "unknown LIME model", arguments: ["--method", "lime", "--lime-model", "ridge"], messages: ["--lime-model"]),
+        Case(
+            name: "unknown postprocessing", arguments: ["--method", "grad-cam", "--cam-postprocess", "opencv"],
+            messages: ["--cam-postprocess"]),
+        Case(
+            name: "zero CAM batch", arguments: ["--method", "ablation-cam", "--cam-batch-size", "0"],
+            messages: ["--cam-batch-size"]),
+        Case(
+            name: "unknown LIME model", arguments: ["--method", "lime", "--lime-model", "ridge"],
+            messages: ["--lime-model"]),
     ]
 
     static let png = TestFiles.png(width: 64, height: 64)
@@ -44,7 +66,8 @@ struct ExplainCAMTests {
         if let side = failure.labelSide {
             try TestFiles.png(width: side, height: side).write(to: directory.appendingPathComponent("labels.png"))
         }
-        let arguments = ["explain", "--weights", try CLI.requireTinyModel(), "--out", "out", "--quiet"] + CLI.smallImage
+        let arguments =
+            ["explain", "--weights", try CLI.requireTinyModel(), "--out", "out", "--quiet"] + CLI.smallImage
             + failure.arguments + ["leaf.png"]
         let result = try CLI.run(arguments, in: directory)
         #expect(result.status == 2, "stderr: \(result.stderr)")
@@ -63,8 +86,10 @@ struct ExplainCAMTests {
             #expect(text.contains(method.rawValue), "\(method.rawValue)")
             #expect(text.contains(method.reference), "\(method.reference)")
         }
-        for option in ["--layer", "--eigen-smooth", "--aug-smooth", "--cam-batch-size", "--cam-postprocess", "--segments",
-                       "--samples", "--seed", "--lime-model"] {
+        for option in [
+            "--layer", "--eigen-smooth", "--aug-smooth", "--cam-batch-size", "--cam-postprocess", "--segments",
+            "--samples", "--seed", "--lime-model",
+        ] {
             #expect(text.contains(option), "\(option)")
         }
     }
@@ -75,12 +100,15 @@ struct ExplainCAMTests {
         try Self.png.write(to: directory.appendingPathComponent("leaf.png"))
         let result = try CLI.run(
             ["explain", "--weights", try CLI.requireTinyModel(), "--out", "out", "--quiet"] + CLI.smallImage
-                + ["--method", "eigen-cam,lime", "--layer", "layer3,layer4", "--segments", "slic:6", "--samples", "4",
-                   "--seed", "9", "leaf.png"],
+                + [
+                    "--method", "eigen-cam,lime", "--layer", "layer3,layer4", "--segments", "slic:6", "--samples", "4",
+                    "--seed", "9", "leaf.png",
+                ],
             in: directory)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let written = CLI.contents(of: directory.appendingPathComponent("out"))
-        let expected = ["eigen-cam", "lime"].flatMap { m in ["json", "npy", "overlay.png", "png"].map { "leaf.\(m).\($0)" } }
+        let expected =
+            ["eigen-cam", "lime"].flatMap { m in ["json", "npy", "overlay.png", "png"].map { "leaf.\(m).\($0)" } }
             + ["leaf.panel.png", "leaf.report.html"]
         #expect(written == expected.sorted())
         let json = try Data(contentsOf: directory.appendingPathComponent("out/leaf.lime.json"))

@@ -21,15 +21,20 @@ struct ExplainTests {
             method: "integrated-gradients", options: ["--steps", "8"], npyShape: [3, 56, 56],
             parameters: ["steps", "approximation", "baseline", "internal_batch_size"]),
         Case(
-            method: "integrated-gradients", options: ["--steps", "6", "--approximation", "riemann-trapezoid",
-                "--baseline", "blur", "--blur-sigma", "2", "--internal-batch-size", "4"],
+            method: "integrated-gradients",
+            options: [
+                "--steps", "6", "--approximation", "riemann-trapezoid",
+                "--baseline", "blur", "--blur-sigma", "2", "--internal-batch-size", "4",
+            ],
             npyShape: [3, 56, 56], parameters: ["steps", "approximation", "baseline", "blur_sigma"]),
         Case(
             method: "integrated-gradients", options: ["--steps", "4", "--baseline", "uniform", "--noise-seed", "7"],
             npyShape: [3, 56, 56], parameters: ["noise_seed", "noise_range"]),
         Case(method: "grad-cam", npyShape: [56, 56], parameters: ["layer", "relu", "upsample", "layer_shape"]),
         Case(method: "grad-cam", options: ["--upsample", "none"], npyShape: [2, 2], parameters: ["layer"]),
-        Case(method: "grad-cam", options: ["--layer", "layer3", "--no-relu", "--upsample", "none"], npyShape: [4, 4], parameters: ["relu"]),
+        Case(
+            method: "grad-cam", options: ["--layer", "layer3", "--no-relu", "--upsample", "none"], npyShape: [4, 4],
+            parameters: ["relu"]),
         Case(
             method: "occlusion", options: ["--window", "15", "--stride", "8"], npyShape: [3, 56, 56],
             parameters: ["window", "strides", "occlusion_baseline", "perturbations_per_eval"]),
@@ -43,7 +48,10 @@ struct ExplainTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         try TestFiles.png(width: 64, height: 64).write(to: directory.appendingPathComponent("leaf.png"))
         let result = try CLI.run(
-            ["explain", "--weights", try CLI.requireTinyModel(), "--method", explainCase.method, "--out", "out", "--quiet"]
+            [
+                "explain", "--weights", try CLI.requireTinyModel(), "--method", explainCase.method, "--out", "out",
+                "--quiet",
+            ]
                 + CLI.smallImage + explainCase.options + ["leaf.png"],
             in: directory)
         #expect(result.status == 0, "stderr: \(result.stderr)")
@@ -85,8 +93,10 @@ struct ExplainTests {
         }
         // The pictures decode: leaflens itself reads them back.
         let check = try CLI.run(
-            ["classify", "--weights", try CLI.requireTinyModel(), "--no-resize", "--crop", "56",
-             "out/\(base).png", "out/\(base).overlay.png"],
+            [
+                "classify", "--weights", try CLI.requireTinyModel(), "--no-resize", "--crop", "56",
+                "out/\(base).png", "out/\(base).overlay.png",
+            ],
             in: directory)
         #expect(check.status == 0, "stderr: \(check.stderr)")
     }
@@ -97,8 +107,10 @@ struct ExplainTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         try TestFiles.png(width: 64, height: 64).write(to: directory.appendingPathComponent("leaf.png"))
         let result = try CLI.run(
-            ["explain", "--weights", try CLI.requireTinyModel(), "--method", "ig,gradcam,saliency", "--steps", "4",
-             "--target", "3", "--out", "out"] + CLI.smallImage + ["leaf.png"],
+            [
+                "explain", "--weights", try CLI.requireTinyModel(), "--method", "ig,gradcam,saliency", "--steps", "4",
+                "--target", "3", "--out", "out",
+            ] + CLI.smallImage + ["leaf.png"],
             in: directory)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stdout.contains("leaf.png: predicted"))
@@ -124,8 +136,10 @@ struct ExplainTests {
         // IG with the baseline equal to the input has all-zero attributions: nothing to draw.
         try TestFiles.npy(shape: [3, 40, 48], values: values).write(to: directory.appendingPathComponent("same.npy"))
         let result = try CLI.run(
-            ["explain", "--weights", try CLI.requireTinyModel(), "--method", "ig", "--steps", "4",
-             "--baseline", "same.npy", "--out", "out", "--quiet", "x.npy"],
+            [
+                "explain", "--weights", try CLI.requireTinyModel(), "--method", "ig", "--steps", "4",
+                "--baseline", "same.npy", "--out", "out", "--quiet", "x.npy",
+            ],
             in: directory)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("x.npy") && result.stderr.contains("blank"))
@@ -148,8 +162,10 @@ struct ExplainTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         try TestFiles.png(width: 64, height: 64).write(to: directory.appendingPathComponent("leaf.png"))
         let result = try CLI.run(
-            ["explain", "--weights", try CLI.requireTinyModel(), "--method", "ig,occlusion", "--steps", "8",
-             "--internal-batch-size", "2", "--out", "out"] + CLI.smallImage + ["leaf.png"],
+            [
+                "explain", "--weights", try CLI.requireTinyModel(), "--method", "ig,occlusion", "--steps", "8",
+                "--internal-batch-size", "2", "--out", "out",
+            ] + CLI.smallImage + ["leaf.png"],
             in: directory)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stderr.isEmpty, "stderr: \(result.stderr)")
@@ -188,10 +204,11 @@ struct ProgressBarTests {
         let directory = try FixturePaths.temporaryDirectory("leaflens-cli-progress")
         defer { try? FileManager.default.removeItem(at: directory) }
         try TestFiles.png(width: 64, height: 64).write(to: directory.appendingPathComponent("leaf.png"))
-        let arguments = [
-            "explain", "--weights", try CLI.requireTinyModel(), "--method", "ig,occlusion", "--steps", "8",
-            "--internal-batch-size", "2", "--out", "out",
-        ] + CLI.smallImage
+        let arguments =
+            [
+                "explain", "--weights", try CLI.requireTinyModel(), "--method", "ig,occlusion", "--steps", "8",
+                "--internal-batch-size", "2", "--out", "out",
+            ] + CLI.smallImage
         let shown = try runOnTerminal(arguments + ["leaf.png"], in: directory)
         #expect(shown.contains("leaf integrated-gradients ["))
         #expect(shown.contains("leaf occlusion ["))

@@ -107,9 +107,11 @@ struct GoldenTests {
         #expect(manifest.cases.map(\.name) == Self.cases.map(\.name))
         // Nothing in Golden/ that no case owns.
         // rendering/ holds the library's picture goldens (Tests/LeafLensImagingTests/RenderingGoldenTests.swift).
-        let owned = Set(Self.cases.flatMap { [$0.heatMap, $0.normalizedMap] } + ["manifest.json", "README.md", "rendering"])
+        let owned = Set(
+            Self.cases.flatMap { [$0.heatMap, $0.normalizedMap] } + ["manifest.json", "README.md", "rendering"])
         let present = try FileManager.default.contentsOfDirectory(atPath: FixturePaths.golden.path)
-        #expect(Set(present).subtracting(owned).isEmpty, "unexpected files in Golden/: \(Set(present).subtracting(owned))")
+        #expect(
+            Set(present).subtracting(owned).isEmpty, "unexpected files in Golden/: \(Set(present).subtracting(owned))")
     }
 
     // MARK: Recording (scripts/regenerate-golden only)

@@ -34,7 +34,9 @@ struct HelpScreenTests {
         if result.stdout != expected {
             let actual = result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
             let pinned = expected.split(separator: "\n", omittingEmptySubsequences: false)
-            let line = (0..<min(actual.count, pinned.count)).first { actual[$0] != pinned[$0] } ?? min(actual.count, pinned.count)
+            let line =
+                (0..<min(actual.count, pinned.count)).first { actual[$0] != pinned[$0] }
+                ?? min(actual.count, pinned.count)
             Issue.record(
                 """
                 \(helpCase.testDescription) differs from Help/\(helpCase.file) at line \(line + 1):

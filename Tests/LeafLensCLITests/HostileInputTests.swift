@@ -11,7 +11,9 @@ import Testing
         return directory
     }
 
-    private func explain(_ methods: String, out: String = "rb", inputs: [String] = ["x.png"], in directory: URL) throws -> CLI.Result {
+    private func explain(
+        _ methods: String, out: String = "rb", inputs: [String] = ["x.png"], in directory: URL
+    ) throws -> CLI.Result {
         try CLI.run(
             ["explain", "--weights", try CLI.requireTinyModel(), "--method", methods, "--quiet", "--out", out]
                 + CLI.smallImage + inputs,
@@ -27,13 +29,16 @@ import Testing
         let out = directory.appendingPathComponent("rb")
         let before = try CLI.contents(of: out).map { ($0, try Data(contentsOf: out.appendingPathComponent($0))) }
         #expect(before.map(\.0) == ["x.saliency.json", "x.saliency.npy", "x.saliency.overlay.png", "x.saliency.png"])
-        try FileManager.default.createDirectory(at: out.appendingPathComponent("x.panel.png"), withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(
+            at: out.appendingPathComponent("x.panel.png"), withIntermediateDirectories: false)
         let second = try explain("saliency,grad-cam", in: directory)
         #expect(second.status == 1)
         #expect(second.stderr.contains("x.panel.png"), "stderr: \(second.stderr)")
         #expect(second.stderr.contains("directory"), "stderr: \(second.stderr)")
         #expect(CLI.contents(of: out) == (before.map(\.0) + ["x.panel.png"]).sorted(), "no temporaries, nothing new")
-        for (name, data) in before { #expect(try Data(contentsOf: out.appendingPathComponent(name)) == data, "\(name) changed") }
+        for (name, data) in before {
+            #expect(try Data(contentsOf: out.appendingPathComponent(name)) == data, "\(name) changed")
+        }
     }
 
     /// #5: a legal 255-byte output name failed (the temporary name added 42 bytes, over NAME_MAX).
@@ -41,7 +46,8 @@ import Testing
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
         let stem = String(repeating: "s", count: 255 - ".saliency.overlay.png".utf8.count)
-        try FileManager.default.copyItem(at: directory.appendingPathComponent("x.png"), to: directory.appendingPathComponent(stem + ".png"))
+        try FileManager.default.copyItem(
+            at: directory.appendingPathComponent("x.png"), to: directory.appendingPathComponent(stem + ".png"))
         let result = try explain("saliency", inputs: [stem + ".png"], in: directory)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(CLI.contents(of: directory.appendingPathComponent("rb")).contains(stem + ".saliency.overlay.png"))
@@ -52,7 +58,8 @@ import Testing
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
         #expect(mkfifo(directory.appendingPathComponent("fifo.png").path, 0o644) == 0)
-        try FileManager.default.createSymbolicLink(atPath: directory.appendingPathComponent("loop.png").path, withDestinationPath: "loop.png")
+        try FileManager.default.createSymbolicLink(
+            atPath: directory.appendingPathComponent("loop.png").path, withDestinationPath: "loop.png")
         try Data([1]).write(to: directory.appendingPathComponent("file"))
         let cases: [(String, String)] = [
             ("/dev/zero", "/dev/zero: is a character device, not a regular file"),
@@ -77,14 +84,23 @@ import Testing
         let directory = try scratch()
         defer { try? FileManager.default.removeItem(at: directory) }
         try Data([1]).write(to: directory.appendingPathComponent("plain"))
-        try FileManager.default.createSymbolicLink(atPath: directory.appendingPathComponent("dangling").path, withDestinationPath: "nowhere")
+        try FileManager.default.createSymbolicLink(
+            atPath: directory.appendingPathComponent("dangling").path, withDestinationPath: "nowhere")
         let cases: [(String, String)] = [
-            ("plain/sub", "--out \(directory.path)/plain/sub: cannot be created: \(directory.path)/plain is a regular file, not a directory"),
-            ("dangling", "--out \(directory.path)/dangling: is a dangling symbolic link (to nowhere, which does not exist)"),
+            (
+                "plain/sub",
+                "--out \(directory.path)/plain/sub: cannot be created: \(directory.path)/plain is a regular file, not a directory"
+            ),
+            (
+                "dangling",
+                "--out \(directory.path)/dangling: is a dangling symbolic link (to nowhere, which does not exist)"
+            ),
             ("/proc/sys/leaflens-out", "cannot be created in /proc/sys"),
         ]
         for (out, message) in cases {
-            for command in [["explain", "--method", "saliency", "--out", out, "x.png"], ["train", "--data", "x", "--out", out]] {
+            for command in [
+                ["explain", "--method", "saliency", "--out", out, "x.png"], ["train", "--data", "x", "--out", out],
+            ] {
                 let result = try CLI.run(command + ["--weights", "missing.safetensors"], in: directory)
                 #expect(result.status == 1, "\(command)")
                 #expect(result.stderr.contains(message), "\(command): \(result.stderr)")
@@ -102,8 +118,11 @@ import Testing
         let process = Process()
         process.executableURL = executable
         // Long enough to be running when the signal arrives (thousands of IG steps).
-        process.arguments = ["explain", "--weights", try CLI.requireTinyModel(), "--method", "ig", "--steps", "100000",
-                             "--quiet", "--out", "sig"] + CLI.smallImage + ["x.png"]
+        process.arguments =
+            [
+                "explain", "--weights", try CLI.requireTinyModel(), "--method", "ig", "--steps", "100000",
+                "--quiet", "--out", "sig",
+            ] + CLI.smallImage + ["x.png"]
         process.currentDirectoryURL = directory
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice

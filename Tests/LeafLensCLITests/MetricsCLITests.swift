@@ -17,8 +17,11 @@ struct MetricsCLITests {
         let directory = try FixturePaths.temporaryDirectory("leaflens-cli-metrics")
         defer { try? FileManager.default.removeItem(at: directory) }
         let result = try Self.explain(
-            ["--method", "saliency,grad-cam", "--metrics", "deletion,insertion,road,confidence", "--metric-step", "392",
-             "--road-noise", "0", "--metric-seed", "3"], in: directory)
+            [
+                "--method", "saliency,grad-cam", "--metrics", "deletion,insertion,road,confidence", "--metric-step",
+                "392",
+                "--road-noise", "0", "--metric-seed", "3",
+            ], in: directory)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let out = directory.appendingPathComponent("out")
         let files = CLI.contents(of: out)
@@ -27,12 +30,14 @@ struct MetricsCLITests {
             try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("leaf.saliency.json")))
                 as? [String: Any])
         let metrics = try #require(json["metrics"] as? [String: Double])
-        #expect(Set(metrics.keys) == [
-            "deletion_auc", "insertion_auc", "road_morf", "road_lerf", "road_combined", "confidence_drop",
-            "confidence_increase",
-        ])
+        #expect(
+            Set(metrics.keys) == [
+                "deletion_auc", "insertion_auc", "road_morf", "road_lerf", "road_combined", "confidence_drop",
+                "confidence_increase",
+            ])
         let curves = try #require(
-            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("leaf.grad-cam.curves.json")))
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: out.appendingPathComponent("leaf.grad-cam.curves.json")))
                 as? [String: Any])
         let deletion = try #require(curves["deletion"] as? [String: Any])
         #expect((deletion["scores"] as? [Double])?.count == 56 * 56 / 392 + 1)
@@ -49,7 +54,9 @@ struct MetricsCLITests {
     static let badOptions = [
         BadOption(options: ["--metrics", "deletion,bogus"], message: "--metrics: unknown metric 'bogus'"),
         BadOption(options: ["--metrics", "deletion", "--metric-step", "0"], message: "--metric-step must be ≥ 1"),
-        BadOption(options: ["--metrics", "deletion", "--metric-step", "3137"], message: "--metric-step 3137 is larger than the image (56×56"),
+        BadOption(
+            options: ["--metrics", "deletion", "--metric-step", "3137"],
+            message: "--metric-step 3137 is larger than the image (56×56"),
         BadOption(options: ["--metrics", "road", "--road-noise", "-1"], message: "--road-noise"),
         BadOption(options: ["--metrics", "infidelity", "--infidelity-stdev", "0"], message: "--infidelity-stdev"),
     ]
@@ -93,22 +100,30 @@ struct MetricsCLITests {
         let overall = try #require(faithfulness["overall"] as? [String: [String: [String: Any]]])
         #expect(Set(overall.keys) == ["grad-cam", "saliency"])
         let interval = try #require(overall["grad-cam"]?["deletion_auc"])
-        let (mean, low, high) = (interval["mean"] as? Double ?? .nan, interval["low"] as? Double ?? .nan,
-                                 interval["high"] as? Double ?? .nan)
+        let (mean, low, high) = (
+            interval["mean"] as? Double ?? .nan, interval["low"] as? Double ?? .nan,
+            interval["high"] as? Double ?? .nan
+        )
         #expect(low <= mean && mean <= high)
         let html = try String(contentsOf: out.appendingPathComponent("evaluation.html"), encoding: .utf8)
         #expect(html.contains("<svg") && html.contains("class=\"best\"") && !html.contains("<script"))
     }
 
     static let badEvaluateOptions = [
-        BadOption(options: ["--mask-suffix", "_final_masked", "--method", "grad-cam", "--metrics", "deletion"],
-                  message: "--mask-suffix needs --masks"),
-        BadOption(options: ["--mask-kind", "leaf", "--method", "grad-cam", "--metrics", "deletion"],
-                  message: "--mask-kind needs --masks"),
-        BadOption(options: ["--masks", "m"], message: "--masks needs --method (explanations to score) or --sanity-check"),
-        BadOption(options: ["--method", "grad-cam", "--metrics", "deletion,nope"], message: "--metrics: unknown metric 'nope'"),
-        BadOption(options: ["--method", "grad-cam", "--metrics", "deletion", "--metric-step", "0"],
-                  message: "--metric-step must be ≥ 1, got 0"),
+        BadOption(
+            options: ["--mask-suffix", "_final_masked", "--method", "grad-cam", "--metrics", "deletion"],
+            message: "--mask-suffix needs --masks"),
+        BadOption(
+            options: ["--mask-kind", "leaf", "--method", "grad-cam", "--metrics", "deletion"],
+            message: "--mask-kind needs --masks"),
+        BadOption(
+            options: ["--masks", "m"], message: "--masks needs --method (explanations to score) or --sanity-check"),
+        BadOption(
+            options: ["--method", "grad-cam", "--metrics", "deletion,nope"], message: "--metrics: unknown metric 'nope'"
+        ),
+        BadOption(
+            options: ["--method", "grad-cam", "--metrics", "deletion", "--metric-step", "0"],
+            message: "--metric-step must be ≥ 1, got 0"),
     ]
 
     @Test(arguments: badEvaluateOptions)
@@ -129,7 +144,8 @@ struct MetricsCLITests {
             "--metric-step", "4097", "--out", out.appendingPathComponent("a").path,
         ])
         #expect(step.status != 0)
-        #expect(step.stderr.contains("--metric-step 4097 is larger than the image (64×64 = 4096 pixels)"), "\(step.stderr)")
+        #expect(
+            step.stderr.contains("--metric-step 4097 is larger than the image (64×64 = 4096 pixels)"), "\(step.stderr)")
         let masks = try CLI.run([
             "evaluate", "--data", images, "--crop", "64", "--method", "saliency", "--masks",
             out.appendingPathComponent("no-such-folder").path, "--out", out.appendingPathComponent("b").path,
@@ -145,9 +161,11 @@ struct MetricsCLITests {
         let out = try FixturePaths.temporaryDirectory("leaflens-cli-segmented")
         defer { try? FileManager.default.removeItem(at: out) }
         let result = try CLI.run([
-            "evaluate", "--weights", try CLI.requireTinyModel(), "--data", segmented.appendingPathComponent("color").path,
+            "evaluate", "--weights", try CLI.requireTinyModel(), "--data",
+            segmented.appendingPathComponent("color").path,
             "--masks", segmented.appendingPathComponent("segmented").path, "--mask-suffix", "_final_masked",
-            "--mask-kind", "leaf", "--method", "grad-cam,saliency", "--resize", "64", "--crop", "64", "--quiet", "--json",
+            "--mask-kind", "leaf", "--method", "grad-cam,saliency", "--resize", "64", "--crop", "64", "--quiet",
+            "--json",
             "--out", out.path,
         ])
         #expect(result.status == 0, "\(result.stderr)")
@@ -184,7 +202,9 @@ struct MetricsCLITests {
         defer { try? FileManager.default.removeItem(at: copy) }
         let gone = try Self.firstMask(masks)
         try FileManager.default.removeItem(at: gone)
-        let result = try CLI.run(["evaluate", "--data", images, "--masks", masks.path, "--method", "grad-cam", "--quiet"])
+        let result = try CLI.run([
+            "evaluate", "--data", images, "--masks", masks.path, "--method", "grad-cam", "--quiet",
+        ])
         #expect(result.status != 0)
         #expect(result.stderr.contains("--masks: 1 of 6 images have no mask"), "\(result.stderr)")
         #expect(result.stderr.contains(gone.lastPathComponent), "\(result.stderr)")
@@ -194,7 +214,9 @@ struct MetricsCLITests {
         let (images, masks, copy) = try Self.maskCopy("leaflens-cli-masks-size")
         defer { try? FileManager.default.removeItem(at: copy) }
         try TestFiles.png(width: 32, height: 32).write(to: try Self.firstMask(masks))
-        let result = try CLI.run(["evaluate", "--data", images, "--masks", masks.path, "--method", "grad-cam", "--quiet"])
+        let result = try CLI.run([
+            "evaluate", "--data", images, "--masks", masks.path, "--method", "grad-cam", "--quiet",
+        ])
         #expect(result.status != 0)
         #expect(result.stderr.contains("is 32×32 but its image is 64×64"), "\(result.stderr)")
     }

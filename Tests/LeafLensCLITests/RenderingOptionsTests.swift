@@ -18,18 +18,24 @@ struct RenderingOptionsTests {
             name: "masked view with sign all", arguments: ["--views", "masked", "--sign", "all"],
             messages: ["masked", "sign", "all"]),
         Case(
-            name: "alpha view with Grad-CAM drawn with sign all (--no-relu)", arguments: ["--views", "heat,alpha", "--no-relu"],
+            name: "alpha view with Grad-CAM drawn with sign all (--no-relu)",
+            arguments: ["--views", "heat,alpha", "--no-relu"],
             messages: ["alpha", "grad-cam", "sign all"]),
-        Case(name: "image weight above 1", arguments: ["--image-weight", "1.5"], messages: ["--image-weight", "[0, 1]", "1.5"]),
-        Case(name: "image weight below 0", arguments: ["--image-weight", "-0.1"], messages: ["--image-weight", "[0, 1]"]),
+        Case(
+            name: "image weight above 1", arguments: ["--image-weight", "1.5"],
+            messages: ["--image-weight", "[0, 1]", "1.5"]),
+        Case(
+            name: "image weight below 0", arguments: ["--image-weight", "-0.1"], messages: ["--image-weight", "[0, 1]"]),
         Case(name: "image weight not a number", arguments: ["--image-weight", "nan"], messages: ["--image-weight"]),
         Case(name: "unknown style", arguments: ["--style", "matplotlib"], messages: ["--style", "matplotlib"]),
         Case(name: "unknown view", arguments: ["--views", "heat,contour"], messages: ["--views", "heat,contour"]),
         Case(name: "empty view list", arguments: ["--views", ","], messages: ["--views"]),
         Case(name: "unknown scale", arguments: ["--scale", "global"], messages: ["--scale", "global"]),
-        Case(name: "unknown normalization", arguments: ["--normalize", "zscore"], messages: ["--normalize", "zscore"]),
+        Case(
+            name: "unknown normalization", arguments: ["--normalize", "zscore"], messages: ["--normalize", "zscore"]),
         Case(name: "unknown overlay base", arguments: ["--overlay", "sepia"], messages: ["--overlay", "sepia"]),
-        Case(name: "colour bar neither on nor off", arguments: ["--colorbar", "yes"], messages: ["--colorbar", "yes"]),
+        Case(
+            name: "colour bar neither on nor off", arguments: ["--colorbar", "yes"], messages: ["--colorbar", "yes"]),
     ]
 
     @Test(arguments: cases)
@@ -38,8 +44,11 @@ struct RenderingOptionsTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         try TestFiles.png(width: 64, height: 64).write(to: directory.appendingPathComponent("leaf.png"))
         let arguments =
-            ["explain", "--weights", try CLI.requireTinyModel(), "--method", "ig,grad-cam", "--steps", "4", "--out", "out",
-             "--quiet"] + CLI.smallImage + failure.arguments + ["leaf.png"]
+            [
+                "explain", "--weights", try CLI.requireTinyModel(), "--method", "ig,grad-cam", "--steps", "4", "--out",
+                "out",
+                "--quiet",
+            ] + CLI.smallImage + failure.arguments + ["leaf.png"]
         let result = try CLI.run(arguments, in: directory)
         #expect(result.status == 2, "stderr: \(result.stderr)")
         for message in failure.messages {
@@ -56,8 +65,10 @@ struct RenderingOptionsTests {
         try FileManager.default.createDirectory(at: images, withIntermediateDirectories: true)
         try TestFiles.png(width: 64, height: 64).write(to: images.appendingPathComponent("leaf.png"))
         let result = try CLI.run(
-            ["explain", "--weights", try CLI.requireTinyModel(), "--method", "saliency", "--out", "out", "--quiet",
-             "--scale", "shared", "--data", "data"] + CLI.smallImage,
+            [
+                "explain", "--weights", try CLI.requireTinyModel(), "--method", "saliency", "--out", "out", "--quiet",
+                "--scale", "shared", "--data", "data",
+            ] + CLI.smallImage,
             in: directory)
         #expect(result.status == 2, "stderr: \(result.stderr)")
         #expect(result.stderr.contains("--scale shared") && result.stderr.contains("--data/--list"), "\(result.stderr)")
@@ -72,9 +83,11 @@ struct RenderingOptionsTests {
         try png.write(to: directory.appendingPathComponent("a.png"))
         try png.write(to: directory.appendingPathComponent("b.png"))
         let result = try CLI.run(
-            ["explain", "--weights", try CLI.requireTinyModel(), "--method", "saliency", "--out", "out", "--quiet",
-             "--views", "overlay,masked", "--colorbar", "on", "--style", "grad-cam", "--scale", "shared",
-             "--normalize", "minmax", "--image-weight", "0.3"] + CLI.smallImage + ["a.png", "b.png"],
+            [
+                "explain", "--weights", try CLI.requireTinyModel(), "--method", "saliency", "--out", "out", "--quiet",
+                "--views", "overlay,masked", "--colorbar", "on", "--style", "grad-cam", "--scale", "shared",
+                "--normalize", "minmax", "--image-weight", "0.3",
+            ] + CLI.smallImage + ["a.png", "b.png"],
             in: directory)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let out = directory.appendingPathComponent("out")
@@ -86,7 +99,8 @@ struct RenderingOptionsTests {
         let overlay = try Data(contentsOf: out.appendingPathComponent("a.saliency.overlay.png"))
         let size = try #require(TestFiles.pngSize(overlay))
         #expect(size.height > 56, "the colour bar is drawn under the overlay")
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("b.saliency.json")))
+        let json = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: out.appendingPathComponent("b.saliency.json")))
         let rendering = try #require((json as? [String: Any])?["rendering"] as? [String: Any])
         #expect(rendering["style"] as? String == "grad-cam")
         #expect(rendering["scale"] as? String == "shared" && rendering["scale_maps"] as? Int == 2)

@@ -143,7 +143,8 @@ enum TestFiles {
         values.reserveCapacity(body.count / 4)
         var i = 0
         while i + 4 <= body.count {
-            let bits = UInt32(body[i]) | UInt32(body[i + 1]) << 8 | UInt32(body[i + 2]) << 16 | UInt32(body[i + 3]) << 24
+            let bits =
+                UInt32(body[i]) | UInt32(body[i + 1]) << 8 | UInt32(body[i + 2]) << 16 | UInt32(body[i + 3]) << 24
             values.append(Float(bitPattern: bits))
             i += 4
         }

@@ -46,7 +46,8 @@ struct VocabularyTests {
         let root = try #require(Self.dataSet, "leaflens synth failed")
         let images = root.appendingPathComponent("images").path, masks = root.appendingPathComponent("masks").path
         let common = ["evaluate", "--data", images, "--masks", masks, "--tolerance", "4"]
-        let new = try CLI.run(common + ["--crop", "64", "--method", "grad-cam,ig", "--steps", "2", "--layer", "layer2"])
+        let new = try CLI.run(
+            common + ["--crop", "64", "--method", "grad-cam,ig", "--steps", "2", "--layer", "layer2"])
         let old = try CLI.run(
             common + ["--image-size", "64", "--explain", "grad-cam,ig", "--ig-steps", "2", "--cam-layer", "layer2"])
         #expect(new.status == 0, "\(new.stderr)")
@@ -70,7 +71,9 @@ struct VocabularyTests {
     @Test func benchTakesBothBatchSpellings() throws {
         let model = try CLI.requireTinyModel()
         for flag in ["--batch-size", "--batch"] {
-            let result = try CLI.run(["bench", "forward", "--weights", model, flag, "2", "--iterations", "1", "--size", "32", "--json"])
+            let result = try CLI.run([
+                "bench", "forward", "--weights", model, flag, "2", "--iterations", "1", "--size", "32", "--json",
+            ])
             #expect(result.status == 0, "\(flag): \(result.stderr)")
             #expect(result.stdout.contains("\"batch\":2"), "\(flag): \(result.stdout)")
         }

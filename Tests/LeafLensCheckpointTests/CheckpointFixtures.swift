@@ -1,8 +1,9 @@
 import Foundation
-@testable import LeafLensCheckpoint
 import LeafLensMath
 import LeafLensModel
 import LeafLensTestSupport
+
+@testable import LeafLensCheckpoint
 
 /// Fixtures/checkpoints/manifest.json, written by scripts/fixtures/checkpoints.py with the real torch.
 enum CheckpointFixtures {

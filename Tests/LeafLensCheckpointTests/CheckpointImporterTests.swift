@@ -1,9 +1,10 @@
 import Foundation
-@testable import LeafLensCheckpoint
 import LeafLensMath
 import LeafLensModel
 import LeafLensTestSupport
 import Testing
+
+@testable import LeafLensCheckpoint
 
 /// Every layout people save, written by the real torch (Fixtures/checkpoints), read natively: the right
 /// architecture, labels and decisions, the exact seeded values, and PyTorch's logits.
@@ -11,7 +12,9 @@ import Testing
     @Test func manifestIsPresent() throws {
         let names = CheckpointFixtures.cases.map(\.name)
         #expect(names.count >= 19)
-        for required in ["plain", "whole_model", "compiled", "half", "bfloat16", "noncontiguous", "shared_storage", "dropout_head"] {
+        for required in [
+            "plain", "whole_model", "compiled", "half", "bfloat16", "noncontiguous", "shared_storage", "dropout_head",
+        ] {
             #expect(names.contains(required))
         }
     }
@@ -19,10 +22,15 @@ import Testing
     @Test(arguments: CheckpointFixtures.cases)
     func loadsWithTheDecisionsRecorded(_ c: CheckpointFixtures.Case) throws {
         let imported = try CheckpointImporter.load(contentsOf: CheckpointFixtures.url(c.file))
-        #expect(imported.architecture == ResNetArchitecture(depth: try #require(.init(rawValue: c.depth)), width: c.width, classCount: c.classes))
+        #expect(
+            imported.architecture
+                == ResNetArchitecture(
+                    depth: try #require(.init(rawValue: c.depth)), width: c.width, classCount: c.classes))
         #expect(imported.labels == (c.labels ?? (0..<c.classes).map { "class_\($0)" }))
         for fragment in c.notes {
-            #expect(imported.notes.contains { $0.contains(fragment) }, "no note containing \"\(fragment)\" in \(imported.notes)")
+            #expect(
+                imported.notes.contains { $0.contains(fragment) },
+                "no note containing \"\(fragment)\" in \(imported.notes)")
         }
         #expect(imported.notes.contains { $0.hasPrefix("architecture: ") })
         #expect(imported.notes.contains { $0.hasPrefix("labels: ") || c.labels == nil && $0.contains("class_0") })
@@ -36,11 +44,12 @@ import Testing
         #expect(Set(imported.parameters.keys) == Set(expected.keys))
         for (name, reference) in expected {
             let actual = try #require(imported.parameters[name])
-            let rounded: [Float] = switch c.source_dtype {
-            case "float16": reference.storage.map { Float(Float16($0)) }
-            case "bfloat16": reference.storage.map { Float(bitPattern: UInt32(floatToBFloat16Bits($0)) << 16) }
-            default: reference.storage
-            }
+            let rounded: [Float] =
+                switch c.source_dtype {
+                case "float16": reference.storage.map { Float(Float16($0)) }
+                case "bfloat16": reference.storage.map { Float(bitPattern: UInt32(floatToBFloat16Bits($0)) << 16) }
+                default: reference.storage
+                }
             #expect(actual.shape == reference.shape, "\(name)")
             #expect(actual.storage == rounded, "\(c.name): \(name) differs from the seeded values")
         }
@@ -86,16 +95,23 @@ import Testing
 
     @Test func explicitKeyLabelsAndArchitecture() throws {
         let url = CheckpointFixtures.url("model_state_dict.pth")
-        let chosen = try CheckpointImporter.load(contentsOf: url, options: .init(key: "model_state_dict", architecture: .resnet18))
+        let chosen = try CheckpointImporter.load(
+            contentsOf: url, options: .init(key: "model_state_dict", architecture: .resnet18))
         #expect(chosen.notes.contains { $0.contains("'model_state_dict' (--key)") })
         #expect(chosen.notes.contains { $0.contains("as --arch says") })
         let relabelled = try CheckpointImporter.load(contentsOf: url, options: .init(labels: ["a", "b", "c"]))
         #expect(relabelled.labels == ["a", "b", "c"])
         #expect(relabelled.notes.contains { $0.contains("from --labels, replacing the 3 found") })
-        #expect(throws: CheckpointError.self) { try CheckpointImporter.load(contentsOf: url, options: .init(labels: ["a"])) }
-        let wrongArch = #expect(throws: CheckpointError.self) { try CheckpointImporter.load(contentsOf: url, options: .init(architecture: .resnet50)) }
+        #expect(throws: CheckpointError.self) {
+            try CheckpointImporter.load(contentsOf: url, options: .init(labels: ["a"]))
+        }
+        let wrongArch = #expect(throws: CheckpointError.self) {
+            try CheckpointImporter.load(contentsOf: url, options: .init(architecture: .resnet50))
+        }
         #expect(wrongArch?.description.contains("--arch resnet50") == true)
-        let wrongKey = #expect(throws: CheckpointError.self) { try CheckpointImporter.load(contentsOf: url, options: .init(key: "weights")) }
+        let wrongKey = #expect(throws: CheckpointError.self) {
+            try CheckpointImporter.load(contentsOf: url, options: .init(key: "weights"))
+        }
         #expect(wrongKey?.description.contains("model_state_dict") == true)  // lists the keys found
     }
 

@@ -1,7 +1,8 @@
 import Foundation
-@testable import LeafLensCheckpoint
 import LeafLensTestSupport
 import Testing
+
+@testable import LeafLensCheckpoint
 
 /// Hostile and damaged checkpoints (Fixtures/checkpoints/hostile): each refused with its typed error,
 /// nothing executed, no trap, bounded memory (limits checked before anything is allocated for a claim).
@@ -69,7 +70,9 @@ import Testing
     @Test func everyTruncationIsRefused() throws {
         let data = try Data(contentsOf: CheckpointFixtures.url("plain.pth"))
         for length in Swift.stride(from: 0, to: data.count, by: max(1, data.count / 97)) {
-            #expect(throws: CheckpointError.self) { _ = try CheckpointImporter.load(data.prefix(length), source: "cut") }
+            #expect(throws: CheckpointError.self) {
+                _ = try CheckpointImporter.load(data.prefix(length), source: "cut")
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
-@testable import LeafLensCheckpoint
 import Testing
+
+@testable import LeafLensCheckpoint
 
 /// Prefix stripping, Sequential heads and the errors of the key mapping, on synthetic key lists.
 @Suite struct StateDictMappingTests {
@@ -8,13 +9,18 @@ import Testing
 
     func items(prefix: String = "", head: String = "fc", extra: [String] = []) -> [StateDictMapping.Item] {
         Self.architecture.parameterShapes.map { name, shape in
-            StateDictMapping.Item(name: prefix + name.replacingOccurrences(of: "fc.", with: head + "."), shape: shape, dtype: "torch.float32", isFloatingPoint: true)
+            StateDictMapping.Item(
+                name: prefix + name.replacingOccurrences(of: "fc.", with: head + "."), shape: shape,
+                dtype: "torch.float32", isFloatingPoint: true)
         } + extra.map { StateDictMapping.Item(name: $0, shape: [1], dtype: "torch.int64", isFloatingPoint: false) }
     }
 
-    @Test(arguments: ["", "module.", "_orig_mod.", "model.", "net.", "backbone.", "resnet.", "module._orig_mod.", "model.backbone."])
+    @Test(arguments: [
+        "", "module.", "_orig_mod.", "model.", "net.", "backbone.", "resnet.", "module._orig_mod.", "model.backbone.",
+    ])
     func prefixesAreStripped(_ prefix: String) throws {
-        let result = try StateDictMapping(source: "t").map(items(prefix: prefix, extra: [prefix + "bn1.num_batches_tracked"]), architecture: nil)
+        let result = try StateDictMapping(source: "t").map(
+            items(prefix: prefix, extra: [prefix + "bn1.num_batches_tracked"]), architecture: nil)
         #expect(result.architecture == Self.architecture)
         #expect(result.renames.allSatisfy { $0.original == prefix + $0.expected })
         #expect(result.notes.contains { $0.contains("num_batches_tracked") })
@@ -24,14 +30,21 @@ import Testing
     @Test func sequentialHeadMapsToFc() throws {
         let result = try StateDictMapping(source: "t").map(items(prefix: "module.", head: "fc.1"), architecture: nil)
         #expect(result.renames.contains { $0.expected == "fc.weight" && $0.original == "module.fc.1.weight" })
-        let twoLinears = items(head: "fc.1") + [StateDictMapping.Item(name: "fc.4.weight", shape: [7, 7], dtype: "torch.float32", isFloatingPoint: true)]
+        let twoLinears =
+            items(head: "fc.1") + [
+                StateDictMapping.Item(
+                    name: "fc.4.weight", shape: [7, 7], dtype: "torch.float32", isFloatingPoint: true)
+            ]
         #expect(throws: CheckpointError.self) { try StateDictMapping(source: "t").map(twoLinears, architecture: nil) }
     }
 
     @Test func unexpectedKeysNameTheNearestExpected() throws {
         var broken = items()
-        broken[3] = StateDictMapping.Item(name: "bn1.runing_mean", shape: [4], dtype: "torch.float32", isFloatingPoint: true)
-        let error = #expect(throws: CheckpointError.self) { try StateDictMapping(source: "t").map(broken, architecture: nil) }
+        broken[3] = StateDictMapping.Item(
+            name: "bn1.runing_mean", shape: [4], dtype: "torch.float32", isFloatingPoint: true)
+        let error = #expect(throws: CheckpointError.self) {
+            try StateDictMapping(source: "t").map(broken, architecture: nil)
+        }
         #expect(error?.description.contains("nearest expected: 'bn1.running_mean'") == true)
         #expect(error?.description.contains("missing 1: bn1.running_mean") == true)
     }
@@ -47,7 +60,10 @@ import Testing
 
     @Test func keysOutsideThePrefixAreIgnoredWithANote() throws {
         let result = try StateDictMapping(source: "t").map(
-            items(prefix: "model.") + [StateDictMapping.Item(name: "criterion.weight", shape: [7], dtype: "torch.float32", isFloatingPoint: true)],
+            items(prefix: "model.") + [
+                StateDictMapping.Item(
+                    name: "criterion.weight", shape: [7], dtype: "torch.float32", isFloatingPoint: true)
+            ],
             architecture: nil)
         #expect(result.notes.contains { $0.contains("ignored 1 entries outside 'model.': criterion.weight") })
     }

@@ -1,7 +1,8 @@
 import Foundation
-@testable import LeafLensCheckpoint
 import LeafLensTestSupport
 import Testing
+
+@testable import LeafLensCheckpoint
 
 /// The fast strided decoder against its element-by-element reference, on odd views and every dtype.
 @Suite struct StridedDecoderTests {
@@ -28,7 +29,10 @@ import Testing
             return UInt8(truncatingIfNeeded: state >> 40) & (dtype.isFloatingPoint ? 0x3F : 0xFF)  // finite floats
         }
         let storage = StorageReference(key: "0", dtype: dtype, elementCount: 40, location: "cpu")
-        guard case .success(let view) = TensorReference.validated(storage: storage, offset: v.offset, shape: v.shape, strides: v.strides, isParameter: false) else {
+        guard
+            case .success(let view) = TensorReference.validated(
+                storage: storage, offset: v.offset, shape: v.shape, strides: v.strides, isParameter: false)
+        else {
             Issue.record("view refused"); return
         }
         for bigEndian in [false, true] {
@@ -45,7 +49,10 @@ import Testing
         let b = StorageReference(key: "b", dtype: .bfloat16, elementCount: 1, location: "")
         let f = StorageReference(key: "f", dtype: .float32, elementCount: 1, location: "")
         func one(_ s: StorageReference, _ bytes: [UInt8], big: Bool = false) -> Float {
-            guard case .success(let v) = TensorReference.validated(storage: s, offset: 0, shape: [1], strides: [1], isParameter: false) else { return .nan }
+            guard
+                case .success(let v) = TensorReference.validated(
+                    storage: s, offset: 0, shape: [1], strides: [1], isParameter: false)
+            else { return .nan }
             let values: [Float] = StridedDecoder.decode(bytes, v, bigEndian: big)
             return values[0]
         }

@@ -66,7 +66,10 @@ import Testing
         _ = try map.blendedHeatMap(original: original)
         if sign != .all {
             #expect(try map.maskedImage(original: original).pixels.allSatisfy { $0 == 0 })
-            #expect(try map.alphaScaling(original: original).pixels.enumerated().allSatisfy { $0.offset % 4 != 3 || $0.element == 0 })
+            #expect(
+                try map.alphaScaling(original: original).pixels.enumerated().allSatisfy {
+                    $0.offset % 4 != 3 || $0.element == 0
+                })
         }
         let negativeOnly = try Tensor<Float>(shape: [2, 2], storage: [-1, -2, -3, 0])
         #expect(try AttributionMap(negativeOnly, sign: .positive).isDegenerate)
@@ -112,7 +115,8 @@ import Testing
     @Test func heatMapColoursMatchMatplotlib() throws {
         let manifest = try ImagingFixtures.manifestResult.get().visualization
         let attr = try NPY.read(ImagingFixtures.url("visualization/" + manifest.attr), as: Float.self)
-        let expected = try NPY.read(ImagingFixtures.url("visualization/" + manifest.heat_map_all_colours), as: Double.self)
+        let expected = try NPY.read(
+            ImagingFixtures.url("visualization/" + manifest.heat_map_all_colours), as: Double.self)
         let map = try AttributionMap(attr, sign: .all, outlierPercent: 2)
         var colours: [Double] = []
         for v in map.values {

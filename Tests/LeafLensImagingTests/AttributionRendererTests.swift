@@ -10,8 +10,10 @@ struct AttributionRendererTests {
     static func sample(width: Int = 9, height: Int = 7) throws -> (ReducedAttribution, RGBImage) {
         let values = (0..<(width * height)).map { i in Float((i * 37) % 23) / 7 - 1.2 }
         let pixels = (0..<(width * height * 3)).map { UInt8(truncatingIfNeeded: ($0 * 53 + 11) % 256) }
-        return (try ReducedAttribution(height: height, width: width, values: values),
-                try RGBImage(width: width, height: height, pixels: pixels))
+        return (
+            try ReducedAttribution(height: height, width: width, values: values),
+            try RGBImage(width: width, height: height, pixels: pixels)
+        )
     }
 
     /// `masked_image` and `alpha_scaling` against Captum's `visualize_image_attr` arrays.
@@ -24,10 +26,13 @@ struct AttributionRendererTests {
             storage: (0..<3).flatMap { ch in (0..<(c.height * c.width)).map { attributions.storage[$0 * 3 + ch] } })
         let sign = try #require(AttributionSign(rawValue: c.sign))
         let raw = try ReducedAttribution(chw)
-        let (map, _) = try AttributionScale.fit([raw], sign: sign, normalization: .outlier, outlierPercent: c.outlier_perc)
-            .apply(raw)
+        let (map, _) = try AttributionScale.fit(
+            [raw], sign: sign, normalization: .outlier, outlierPercent: c.outlier_perc
+        )
+        .apply(raw)
         let options = RenderingOptions(outlierPercent: c.outlier_perc, views: [.masked, .alpha])
-        guard case .rgb(let masked) = try AttributionRenderer.render(.masked, map: map, original: image, options: options),
+        guard
+            case .rgb(let masked) = try AttributionRenderer.render(.masked, map: map, original: image, options: options),
             case .rgba(let alpha) = try AttributionRenderer.render(.alpha, map: map, original: image, options: options)
         else {
             Issue.record("wrong picture kinds")
@@ -50,7 +55,9 @@ struct AttributionRendererTests {
                 try Tensor(shape: [raw.height, raw.width], storage: raw.values), sign: sign, outlierPercent: 2)
             let (new, _) = try AttributionScale.fit([raw], sign: sign, normalization: .outlier).apply(raw)
             #expect(new == old, "\(sign): normalized map")
-            #expect(try AttributionRenderer.render(.heat, map: new, original: image, options: .standard) == .rgb(old.heatMap()))
+            #expect(
+                try AttributionRenderer.render(.heat, map: new, original: image, options: .standard)
+                    == .rgb(old.heatMap()))
             #expect(
                 try AttributionRenderer.render(.overlay, map: new, original: image, options: .standard)
                     == .rgb(try old.blendedHeatMap(original: image)))
@@ -79,7 +86,8 @@ struct AttributionRendererTests {
             for style in OverlayStyle.allCases {
                 #expect(throws: RenderingError.imageWeightOutOfRange(weight)) {
                     _ = try AttributionRenderer.render(
-                        .overlay, map: map, original: image, options: RenderingOptions(imageWeight: weight, style: style))
+                        .overlay, map: map, original: image,
+                        options: RenderingOptions(imageWeight: weight, style: style))
                 }
             }
         }
@@ -115,7 +123,8 @@ struct AttributionRendererTests {
         let (raw, image) = try Self.sample()
         let (map, _) = try AttributionScale.fit([raw], sign: .absoluteValue, normalization: .outlier).apply(raw)
         for base in OverlayBase.allCases {
-            let options = RenderingOptions(overlayBase: base, imageWeight: 0.3, style: style, views: AttributionView.allCases)
+            let options = RenderingOptions(
+                overlayBase: base, imageWeight: 0.3, style: style, views: AttributionView.allCases)
             for view in AttributionView.allCases {
                 let picture = try AttributionRenderer.render(view, map: map, original: image, options: options)
                 #expect(picture.width == image.width)
@@ -129,9 +138,11 @@ struct AttributionRendererTests {
     @Test func captumColorOverlayEndpoints() throws {
         let (raw, image) = try Self.sample()
         let (map, _) = try AttributionScale.fit([raw], sign: .positive, normalization: .outlier).apply(raw)
-        let one = try AttributionRenderer.overlay(map, original: image, options: RenderingOptions(overlayBase: .color, imageWeight: 1))
+        let one = try AttributionRenderer.overlay(
+            map, original: image, options: RenderingOptions(overlayBase: .color, imageWeight: 1))
         #expect(one == image)
-        let zero = try AttributionRenderer.overlay(map, original: image, options: RenderingOptions(overlayBase: .color, imageWeight: 0))
+        let zero = try AttributionRenderer.overlay(
+            map, original: image, options: RenderingOptions(overlayBase: .color, imageWeight: 0))
         #expect(zero == map.heatMap())
     }
 

@@ -30,12 +30,14 @@ struct AttributionScaleTests {
             if normalization == .minMax, sign != .all {
                 // min-max subtracts the shared minimum first: ratios hold for the distances from it.
                 let lo = scale.low
-                let da = a.values.map { ($0 - lo) / (scale.high - lo) }, db = b.values.map { ($0 - lo) / (scale.high - lo) }
+                let da = a.values.map { ($0 - lo) / (scale.high - lo) },
+                    db = b.values.map { ($0 - lo) / (scale.high - lo) }
                 expectClose(ma.values, da, atol: 1e-6, rtol: 1e-5, "\(normalization) \(sign): A")
                 expectClose(mb.values, db, atol: 1e-6, rtol: 1e-5, "\(normalization) \(sign): B")
                 continue
             }
-            expectClose(mb.values, ma.values.map { 2 * $0 }, atol: 1e-6, rtol: 1e-6, "\(normalization) \(sign): B = 2·A")
+            expectClose(
+                mb.values, ma.values.map { 2 * $0 }, atol: 1e-6, rtol: 1e-6, "\(normalization) \(sign): B = 2·A")
             #expect(abs(mb.values.max()! - 2 * ma.values.max()!) <= 1e-6)
         }
     }
@@ -44,7 +46,8 @@ struct AttributionScaleTests {
     @Test func perMapScalesDoNotCompare() throws {
         let a = try Self.map(Self.base), b = try Self.map(Self.base.map { 2 * $0 })
         for map in [a, b] {
-            let (m, _) = try AttributionScale.fit([map], sign: .positive, normalization: .outlier, outlierPercent: 0).apply(map)
+            let (m, _) = try AttributionScale.fit([map], sign: .positive, normalization: .outlier, outlierPercent: 0)
+                .apply(map)
             #expect(m.values.max() == 1)
         }
     }
@@ -76,7 +79,8 @@ struct AttributionScaleTests {
     /// On a shared scale a constant map is drawn at its level (with the warning); zeros stay blank.
     @Test func constantMapOnASharedScaleKeepsItsLevel() throws {
         let constant = try Self.map([Float](repeating: 1, count: 6)), ramp = try Self.map([0, 1, 2, 3, 4, 4])
-        let scale = try AttributionScale.fit([constant, ramp], sign: .positive, normalization: .outlier, outlierPercent: 0)
+        let scale = try AttributionScale.fit(
+            [constant, ramp], sign: .positive, normalization: .outlier, outlierPercent: 0)
         let (m, warnings) = scale.apply(constant)
         #expect(warnings == [.constant(1)])
         #expect(m.values == [Float](repeating: 0.25, count: 6))
@@ -99,7 +103,8 @@ struct AttributionScaleTests {
         for sign in AttributionSign.allCases {
             for outlier in [0.0, 2, 10, 50] {
                 let old = try AttributionMap(height: 6, width: 8, reduced: values, sign: sign, outlierPercent: outlier)
-                let scale = try AttributionScale.fit([raw], sign: sign, normalization: .outlier, outlierPercent: outlier)
+                let scale = try AttributionScale.fit(
+                    [raw], sign: sign, normalization: .outlier, outlierPercent: outlier)
                 #expect(scale.apply(raw).map == old, "\(sign) \(outlier)")
             }
         }
@@ -119,13 +124,22 @@ struct AttributionScaleTests {
         #expect(none.ticks.map(\.value) == [-1, 0, 1])
         // min-max of |a| starts at the smallest magnitude, not at 0.
         let shifted = try Self.map([2, 3, 5])
-        #expect(try AttributionScale.fit([shifted], sign: .absoluteValue, normalization: .minMax).ticks.map(\.value) == [2, 5])
+        #expect(
+            try AttributionScale.fit([shifted], sign: .absoluteValue, normalization: .minMax).ticks.map(\.value) == [
+                2, 5,
+            ])
     }
 
     @Test func noneClipsRawValues() throws {
         let raw = try Self.map([-2, -0.5, 0.25, 0.75, 3])
-        #expect(try AttributionScale.fit([raw], sign: .all, normalization: .none).apply(raw).map.values == [-1, -0.5, 0.25, 0.75, 1])
-        #expect(try AttributionScale.fit([raw], sign: .negative, normalization: .none).apply(raw).map.values == [1, 0.5, 0, 0, 0])
+        #expect(
+            try AttributionScale.fit([raw], sign: .all, normalization: .none).apply(raw).map.values == [
+                -1, -0.5, 0.25, 0.75, 1,
+            ])
+        #expect(
+            try AttributionScale.fit([raw], sign: .negative, normalization: .none).apply(raw).map.values == [
+                1, 0.5, 0, 0, 0,
+            ])
     }
 
     @Test func badInputIsATypedError() throws {
@@ -142,8 +156,12 @@ struct AttributionScaleTests {
 
     @Test func normalizationText() {
         #expect(RenderingOptions().normalizationText() == "outliers 2%, per map")
-        #expect(RenderingOptions(scale: .shared, normalization: .minMax).normalizationText(sharedMapCount: 4) == "min-max, shared (4 maps)")
-        #expect(RenderingOptions(scale: .perImage, normalization: .none, outlierPercent: 2.5).normalizationText() == "raw values, per image")
+        #expect(
+            RenderingOptions(scale: .shared, normalization: .minMax).normalizationText(sharedMapCount: 4)
+                == "min-max, shared (4 maps)")
+        #expect(
+            RenderingOptions(scale: .perImage, normalization: .none, outlierPercent: 2.5).normalizationText()
+                == "raw values, per image")
         #expect(RenderingOptions(outlierPercent: 2.5).normalizationText() == "outliers 2.5%, per map")
     }
 }

@@ -116,7 +116,9 @@ import Testing
                 for column in 0..<5 where BitmapFont.isInk(character, column: column, row: row) {
                     for dy in 0..<scale {
                         for dx in 0..<scale {
-                            expected.insert([2 + k * BitmapFont.advance * scale + column * scale + dx, 2 + row * scale + dy])
+                            expected.insert([
+                                2 + k * BitmapFont.advance * scale + column * scale + dx, 2 + row * scale + dy,
+                            ])
                         }
                     }
                 }
@@ -142,17 +144,21 @@ import Testing
         var large = try Self.white(width + 2 * pad, height + 2 * pad)
         BitmapFont.draw("Wg#", into: &small, x: c.x, y: c.y, scale: c.scale)
         BitmapFont.draw("Wg#", into: &large, x: c.x + pad, y: c.y + pad, scale: c.scale)
-        let cropped = Set(Self.ink(large).compactMap { p -> [Int]? in
-            let (x, y) = (p[0] - pad, p[1] - pad)
-            return x >= 0 && x < width && y >= 0 && y < height ? [x, y] : nil
-        })
+        let cropped = Set(
+            Self.ink(large).compactMap { p -> [Int]? in
+                let (x, y) = (p[0] - pad, p[1] - pad)
+                return x >= 0 && x < width && y >= 0 && y < height ? [x, y] : nil
+            })
         #expect(Self.ink(small) == cropped)
         #expect(!cropped.isEmpty, "case should draw something inside")
     }
 
     @Test func textWhollyOutsideOrAtExtremeCoordinatesDrawsNothing() throws {
         let blank = try Self.white(8, 8)
-        for (x, y) in [(Int.max, 0), (Int.min, 0), (0, Int.max), (0, Int.min), (-100, 2), (8, 0), (0, 8), (Int.max - 3, Int.max - 3)] {
+        for (x, y) in [
+            (Int.max, 0), (Int.min, 0), (0, Int.max), (0, Int.min), (-100, 2), (8, 0), (0, 8),
+            (Int.max - 3, Int.max - 3),
+        ] {
             var image = blank
             BitmapFont.draw("Hello", into: &image, x: x, y: y, scale: 64)
             #expect(image == blank, "(\(x), \(y))")

@@ -9,7 +9,8 @@ struct ColorBarTests {
     static func bar(sign: AttributionSign, style: OverlayStyle = .captum) throws -> ColorBar {
         let raw = try ReducedAttribution(height: 1, width: 4, values: [-0.5, 0.25, 1, 2])
         let scale = try AttributionScale.fit([raw], sign: sign, normalization: .minMax)
-        return AttributionRenderer.colorBar(scale: scale, style: style, options: RenderingOptions(normalization: .minMax))
+        return AttributionRenderer.colorBar(
+            scale: scale, style: style, options: RenderingOptions(normalization: .minMax))
     }
 
     @Test func labelsAreTheValuesAtTheEndsAndZeroForSignAll() throws {
@@ -25,8 +26,16 @@ struct ColorBarTests {
     @Test func stripColoursAreThePicturesColours() throws {
         let captum = try Self.bar(sign: .positive)
         let low = Colormap.greens.color(normalized: 0), high = Colormap.greens.color(normalized: 1)
-        #expect(captum.color(at: 0) == RGBColor(r: UInt8((low.r * 255).rounded()), g: UInt8((low.g * 255).rounded()), b: UInt8((low.b * 255).rounded())))
-        #expect(captum.color(at: 1) == RGBColor(r: UInt8((high.r * 255).rounded()), g: UInt8((high.g * 255).rounded()), b: UInt8((high.b * 255).rounded())))
+        #expect(
+            captum.color(at: 0)
+                == RGBColor(
+                    r: UInt8((low.r * 255).rounded()), g: UInt8((low.g * 255).rounded()),
+                    b: UInt8((low.b * 255).rounded())))
+        #expect(
+            captum.color(at: 1)
+                == RGBColor(
+                    r: UInt8((high.r * 255).rounded()), g: UInt8((high.g * 255).rounded()),
+                    b: UInt8((high.b * 255).rounded())))
         let jet = try Self.bar(sign: .positive, style: .gradCAM)
         #expect(jet.color(at: 0) == RGBColor(r: 0, g: 0, b: 128))
         #expect(jet.color(at: 1) == RGBColor(r: 128, g: 0, b: 0))
@@ -98,7 +107,8 @@ struct TypefaceTests {
 
     @Test(arguments: [Typeface.standard, Typeface.bitmap])
     func wrapsAndTruncatesToWidth(_ face: Typeface) {
-        let lines = face.wrapped("Tomato Early blight with a long label that wraps", maxWidth: 120, size: 12, maxLines: 2)
+        let lines = face.wrapped(
+            "Tomato Early blight with a long label that wraps", maxWidth: 120, size: 12, maxLines: 2)
         #expect(lines.count == 2)
         #expect(lines.allSatisfy { face.width($0, size: 12) <= 120 })
         #expect(lines.last?.hasSuffix("\u{2026}") == true)

@@ -35,7 +35,8 @@ import Testing
         let index = try #require(manifest.colormaps.firstIndex(of: c.name))
         let map = try #require(Colormap.named(c.name))
         expectClose(
-            try Tensor<Double>(shape: [256, 3], storage: map.table), luts.item(index), atol: c.tolerance, rtol: 0, c.name)
+            try Tensor<Double>(shape: [256, 3], storage: map.table), luts.item(index), atol: c.tolerance, rtol: 0,
+            c.name)
     }
 
     @Test func signsUseCaptumDefaults() {

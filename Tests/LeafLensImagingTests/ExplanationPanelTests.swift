@@ -7,7 +7,9 @@ import Testing
 @Suite("ExplanationPanel")
 struct ExplanationPanelTests {
     static func picture(_ w: Int, _ h: Int, seed: Int) throws -> RGBImage {
-        try RGBImage(width: w, height: h, pixels: (0..<(w * h * 3)).map { UInt8(truncatingIfNeeded: ($0 * 31 + seed * 17) % 251) })
+        try RGBImage(
+            width: w, height: h,
+            pixels: (0..<(w * h * 3)).map { UInt8(truncatingIfNeeded: ($0 * 31 + seed * 17) % 251) })
     }
 
     static func panel(size: Int = 112, typeface: Typeface = .standard) throws -> ExplanationPanel {
@@ -15,12 +17,16 @@ struct ExplanationPanelTests {
         return ExplanationPanel(
             input: try picture(size, size, seed: 1),
             predictions: [
-                .init(label: "Tomato___healthy", probability: 0.05), .init(label: "Tomato___Early_blight", probability: 0.9),
-                .init(label: "Potato___Late_blight", probability: 0.03), .init(label: "Apple___scab", probability: 0.02),
+                .init(label: "Tomato___healthy", probability: 0.05),
+                .init(label: "Tomato___Early_blight", probability: 0.9),
+                .init(label: "Potato___Late_blight", probability: 0.03),
+                .init(label: "Apple___scab", probability: 0.02),
             ],
             columns: [
                 .init(title: "Integrated Gradients", image: try picture(size, size, seed: 2), colorBar: bar),
-                .init(title: "Grad-CAM", image: try picture(size, size, seed: 3), colorBar: bar, notes: ["all zero: blank"]),
+                .init(
+                    title: "Grad-CAM", image: try picture(size, size, seed: 3), colorBar: bar,
+                    notes: ["all zero: blank"]),
             ], typeface: typeface)
     }
 
@@ -46,7 +52,8 @@ struct ExplanationPanelTests {
         for (x, y) in [(0, 0), (1, 1), (223, 223), (100, 37)] {
             #expect(big[x, y] == input[x / 2, y / 2])
         }
-        #expect(panel.topPredictions.map(\.label) == ["Tomato___Early_blight", "Tomato___healthy", "Potato___Late_blight"])
+        #expect(
+            panel.topPredictions.map(\.label) == ["Tomato___Early_blight", "Tomato___healthy", "Potato___Late_blight"])
     }
 
     @Test func segmentAndMaskOutlinesAreDrawn() throws {

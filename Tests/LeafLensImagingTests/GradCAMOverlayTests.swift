@@ -37,12 +37,15 @@ struct VisualisationManifest: Decodable {
 
     static let folder = FixturePaths.fixture("visualisation")
     static let loaded: Result<VisualisationManifest, any Error> = Result {
-        try JSONDecoder().decode(VisualisationManifest.self, from: Data(contentsOf: folder.appendingPathComponent("manifest.json")))
+        try JSONDecoder().decode(
+            VisualisationManifest.self, from: Data(contentsOf: folder.appendingPathComponent("manifest.json")))
     }
     static var gradCAMCases: [GradCAMCase] { (try? loaded.get())?.grad_cam ?? [] }
     static var captumCases: [CaptumCase] { (try? loaded.get())?.captum ?? [] }
 
-    static func bytes(_ name: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: folder.appendingPathComponent(name))) }
+    static func bytes(_ name: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: folder.appendingPathComponent(name)))
+    }
     static func floats(_ name: String) throws -> Tensor<Float> { try NPY.read(folder.appendingPathComponent(name)) }
     static func image(_ name: String, width: Int, height: Int) throws -> RGBImage {
         try RGBImage(width: width, height: height, pixels: bytes(name))
@@ -72,7 +75,8 @@ struct GradCAMOverlayTests {
     /// The JET table is OpenCV's COLORMAP_JET (cv2.applyColorMap on 0...255, then BGR → RGB).
     @Test func jetTableIsOpenCVs() throws {
         let manifest = try VisualisationManifest.loaded.get()
-        try expectBytes(GradCAMOverlay.jet, try VisualisationManifest.bytes(manifest.jet_lut), shape: [256, 3], levels: 0, "JET")
+        try expectBytes(
+            GradCAMOverlay.jet, try VisualisationManifest.bytes(manifest.jet_lut), shape: [256, 3], levels: 0, "JET")
         // Spot values from the reference spec (BGR there): 0 → (128,0,0), 128 → (126,255,130), 255 → (0,0,128).
         #expect(Array(GradCAMOverlay.jet[0..<3]) == [0, 0, 128])
         #expect(Array(GradCAMOverlay.jet[384..<387]) == [130, 255, 126])
@@ -100,7 +104,8 @@ struct GradCAMOverlayTests {
             base: GradCAMOverlay.unitRGB(image), mask: scaled.storage, width: c.width, height: c.height,
             imageWeight: c.image_weight)
         let expected = try VisualisationManifest.bytes(c.overlay)
-        let worst = try expectBytes(direct.pixels, expected, shape: [c.height, c.width, 3], levels: 0, "\(c.name): overlay")
+        let worst = try expectBytes(
+            direct.pixels, expected, shape: [c.height, c.width, 3], levels: 0, "\(c.name): overlay")
         #expect(worst == 0)
         // And through the renderer, from the raw map (non-negative cases: same normalized values).
         if raw.values.allSatisfy({ $0 >= 0 }) {

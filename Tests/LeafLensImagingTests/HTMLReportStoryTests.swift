@@ -44,7 +44,9 @@ struct HTMLReportStoryTests {
 
     /// Loads `page` in headless Chromium; returns its exit status, the DOM, and every log line that
     /// reports a console message, a script error, a blocked or failed load, or a network lookup.
-    static func loadInChromium(_ page: URL, folder: URL) throws -> (status: Int32, dom: String, console: [String], log: String) {
+    static func loadInChromium(
+        _ page: URL, folder: URL
+    ) throws -> (status: Int32, dom: String, console: [String], log: String) {
         let browser = try #require(Self.chromium)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
@@ -76,7 +78,10 @@ struct HTMLReportStoryTests {
     /// The page loads in headless Chromium with no console messages (errors, CSP or resource
     /// failures) and no network requests, and its DOM has every section. With
     /// LEAFLENS_KEEP_REPORT=<path> the sample page is also written there (for scripts/screenshot-report).
-    @Test(.enabled(if: chromium != nil, "chromium is not installed (scripts/install-dependencies installs it; apt-get install -y chromium)"))
+    @Test(
+        .enabled(
+            if: chromium != nil,
+            "chromium is not installed (scripts/install-dependencies installs it; apt-get install -y chromium)"))
     func rendersInChromiumWithoutConsoleErrors() throws {
         let folder = try FixturePaths.temporaryDirectory("leaflens-report-browser")
         defer { try? FileManager.default.removeItem(at: folder) }

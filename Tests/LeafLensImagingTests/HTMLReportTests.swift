@@ -13,12 +13,14 @@ import Testing
 
     static func report(labels: [(String, Double)] = [("Tomato_healthy", 0.9)]) throws -> HTMLReport {
         HTMLReport(
-            title: "LeafLens explanation", inputName: "leaf <1> & \"friends\".png", originalPNG: try png(6, 5, seed: 1).data,
+            title: "LeafLens explanation", inputName: "leaf <1> & \"friends\".png",
+            originalPNG: try png(6, 5, seed: 1).data,
             predictions: labels.map { (label: $0.0, probability: $0.1) },
             methods: [
                 HTMLReport.Method(
                     name: "integrated-gradients", heatMapPNG: try png(6, 5, seed: 2).data,
-                    overlayPNG: try png(6, 5, seed: 3).data, parameters: [("steps", "32"), ("method", "gausslegendre")],
+                    overlayPNG: try png(6, 5, seed: 3).data,
+                    parameters: [("steps", "32"), ("method", "gausslegendre")],
                     convergenceDelta: -0.00123, seconds: 1.5),
                 HTMLReport.Method(
                     name: "grad-cam", heatMapPNG: try png(6, 5, seed: 4).data, overlayPNG: try png(6, 5, seed: 5).data,
@@ -54,7 +56,8 @@ import Testing
         }
         for escaped in [
             "Bad &lt;b&gt;label&lt;/b&gt; &amp; &quot;co&quot;, (x)", "T&lt;i&gt;", "model &lt;m&gt;", "a&amp;b",
-            "m&lt;x&gt;", "key&quot;q", "v&#39;w", "all &lt;zero&gt; map", "leaf &lt;1&gt; &amp; &quot;friends&quot;.png",
+            "m&lt;x&gt;", "key&quot;q", "v&#39;w", "all &lt;zero&gt; map",
+            "leaf &lt;1&gt; &amp; &quot;friends&quot;.png",
         ] {
             #expect(html.contains(escaped), "missing \(escaped)")
         }
@@ -155,12 +158,18 @@ import Testing
             }
         }
         let maps: [(String, [Float], AttributionSign, [(String, String)], Double?, Double)] = [
-            ("integrated-gradients", blob(90, 120, 40, signed: true), .all,
-             [("steps", "32"), ("method", "gausslegendre"), ("baseline", "zeros"), ("sign", "all")], -0.0042, 12.31),
-            ("grad-cam", blob(140, 80, 30, signed: false), .absoluteValue,
-             [("layer", "layer4"), ("sign", "absolute_value")], nil, 0.41),
-            ("occlusion", blob(60, 60, 25, signed: false), .positive,
-             [("window", "16x16"), ("stride", "8"), ("sign", "positive")], nil, 48.9),
+            (
+                "integrated-gradients", blob(90, 120, 40, signed: true), .all,
+                [("steps", "32"), ("method", "gausslegendre"), ("baseline", "zeros"), ("sign", "all")], -0.0042, 12.31
+            ),
+            (
+                "grad-cam", blob(140, 80, 30, signed: false), .absoluteValue,
+                [("layer", "layer4"), ("sign", "absolute_value")], nil, 0.41
+            ),
+            (
+                "occlusion", blob(60, 60, 25, signed: false), .positive,
+                [("window", "16x16"), ("stride", "8"), ("sign", "positive")], nil, 48.9
+            ),
         ]
         var methods: [HTMLReport.Method] = []
         var columns = [Panel.Column(title: "original", subtitle: "Tomato___Late_blight 87.31%", image: original)]
@@ -183,7 +192,10 @@ import Testing
                 ("Apple___healthy", 0.0003),
             ],
             methods: methods,
-            details: [("model", "default (bundled, seeded)"), ("target", "Tomato___Late_blight (class 30)"), ("input size", "300x200 → 224x224")])
+            details: [
+                ("model", "default (bundled, seeded)"), ("target", "Tomato___Late_blight (class 30)"),
+                ("input size", "300x200 → 224x224"),
+            ])
         try report.write(to: folder.appendingPathComponent("sample.report.html"))
     }
 }

@@ -21,18 +21,40 @@ import Testing
     }
 
     static let brokenCases: [BrokenCase] = [
-        .init(name: "PNG cut in half", source: "images/png_rgb8_300x200.png", damage: { $0.prefix($0.count / 2) }, expectCorrupt: true),
-        .init(name: "PNG without IEND", source: "images/png_gray8_120x90.png", damage: { $0.dropLast(12) }, expectCorrupt: true),
-        .init(name: "PNG header only", source: "images/png_rgb8_300x200.png", damage: { $0.prefix(33) }, expectCorrupt: true),
-        .init(name: "PNG bytes flipped in IDAT", source: "images/png_rgb8_300x200.png", damage: { flip($0, at: $0.count / 2, count: 64) }, expectCorrupt: true),
-        .init(name: "baseline JPEG cut in half", source: "images/jpg_baseline_333x257.jpg", damage: { $0.prefix($0.count / 2) }, expectCorrupt: true),
-        .init(name: "JPEG without EOI", source: "images/jpg_baseline444_50x40.jpg", damage: { $0.dropLast(2) }, expectCorrupt: true),
-        .init(name: "progressive JPEG cut at 60%", source: "images/jpg_progressive_257x300.jpg", damage: { $0.prefix($0.count * 6 / 10) }, expectCorrupt: true),
-        .init(name: "JPEG markers only", source: "images/jpg_gray_120x90.jpg", damage: { $0.prefix(20) }, expectCorrupt: true),
-        .init(name: "JPEG entropy data overwritten", source: "images/jpg_baseline_333x257.jpg", damage: { flip($0, at: $0.count / 2, count: 200) }, expectCorrupt: true),
+        .init(
+            name: "PNG cut in half", source: "images/png_rgb8_300x200.png", damage: { $0.prefix($0.count / 2) },
+            expectCorrupt: true),
+        .init(
+            name: "PNG without IEND", source: "images/png_gray8_120x90.png", damage: { $0.dropLast(12) },
+            expectCorrupt: true),
+        .init(
+            name: "PNG header only", source: "images/png_rgb8_300x200.png", damage: { $0.prefix(33) },
+            expectCorrupt: true),
+        .init(
+            name: "PNG bytes flipped in IDAT", source: "images/png_rgb8_300x200.png",
+            damage: { flip($0, at: $0.count / 2, count: 64) }, expectCorrupt: true),
+        .init(
+            name: "baseline JPEG cut in half", source: "images/jpg_baseline_333x257.jpg",
+            damage: { $0.prefix($0.count / 2) }, expectCorrupt: true),
+        .init(
+            name: "JPEG without EOI", source: "images/jpg_baseline444_50x40.jpg", damage: { $0.dropLast(2) },
+            expectCorrupt: true),
+        .init(
+            name: "progressive JPEG cut at 60%", source: "images/jpg_progressive_257x300.jpg",
+            damage: { $0.prefix($0.count * 6 / 10) }, expectCorrupt: true),
+        .init(
+            name: "JPEG markers only", source: "images/jpg_gray_120x90.jpg", damage: { $0.prefix(20) },
+            expectCorrupt: true),
+        .init(
+            name: "JPEG entropy data overwritten", source: "images/jpg_baseline_333x257.jpg",
+            damage: { flip($0, at: $0.count / 2, count: 200) }, expectCorrupt: true),
         .init(name: "empty file", source: "images/png_gray1_37x21.png", damage: { _ in Data() }, expectCorrupt: false),
-        .init(name: "text file", source: "images/png_gray1_37x21.png", damage: { _ in Data("hello, not an image\n".utf8) }, expectCorrupt: false),
-        .init(name: "GIF", source: "images/png_gray1_37x21.png", damage: { _ in Data("GIF89a\u{1}\u{0}\u{1}\u{0}".utf8) }, expectCorrupt: false),
+        .init(
+            name: "text file", source: "images/png_gray1_37x21.png",
+            damage: { _ in Data("hello, not an image\n".utf8) }, expectCorrupt: false),
+        .init(
+            name: "GIF", source: "images/png_gray1_37x21.png", damage: { _ in Data("GIF89a\u{1}\u{0}\u{1}\u{0}".utf8) },
+            expectCorrupt: false),
     ]
 
     static func flip(_ data: Data, at offset: Int, count: Int) -> Data {
@@ -121,7 +143,9 @@ import Testing
 
     /// A minimal PNG: signature and a valid IHDR (8-bit RGB), nothing else.
     static func pngHeader(width: UInt32, height: UInt32) -> Data {
-        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+        func be(_ v: UInt32) -> [UInt8] {
+            [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]
+        }
         let body = Array("IHDR".utf8) + be(width) + be(height) + [8, 2, 0, 0, 0]
         return Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + be(13) + body + be(crc32(body)))
     }

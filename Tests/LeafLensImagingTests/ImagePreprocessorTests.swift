@@ -69,8 +69,10 @@ import Testing
         let width = 5
         for (height, top) in [(257, 16), (259, 18), (224, 0), (226, 1)] {
             // Each row holds its own index, so the first cropped row tells the offset.
-            let pixels = (0..<height).flatMap { y in [UInt8](repeating: UInt8(truncatingIfNeeded: y), count: width * 3) }
-            let cropped = try RGBImage(width: width, height: height, pixels: pixels).centerCropped(height: 224, width: width)
+            let pixels = (0..<height).flatMap { y in [UInt8](repeating: UInt8(truncatingIfNeeded: y), count: width * 3)
+            }
+            let cropped = try RGBImage(width: width, height: height, pixels: pixels).centerCropped(
+                height: 224, width: width)
             #expect(cropped.pixels[0] == UInt8(truncatingIfNeeded: top), "height \(height)")
         }
     }

@@ -16,7 +16,8 @@ import Testing
     @Test(arguments: [Size(width: 1, height: 1), Size(width: 17, height: 5), Size(width: 224, height: 224)])
     func rgbRoundTrip(_ size: Size) throws {
         let image = try RGBImage(
-            width: size.width, height: size.height, pixels: Self.pattern(width: size.width, height: size.height, channels: 3))
+            width: size.width, height: size.height,
+            pixels: Self.pattern(width: size.width, height: size.height, channels: 3))
         let folder = try FixturePaths.temporaryDirectory("imaging-png")
         defer { try? FileManager.default.removeItem(at: folder) }
         let url = folder.appendingPathComponent("out.png")

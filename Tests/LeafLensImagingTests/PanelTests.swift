@@ -89,7 +89,9 @@ import Testing
     /// Titles are centred over their column ("HM" has ink in its first and last font columns), and a column without text leaves its band white.
     @Test func titlesAreDrawnCentredInTheirBand() throws {
         let image = try Self.gradient(100, 50)
-        let columns = [Panel.Column(title: "HM", subtitle: "leaf 50.00%", image: image), Panel.Column(title: "", image: image)]
+        let columns = [
+            Panel.Column(title: "HM", subtitle: "leaf 50.00%", image: image), Panel.Column(title: "", image: image),
+        ]
         let layout = try Panel.layout(columns: columns, style: Self.plain)
         let panel = try Panel.render(columns: columns, style: Self.plain)
         func inkColumns(_ column: Int, rows: Range<Int>) -> [Int] {
@@ -115,16 +117,22 @@ import Testing
         #expect(layout.subtitleLines.allSatisfy { $0.count == 2 && $0[1].last == BitmapFont.ellipsis })
         let panel = try Panel.render(columns: columns, style: Self.plain)
         for x in 0..<panel.width {
-            let inColumn = (0..<3).contains { x >= layout.columnLeft($0) && x < layout.columnLeft($0) + layout.columnWidth }
+            let inColumn = (0..<3).contains {
+                x >= layout.columnLeft($0) && x < layout.columnLeft($0) + layout.columnWidth
+            }
             guard !inColumn else { continue }
-            #expect((0..<panel.height).allSatisfy { Self.isWhite(panel, x, $0) }, "ink in column \(x), outside every column")
+            #expect(
+                (0..<panel.height).allSatisfy { Self.isWhite(panel, x, $0) }, "ink in column \(x), outside every column"
+            )
         }
     }
 
     /// "Integrated Gradients" is 238 pixels at scale 2: 224-pixel columns widen to keep scale 2
     /// (within a quarter), 112-pixel ones fall back to scale 1 (119 pixels).
     @Test func columnsWidenForTitles() throws {
-        let wide = try Panel.layout(columns: [Panel.Column(title: "Integrated Gradients", image: try Self.gradient(224, 8))])
+        let wide = try Panel.layout(columns: [
+            Panel.Column(title: "Integrated Gradients", image: try Self.gradient(224, 8))
+        ])
         #expect(wide.columnWidth == 238 && wide.titleScale == 2)
         let image = try Self.gradient(112, 112)
         let title = "Integrated Gradients"  // 20 glyphs: 119 pixels at scale 1

@@ -34,7 +34,9 @@ struct RenderingGoldenTests {
     struct Tolerances: Codable, Equatable {
         var levels: Int
         var differingFraction: Double
-        func maxDiffering(_ image: RGBImage) -> Int { max(1, Int((Double(image.width * image.height) * differingFraction).rounded(.down))) }
+        func maxDiffering(_ image: RGBImage) -> Int {
+            max(1, Int((Double(image.width * image.height) * differingFraction).rounded(.down)))
+        }
     }
 
     // MARK: Inputs
@@ -60,8 +62,10 @@ struct RenderingGoldenTests {
         var values = [Float](repeating: 0, count: width * height)
         for y in 0..<height {
             for x in 0..<width {
-                let p = Float((x - 16) * (x - 16) + (y - 6) * (y - 6)), n = Float((x - 6) * (x - 6) + (y - 12) * (y - 12))
-                values[y * width + x] = factor * (exp(-p / 18) - 0.6 * exp(-n / 12) + Float((x * 13 + y * 7) % 11) / 200)
+                let p = Float((x - 16) * (x - 16) + (y - 6) * (y - 6)),
+                    n = Float((x - 6) * (x - 6) + (y - 12) * (y - 12))
+                values[y * width + x] =
+                    factor * (exp(-p / 18) - 0.6 * exp(-n / 12) + Float((x * 13 + y * 7) % 11) / 200)
             }
         }
         // safe: the count matches and the values are finite
@@ -74,10 +78,13 @@ struct RenderingGoldenTests {
     ) throws -> RGBImage {
         let raw = attribution()
         let options = RenderingOptions(
-            colorBar: bar, normalization: normalization, overlayBase: base, imageWeight: weight, style: style, views: [view])
+            colorBar: bar, normalization: normalization, overlayBase: base, imageWeight: weight, style: style,
+            views: [view])
         let scale = try AttributionScale.fit([raw], sign: sign, normalization: normalization)
-        let picture = try AttributionRenderer.render(view, map: scale.apply(raw).map, original: picture(), options: options)
-            .flattened()
+        let picture = try AttributionRenderer.render(
+            view, map: scale.apply(raw).map, original: picture(), options: options
+        )
+        .flattened()
         guard bar else { return picture }
         return try AttributionRenderer.colorBar(scale: scale, style: style, options: options)
             .attached(below: picture.upscaledNearest(4), typeface: .bitmap)
@@ -88,14 +95,17 @@ struct RenderingGoldenTests {
         let a = attribution(1, unit: "gradient"), b = attribution(2, unit: scope == .perImage ? "CAM" : "gradient")
         let options = RenderingOptions(colorBar: true, scale: scope, normalization: normalization)
         let maps: [ReducedAttribution] = [a, b]
-        let scales = try scope == .perMap
+        let scales =
+            try scope == .perMap
             ? maps.map { try AttributionScale.fit([$0], sign: .absoluteValue, normalization: normalization) }
-            : [AttributionScale](repeating: try AttributionScale.fit(maps, sign: .absoluteValue, normalization: normalization), count: 2)
+            : [AttributionScale](
+                repeating: try AttributionScale.fit(maps, sign: .absoluteValue, normalization: normalization), count: 2)
         let pictures = try zip(maps, scales).map { raw, scale in
             try AttributionRenderer.colorBar(scale: scale, style: .captum, options: options)
                 .attached(below: scale.apply(raw).map.heatMap().upscaledNearest(4), typeface: .bitmap)
         }
-        var row = try RGBImage.filled(width: pictures.map(\.width).reduce(0, +) + 8, height: pictures[0].height, color: .white)
+        var row = try RGBImage.filled(
+            width: pictures.map(\.width).reduce(0, +) + 8, height: pictures[0].height, color: .white)
         var x = 0
         for p in pictures {
             row = row.pasting(p, x: x)
@@ -107,53 +117,63 @@ struct RenderingGoldenTests {
     static let cases: [Case] = {
         var cases: [Case] = []
         for style in OverlayStyle.allCases {
-            cases.append(Case(name: "heat.\(style.rawValue)", description: "heat map, \(style.rawValue) style") {
-                try RenderingGoldenTests.draw(.heat, style: style)
-            })
+            cases.append(
+                Case(name: "heat.\(style.rawValue)", description: "heat map, \(style.rawValue) style") {
+                    try RenderingGoldenTests.draw(.heat, style: style)
+                })
             for base in OverlayBase.allCases {
                 for weight in [0.5, 0.3] {
                     cases.append(
                         Case(
                             name: "overlay.\(style.rawValue).\(base.rawValue).w\(Int(weight * 10))",
-                            description: "overlay, \(style.rawValue) style over \(base.rawValue), image weight \(weight)"
+                            description:
+                                "overlay, \(style.rawValue) style over \(base.rawValue), image weight \(weight)"
                         ) { try RenderingGoldenTests.draw(.overlay, style: style, base: base, weight: weight) })
                 }
             }
         }
         for sign in AttributionSign.allCases {
-            cases.append(Case(name: "heat.captum.sign-\(sign.rawValue)", description: "heat map, sign \(sign.rawValue)") {
-                try RenderingGoldenTests.draw(.heat, sign: sign)
-            })
+            cases.append(
+                Case(name: "heat.captum.sign-\(sign.rawValue)", description: "heat map, sign \(sign.rawValue)") {
+                    try RenderingGoldenTests.draw(.heat, sign: sign)
+                })
         }
         for view in [AttributionView.masked, .alpha, .original] {
-            cases.append(Case(name: "view.\(view.rawValue)", description: "\(view.rawValue) view (alpha flattened over white)") {
-                try RenderingGoldenTests.draw(view, sign: .positive)
-            })
+            cases.append(
+                Case(name: "view.\(view.rawValue)", description: "\(view.rawValue) view (alpha flattened over white)") {
+                    try RenderingGoldenTests.draw(view, sign: .positive)
+                })
         }
         for normalization in Normalization.allCases {
             for sign in [AttributionSign.all, .positive] {
                 cases.append(
                     Case(
                         name: "normalize.\(normalization.rawValue).sign-\(sign.rawValue).colorbar",
-                        description: "heat map normalized \(normalization.rawValue), sign \(sign.rawValue), with colour bar"
+                        description:
+                            "heat map normalized \(normalization.rawValue), sign \(sign.rawValue), with colour bar"
                     ) { try RenderingGoldenTests.draw(.heat, sign: sign, normalization: normalization, bar: true) })
             }
         }
-        cases.append(Case(name: "overlay.grad-cam.color.colorbar", description: "grad-cam overlay with its JET colour bar") {
-            try RenderingGoldenTests.draw(.overlay, sign: .positive, normalization: .minMax, style: .gradCAM, base: .color, bar: true)
-        })
+        cases.append(
+            Case(name: "overlay.grad-cam.color.colorbar", description: "grad-cam overlay with its JET colour bar") {
+                try RenderingGoldenTests.draw(
+                    .overlay, sign: .positive, normalization: .minMax, style: .gradCAM, base: .color, bar: true)
+            })
         for scope in ScaleScope.allCases {
-            cases.append(Case(name: "scale.\(scope.rawValue)", description: "A and 2·A, scale \(scope.rawValue)") {
-                try RenderingGoldenTests.sharedRow(scope: scope)
-            })
+            cases.append(
+                Case(name: "scale.\(scope.rawValue)", description: "A and 2·A, scale \(scope.rawValue)") {
+                    try RenderingGoldenTests.sharedRow(scope: scope)
+                })
         }
-        cases.append(Case(name: "scale.shared.minmax", description: "A and 2·A on one min-max scale") {
-            try RenderingGoldenTests.sharedRow(scope: .shared, normalization: .minMax)
-        })
-        for (suffix, typeface, needs) in [("bitmap", Typeface.bitmap, false), ("freetype", Typeface.standard, true)] {
-            cases.append(Case(name: "panel.\(suffix)", description: "readable panel, \(suffix) text", needsFreeType: needs) {
-                try RenderingGoldenTests.panel(typeface: typeface)
+        cases.append(
+            Case(name: "scale.shared.minmax", description: "A and 2·A on one min-max scale") {
+                try RenderingGoldenTests.sharedRow(scope: .shared, normalization: .minMax)
             })
+        for (suffix, typeface, needs) in [("bitmap", Typeface.bitmap, false), ("freetype", Typeface.standard, true)] {
+            cases.append(
+                Case(name: "panel.\(suffix)", description: "readable panel, \(suffix) text", needsFreeType: needs) {
+                    try RenderingGoldenTests.panel(typeface: typeface)
+                })
         }
         return cases
     }()
@@ -162,21 +182,30 @@ struct RenderingGoldenTests {
         let raw = attribution()
         let image = picture()
         var columns: [ExplanationPanel.Column] = []
-        for (title, style, sign) in [("Integrated Gradients", OverlayStyle.captum, AttributionSign.absoluteValue), ("Grad-CAM", .gradCAM, .positive)] {
-            let options = RenderingOptions(colorBar: true, overlayBase: RenderingOptions.defaultOverlayBase(for: style), style: style)
+        for (title, style, sign) in [
+            ("Integrated Gradients", OverlayStyle.captum, AttributionSign.absoluteValue),
+            ("Grad-CAM", .gradCAM, .positive),
+        ] {
+            let options = RenderingOptions(
+                colorBar: true, overlayBase: RenderingOptions.defaultOverlayBase(for: style), style: style)
             let scale = try AttributionScale.fit([raw], sign: sign, normalization: .outlier)
             let (map, warnings) = scale.apply(raw)
             columns.append(
                 .init(
                     title: title, image: try AttributionRenderer.overlay(map, original: image, options: options),
                     colorBar: AttributionRenderer.colorBar(scale: scale, style: style, options: options),
-                    notes: warnings.map(\.description), segments: style == .gradCAM ? (0..<(width * height)).map { ($0 % width) / 8 } : nil))
+                    notes: warnings.map(\.description),
+                    segments: style == .gradCAM ? (0..<(width * height)).map { ($0 % width) / 8 } : nil))
         }
         var panel = ExplanationPanel(
             input: image,
-            predictions: [.init(label: "Tomato___Early_blight", probability: 0.91), .init(label: "Tomato___healthy", probability: 0.06),
-                          .init(label: "Potato___Late_blight", probability: 0.02)],
-            columns: columns, mask: (0..<(width * height)).map { ($0 / width) > 9 && ($0 % width) < 10 }, typeface: typeface)
+            predictions: [
+                .init(label: "Tomato___Early_blight", probability: 0.91),
+                .init(label: "Tomato___healthy", probability: 0.06),
+                .init(label: "Potato___Late_blight", probability: 0.02),
+            ],
+            columns: columns, mask: (0..<(width * height)).map { ($0 / width) > 9 && ($0 % width) < 10 },
+            typeface: typeface)
         panel.minimumDisplaySize = 96
         return try panel.render().image
     }
@@ -199,7 +228,9 @@ struct RenderingGoldenTests {
             return
         }
         guard actual.width == expected.width, actual.height == expected.height else {
-            Issue.record("\(golden.name): size \(actual.width)x\(actual.height), golden \(expected.width)x\(expected.height) \(hint)")
+            Issue.record(
+                "\(golden.name): size \(actual.width)x\(actual.height), golden \(expected.width)x\(expected.height) \(hint)"
+            )
             Attachment.record(try PNGWriter.encode(actual), named: "\(golden.name).actual.png")
             return
         }
@@ -217,7 +248,8 @@ struct RenderingGoldenTests {
         if worst > Self.tolerances.levels || differing > limit {
             Attachment.record(try PNGWriter.encode(actual), named: "\(golden.name).actual.png")
             Issue.record(
-                "\(golden.name): largest difference \(worst) levels, \(differing) pixels differ (tolerance ≤ \(Self.tolerances.levels) levels, ≤ \(limit) pixels) \(hint)")
+                "\(golden.name): largest difference \(worst) levels, \(differing) pixels differ (tolerance ≤ \(Self.tolerances.levels) levels, ≤ \(limit) pixels) \(hint)"
+            )
         }
     }
 
@@ -245,7 +277,8 @@ struct RenderingGoldenTests {
             var maxDifferingPixels: Int
             var needsFreeType: Bool
         }
-        var comment = "Written by scripts/regenerate-golden; compared by Tests/LeafLensImagingTests/RenderingGoldenTests.swift."
+        var comment =
+            "Written by scripts/regenerate-golden; compared by Tests/LeafLensImagingTests/RenderingGoldenTests.swift."
         var tolerances: Tolerances
         var cases: [Entry]
     }
@@ -262,7 +295,8 @@ struct RenderingGoldenTests {
             entries.append(
                 .init(
                     name: golden.name, file: golden.file, description: golden.description, width: image.width,
-                    height: image.height, maxDifferingPixels: Self.tolerances.maxDiffering(image), needsFreeType: golden.needsFreeType))
+                    height: image.height, maxDifferingPixels: Self.tolerances.maxDiffering(image),
+                    needsFreeType: golden.needsFreeType))
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
@@ -287,7 +321,9 @@ extension RGBImage {
         var pixels = self.pixels
         for row in 0..<min(image.height, height) {
             for column in 0..<image.width where x + column < width {
-                for c in 0..<3 { pixels[(row * width + x + column) * 3 + c] = image.pixels[(row * image.width + column) * 3 + c] }
+                for c in 0..<3 {
+                    pixels[(row * width + x + column) * 3 + c] = image.pixels[(row * image.width + column) * 3 + c]
+                }
             }
         }
         return (try? RGBImage(width: width, height: height, pixels: pixels)) ?? self

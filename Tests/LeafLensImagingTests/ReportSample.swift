@@ -17,7 +17,8 @@ enum ReportSample {
                 let vein = abs(x - y) < 2 && inside
                 let spot = (x - 34) * (x - 34) + (y - 22) * (y - 22) < 30
                 let (r, g, b): (Int, Int, Int) =
-                    !inside ? (235, 232, 220) : spot ? (120, 90, 40) : vein ? (150, 190, 110) : (60 + x % 7, 130 + y % 9, 50)
+                    !inside
+                    ? (235, 232, 220) : spot ? (120, 90, 40) : vein ? (150, 190, 110) : (60 + x % 7, 130 + y % 9, 50)
                 pixels[(y * n + x) * 3] = UInt8(r)
                 pixels[(y * n + x) * 3 + 1] = UInt8(g)
                 pixels[(y * n + x) * 3 + 2] = UInt8(b)
@@ -38,8 +39,10 @@ enum ReportSample {
                 cam[y * n + x] = 3 * exp(-d2 / 300)
             }
         }
-        return (try ReducedAttribution(height: n, width: n, values: ig, unit: "logit·input"),
-                try ReducedAttribution(height: n, width: n, values: cam, unit: "CAM"))
+        return (
+            try ReducedAttribution(height: n, width: n, values: ig, unit: "logit·input"),
+            try ReducedAttribution(height: n, width: n, values: cam, unit: "CAM")
+        )
     }
 
     static func png(_ image: RGBImage) throws -> Data { try PNGWriter.encode(image) }
@@ -48,7 +51,9 @@ enum ReportSample {
         let leaf = try leaf()
         let (ig, cam) = try maps()
         var methods: [HTMLReport.Method] = []
-        for (name, full, raw, isCAM) in [("integrated-gradients", "Integrated Gradients", ig, false), ("grad-cam", "Grad-CAM", cam, true)] {
+        for (name, full, raw, isCAM) in [
+            ("integrated-gradients", "Integrated Gradients", ig, false), ("grad-cam", "Grad-CAM", cam, true),
+        ] {
             let style = RenderingOptions.defaultStyle(isCAMMethod: isCAM)
             let options = RenderingOptions(
                 colorBar: true, overlayBase: RenderingOptions.defaultOverlayBase(for: style), style: style)
@@ -62,15 +67,23 @@ enum ReportSample {
             methods.append(
                 HTMLReport.Method(
                     name: name, heatMapPNG: try png(heat), overlayPNG: try png(overlay),
-                    parameters: isCAM ? [("layer", "layer4"), ("sign", "positive")] : [("steps", "32"), ("sign", "absolute_value")],
+                    parameters: isCAM
+                        ? [("layer", "layer4"), ("sign", "positive")] : [("steps", "32"), ("sign", "absolute_value")],
                     convergenceDelta: isCAM ? nil : -1.2e-3, seconds: isCAM ? 0.05 : 1.5,
                     notes: warnings.map(\.description), fullName: full,
                     colorBar: AttributionRenderer.colorBar(scale: scale, style: style, options: options),
-                    extraViews: [("Masked image", try png(masked))], timings: [("forward + backward", isCAM ? 0.04 : 1.2)],
-                    metrics: [("deletion AUC", isCAM ? "0.184" : "0.231"), ("insertion AUC", isCAM ? "0.702" : "0.655")],
+                    extraViews: [("Masked image", try png(masked))],
+                    timings: [("forward + backward", isCAM ? 0.04 : 1.2)],
+                    metrics: [
+                        ("deletion AUC", isCAM ? "0.184" : "0.231"), ("insertion AUC", isCAM ? "0.702" : "0.655"),
+                    ],
                     curves: [
-                        .init(name: "deletion", fractions: fractions, scores: fractions.map { 0.93 * exp(-6 * $0) + 0.02 }, area: isCAM ? 0.184 : 0.231),
-                        .init(name: "insertion", fractions: fractions, scores: fractions.map { 0.93 * (1 - exp(-5 * $0)) }, area: isCAM ? 0.702 : 0.655),
+                        .init(
+                            name: "deletion", fractions: fractions,
+                            scores: fractions.map { 0.93 * exp(-6 * $0) + 0.02 }, area: isCAM ? 0.184 : 0.231),
+                        .init(
+                            name: "insertion", fractions: fractions,
+                            scores: fractions.map { 0.93 * (1 - exp(-5 * $0)) }, area: isCAM ? 0.702 : 0.655),
                     ]))
         }
         let shared = try AttributionScale.fit([ig, cam], sign: .absoluteValue, normalization: .outlier)
@@ -82,12 +95,15 @@ enum ReportSample {
         return HTMLReport(
             inputName: "samples/Tomato___Early_blight/leaf <1>.png", originalPNG: try png(leaf.upscaledNearest(4)),
             predictions: [
-                ("Tomato___Early_blight (29)", 0.912), ("Tomato___Target_Spot (36)", 0.041), ("Tomato___Septoria_leaf_spot (33)", 0.022),
-                ("Tomato___Late_blight (30)", 0.011), ("Potato___Early_blight (20)", 0.006), ("Tomato___healthy (37)", 0.003),
+                ("Tomato___Early_blight (29)", 0.912), ("Tomato___Target_Spot (36)", 0.041),
+                ("Tomato___Septoria_leaf_spot (33)", 0.022),
+                ("Tomato___Late_blight (30)", 0.011), ("Potato___Early_blight (20)", 0.006),
+                ("Tomato___healthy (37)", 0.003),
             ],
             methods: methods, details: [("model", "bundled default"), ("input", "photo, 56×56 after preprocessing")],
             comparison: .init(
-                items: items, colorBar: AttributionRenderer.colorBar(scale: shared, style: .captum, options: sharedOptions),
+                items: items,
+                colorBar: AttributionRenderer.colorBar(scale: shared, style: .captum, options: sharedOptions),
                 notes: notes),
             inputCaption: "Input as the model sees it (shown 4× enlarged, nearest neighbour)")
     }

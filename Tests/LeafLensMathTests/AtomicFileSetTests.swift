@@ -1,7 +1,8 @@
 import Foundation
-@testable import LeafLensMath
 import LeafLensTestSupport
 import Testing
+
+@testable import LeafLensMath
 
 /// An in-memory file system with one scripted fault, for `AtomicFileSet`'s fault-injection tests.
 final class FaultyFileSystem: CommitFileSystem, @unchecked Sendable {
@@ -60,14 +61,18 @@ final class FaultyFileSystem: CommitFileSystem, @unchecked Sendable {
             // A real write on a full disk leaves a partial file that the writer then removes.
             throw FileFormatError(file: path, problem: "cannot write (no space left on device (ENOSPC))")
         }
-        guard lock.withLock({ nodes[path] == nil }) else { throw FileFormatError(file: path, problem: "exists (EEXIST)") }
+        guard lock.withLock({ nodes[path] == nil }) else {
+            throw FileFormatError(file: path, problem: "exists (EEXIST)")
+        }
         put(path, data)
         return lock.withLock { FileAccess.Identity(device: 1, inode: nodes[path]!.inode) }
     }
 
     func status(_ path: String) -> (kind: FileAccess.Kind, identity: FileAccess.Identity)? {
         lock.withLock {
-            nodes[path].map { ($0.isDirectory ? .directory : .regularFile, FileAccess.Identity(device: 1, inode: $0.inode)) }
+            nodes[path].map {
+                ($0.isDirectory ? .directory : .regularFile, FileAccess.Identity(device: 1, inode: $0.inode))
+            }
         }
     }
 
@@ -243,12 +248,16 @@ final class FaultyFileSystem: CommitFileSystem, @unchecked Sendable {
         for name in ["", ".", "..", "a/b", String(repeating: "x", count: 256)] {
             var set = AtomicFileSet()
             set.add(name, Data())
-            #expect(throws: FileFormatError.self) { try set.commit(into: URL(fileURLWithPath: "/out"), fileSystem: FaultyFileSystem()) }
+            #expect(throws: FileFormatError.self) {
+                try set.commit(into: URL(fileURLWithPath: "/out"), fileSystem: FaultyFileSystem())
+            }
         }
         var twice = AtomicFileSet()
         twice.add("a", Data())
         twice.add("a", Data())
-        #expect(throws: FileFormatError.self) { try twice.commit(into: URL(fileURLWithPath: "/out"), fileSystem: FaultyFileSystem()) }
+        #expect(throws: FileFormatError.self) {
+            try twice.commit(into: URL(fileURLWithPath: "/out"), fileSystem: FaultyFileSystem())
+        }
     }
 
     // MARK: On disk
@@ -280,8 +289,9 @@ final class FaultyFileSystem: CommitFileSystem, @unchecked Sendable {
         let error = try #require(throws: FileFormatError.self) { try second.commit(into: directory) }
         #expect(error.file.hasSuffix("/x.panel.png"))
         #expect(error.problem.contains("directory"), "\(error)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
-            == ["x.panel.png", "x.saliency.npy", "x.saliency.png"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+                == ["x.panel.png", "x.saliency.npy", "x.saliency.png"])
         #expect(try Data(contentsOf: directory.appendingPathComponent("x.saliency.npy")) == Data("1".utf8))
         #expect(try Data(contentsOf: directory.appendingPathComponent("x.saliency.png")) == Data("2".utf8))
     }

@@ -39,10 +39,12 @@ import Testing
                 var serial = [Double](repeating: 0, count: m * n)
                 var split = serial
                 let (lda, ldb) = (transA ? m : k, transB ? k : n)
-                GEMM.serial(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda,
-                            b: b, ldb: ldb, beta: 0, c: &serial, ldc: n)
-                GEMM.parallel(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda,
-                              b: b, ldb: ldb, beta: 0, c: &split, ldc: n)
+                GEMM.serial(
+                    transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda,
+                    b: b, ldb: ldb, beta: 0, c: &serial, ldc: n)
+                GEMM.parallel(
+                    transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1, a: a, lda: lda,
+                    b: b, ldb: ldb, beta: 0, c: &split, ldc: n)
                 #expect(serial == split, "transA \(transA) transB \(transB)")
             }
         }

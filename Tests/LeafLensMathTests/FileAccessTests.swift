@@ -1,7 +1,8 @@
 import Foundation
-@testable import LeafLensMath
 import LeafLensTestSupport
 import Testing
+
+@testable import LeafLensMath
 
 /// Issue 10 #6: errors say what the operating system said. Each expectation below failed before the fix
 /// (Foundation said "You don't have permission" for /dev/zero, FIFOs and /dev/null, "no such file" for a
@@ -38,8 +39,9 @@ import Testing
         #expect(problem(reading: dangling) == "is a dangling symbolic link (to nowhere.npy, which does not exist)")
         let file = directory.appendingPathComponent("file")
         try Data([1]).write(to: file)
-        #expect(problem(reading: file.path + "/inside.png")
-            == "cannot be reached: \(file.path) is a regular file, not a directory")
+        #expect(
+            problem(reading: file.path + "/inside.png")
+                == "cannot be reached: \(file.path) is a regular file, not a directory")
         #expect(problem(reading: directory.appendingPathComponent("missing.png").path) == "file does not exist")
         let link = directory.appendingPathComponent("link.png").path
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "file")
@@ -60,8 +62,9 @@ import Testing
             do { try FileAccess.checkOutputDirectory(url); return "ok" } catch { return error.problem }
         }
         #expect(problem(file) == "is a regular file, not a directory")
-        #expect(problem(file.appendingPathComponent("out"))
-            == "cannot be created: \(file.path) is a regular file, not a directory")
+        #expect(
+            problem(file.appendingPathComponent("out"))
+                == "cannot be created: \(file.path) is a regular file, not a directory")
         let dangling = directory.appendingPathComponent("dangling")
         try FileManager.default.createSymbolicLink(atPath: dangling.path, withDestinationPath: "nowhere")
         #expect(problem(dangling) == "is a dangling symbolic link (to nowhere, which does not exist)")
@@ -76,9 +79,10 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("file")
         try Data([1]).write(to: file)
-        #expect(throws: FileFormatError(
-            file: file.appendingPathComponent("x/y").path,
-            problem: "cannot be created: \(file.path) is a regular file, not a directory")
+        #expect(
+            throws: FileFormatError(
+                file: file.appendingPathComponent("x/y").path,
+                problem: "cannot be created: \(file.path) is a regular file, not a directory")
         ) { try FileAccess.createDirectory(file.appendingPathComponent("x/y")) }
         try FileAccess.createDirectory(directory.appendingPathComponent("p/q"))
         #expect(FileAccess.status(directory.appendingPathComponent("p/q").path)?.kind == .directory)
@@ -92,8 +96,10 @@ import Testing
         #expect(TemporaryFiles.isOwnTemporaryName(name))
         #expect(TemporaryFiles.ownerProcess(name) == getpid())
         #expect(TemporaryFiles.isOwnTemporaryName(".leaf.saliency.png.tmp-" + UUID().uuidString))
-        for other in ["leaf.png", ".leaflens-12-abc.tmp", ".leaflens-x-0123456789abcdef.tmp", ".tmp-" + UUID().uuidString,
-                      ".leaflens-12-0123456789abcdef.txt", ".hidden"] {
+        for other in [
+            "leaf.png", ".leaflens-12-abc.tmp", ".leaflens-x-0123456789abcdef.tmp", ".tmp-" + UUID().uuidString,
+            ".leaflens-12-0123456789abcdef.txt", ".hidden",
+        ] {
             #expect(!TemporaryFiles.isOwnTemporaryName(other), "\(other)")
         }
     }
@@ -107,14 +113,18 @@ import Testing
         let legacy = ".x.png.tmp-" + UUID().uuidString
         let live = ".leaflens-1-0123456789abcdef.tmp"  // pid 1 is always running
         let user = "keep.png"
-        for name in [dead, deadOld, legacy, live, user] { try Data([0]).write(to: directory.appendingPathComponent(name)) }
+        for name in [dead, deadOld, legacy, live, user] {
+            try Data([0]).write(to: directory.appendingPathComponent(name))
+        }
         try FileManager.default.createDirectory(
-            at: directory.appendingPathComponent(".leaflens-4194305-0000000000000000.tmp"), withIntermediateDirectories: false)
+            at: directory.appendingPathComponent(".leaflens-4194305-0000000000000000.tmp"),
+            withIntermediateDirectories: false)
         #expect(TemporaryFiles.sweepStale(in: directory, minimumAge: 3600).isEmpty, "all are fresh")
         let removed = TemporaryFiles.sweepStale(in: directory, minimumAge: 0)
         #expect(removed.sorted() == [legacy, dead, deadOld].sorted())
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
-            == [".leaflens-1-0123456789abcdef.tmp", ".leaflens-4194305-0000000000000000.tmp", "keep.png"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+                == [".leaflens-1-0123456789abcdef.tmp", ".leaflens-4194305-0000000000000000.tmp", "keep.png"])
     }
 
     @Test func atomicWriteHandlesTheLongestLegalName() throws {

@@ -1,7 +1,8 @@
 import Foundation
-@testable import LeafLensMath
 import LeafLensTestSupport
 import Testing
+
+@testable import LeafLensMath
 
 /// What SIGINT/SIGTERM do (issue 10 #3), without sending a signal: `removeAllForExit` is the handler's
 /// body. Each test uses its own registry so that other tests' temporaries are not touched.
@@ -36,7 +37,8 @@ import Testing
             }
         }
         let result = Result { () throws(FileFormatError) in
-            try AtomicFileSetTests.newSet().commit(into: URL(fileURLWithPath: "/out"), fileSystem: fs, registry: registry)
+            try AtomicFileSetTests.newSet().commit(
+                into: URL(fileURLWithPath: "/out"), fileSystem: fs, registry: registry)
         }
         if fired { handled.wait() }
         let files = fs.files

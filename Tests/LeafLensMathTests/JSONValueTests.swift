@@ -1,6 +1,7 @@
 import Foundation
-@testable import LeafLensMath
 import Testing
+
+@testable import LeafLensMath
 
 /// The safetensors header parser: RFC 8259 values, a nesting limit, unique keys.
 @Suite struct JSONValueTests {

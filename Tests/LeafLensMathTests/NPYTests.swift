@@ -93,10 +93,12 @@ struct MalformedNPY: Sendable, CustomTestStringConvertible {
     /// `np.array([[0.5, -1.25, 2]], dtype='<f8')`; LeafLens must write the same bytes.
     @Test func encodeMatchesNumPyByteForByte() throws {
         let header = "934e554d5059010076007b276465736372273a20273c66"
-        let scalar = header + "34272c2027666f727472616e5f6f72646572273a2046616c73652c20277368617065273a2028292c207d"
+        let scalar =
+            header + "34272c2027666f727472616e5f6f72646572273a2046616c73652c20277368617065273a2028292c207d"
             + String(repeating: "20", count: 62) + "0a00006040"
         #expect(NPY.encode(try tensor([], [Float(3.5)])) == Data(hex(scalar)))
-        let matrix = header + "38272c2027666f727472616e5f6f72646572273a2046616c73652c20277368617065273a2028312c2033292c207d"
+        let matrix =
+            header + "38272c2027666f727472616e5f6f72646572273a2046616c73652c20277368617065273a2028312c2033292c207d"
             + String(repeating: "20", count: 58) + "0a000000000000e03f000000000000f4bf0000000000000040"
         #expect(NPY.encode(try tensor([1, 3], [0.5, -1.25, 2])) == Data(hex(matrix)))
     }
@@ -113,9 +115,11 @@ struct MalformedNPY: Sendable, CustomTestStringConvertible {
     // MARK: Hand-built and NumPy-written headers
 
     @Test func readsVersion1Header() throws {
-        let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" + String(repeating: " ", count: 58) + "\n"
+        let header =
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }" + String(repeating: " ", count: 58) + "\n"
         let data = npyBytes(header, data: f4([1, 2, 3, 4, 5, 6]))
-        expectClose(try NPY.decode(data, as: Float.self), try tensor([2, 3], [Float(1), 2, 3, 4, 5, 6]), atol: 0, rtol: 0)
+        expectClose(
+            try NPY.decode(data, as: Float.self), try tensor([2, 3], [Float(1), 2, 3, 4, 5, 6]), atol: 0, rtol: 0)
     }
 
     @Test func readsVersion2And3Headers() throws {
@@ -135,14 +139,17 @@ struct MalformedNPY: Sendable, CustomTestStringConvertible {
 
     /// Bytes written by NumPy 2.4: `np.save(f, np.asfortranarray(np.arange(6, dtype='<f4').reshape(2, 3)))`.
     @Test func readsNumPyFortranOrderArray() throws {
-        let header = "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }" + String(repeating: " ", count: 59) + "\n"
+        let header =
+            "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }" + String(repeating: " ", count: 59) + "\n"
         let data = npyBytes(header, data: hex("00000000000040400000803f00008040000000400000a040"))
-        expectClose(try NPY.decode(data, as: Float.self), try tensor([2, 3], [Float(0), 1, 2, 3, 4, 5]), atol: 0, rtol: 0)
+        expectClose(
+            try NPY.decode(data, as: Float.self), try tensor([2, 3], [Float(0), 1, 2, 3, 4, 5]), atol: 0, rtol: 0)
     }
 
     /// Bytes written by NumPy 2.4 with `np.lib.format.write_array(f, np.array([0.5, -1.25]), version=(2, 0))`.
     @Test func readsNumPyVersion2File() throws {
-        let header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }" + String(repeating: " ", count: 58) + "\n"
+        let header =
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }" + String(repeating: " ", count: 58) + "\n"
         let data = npyBytes(header, version: 2, data: hex("000000000000e03f000000000000f4bf"))
         expectClose(try NPY.decode(data, as: Double.self), try tensor([2], [0.5, -1.25]), atol: 0, rtol: 0)
     }
@@ -180,33 +187,85 @@ struct MalformedNPY: Sendable, CustomTestStringConvertible {
         .init(name: "too short", bytes: Data([0x93, 0x4E, 0x55]), expected: "too short"),
         .init(name: "bad magic", bytes: Data(Array("PK\u{3}\u{4}NUMPY\u{1}\u{0}".utf8)), expected: "bad magic"),
         .init(name: "unknown version", bytes: npyBytes(valid, version: 4, data: f4([1, 2])), expected: "version 4.0"),
-        .init(name: "header beyond file", bytes: npyBytes(valid, declaredLength: 500), expected: "header length 500 extends beyond the end"),
-        .init(name: "v2 header beyond file", bytes: npyBytes(valid, version: 2, declaredLength: 0x7FFF_FFFF), expected: "extends beyond"),
-        .init(name: "big-endian", bytes: npyBytes("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", data: f4([1, 2])), expected: "big-endian dtype '>f4'"),
-        .init(name: "int32", bytes: npyBytes("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", data: f4([1, 2])), expected: "unsupported dtype '<i4'"),
-        .init(name: "int64", bytes: npyBytes("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", data: f4([1, 2])), expected: "unsupported dtype '<i8'"),
-        .init(name: "object array", bytes: npyBytes("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }"), expected: "object arrays"),
-        .init(name: "structured dtype", bytes: npyBytes("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }"), expected: "structured"),
+        .init(
+            name: "header beyond file", bytes: npyBytes(valid, declaredLength: 500),
+            expected: "header length 500 extends beyond the end"),
+        .init(
+            name: "v2 header beyond file", bytes: npyBytes(valid, version: 2, declaredLength: 0x7FFF_FFFF),
+            expected: "extends beyond"),
+        .init(
+            name: "big-endian",
+            bytes: npyBytes("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", data: f4([1, 2])),
+            expected: "big-endian dtype '>f4'"),
+        .init(
+            name: "int32",
+            bytes: npyBytes("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", data: f4([1, 2])),
+            expected: "unsupported dtype '<i4'"),
+        .init(
+            name: "int64",
+            bytes: npyBytes("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", data: f4([1, 2])),
+            expected: "unsupported dtype '<i8'"),
+        .init(
+            name: "object array", bytes: npyBytes("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }"),
+            expected: "object arrays"),
+        .init(
+            name: "structured dtype",
+            bytes: npyBytes("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }"),
+            expected: "structured"),
         .init(name: "header is a list", bytes: npyBytes("['descr', '<f4']"), expected: "not a dict"),
         .init(name: "header is garbage", bytes: npyBytes("hello world"), expected: "cannot parse the header"),
         .init(name: "unterminated string", bytes: npyBytes("{'descr: '<f4'}"), expected: "cannot parse"),
         .init(name: "unterminated dict", bytes: npyBytes("{'descr': '<f4', "), expected: "unexpected end"),
         .init(name: "text after dict", bytes: npyBytes(valid + " x"), expected: "after the header dict"),
-        .init(name: "nesting too deep", bytes: npyBytes(String(repeating: "(", count: 10_000)), expected: "nesting too deep"),
-        .init(name: "missing shape", bytes: npyBytes("{'descr': '<f4', 'fortran_order': False}"), expected: "no 'shape' key"),
-        .init(name: "missing descr", bytes: npyBytes("{'fortran_order': False, 'shape': ()}"), expected: "no 'descr' key"),
-        .init(name: "unexpected key", bytes: npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (), 'x': 1}"), expected: "unexpected key 'x'"),
-        .init(name: "duplicate key", bytes: npyBytes("{'descr': '<f4', 'descr': '<f8', 'fortran_order': False, 'shape': ()}"), expected: "duplicate key 'descr'"),
-        .init(name: "fortran_order not bool", bytes: npyBytes("{'descr': '<f4', 'fortran_order': 0, 'shape': ()}"), expected: "'fortran_order' is not True or False"),
-        .init(name: "shape is a list", bytes: npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': [2]}", data: f4([1, 2])), expected: "'shape' is not a tuple"),
-        .init(name: "negative dimension", bytes: npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-2,)}"), expected: "non-negative"),
-        .init(name: "float dimension", bytes: npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2.0,)}"), expected: "found a float"),
-        .init(name: "integer too large", bytes: npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}"), expected: "integer too large"),
-        .init(name: "element count overflows", bytes: npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (9223372036854775807, 2)}"), expected: "too many elements"),
-        .init(name: "byte count overflows", bytes: npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904,)}"), expected: "too many elements"),
-        .init(name: "truncated data", bytes: npyBytes(valid, data: f4([1]) + [0, 0]), expected: "truncated: shape (2,) of '<f4' needs 8 bytes, found 6"),
-        .init(name: "no data", bytes: npyBytes("{'descr': '<f8', 'fortran_order': True, 'shape': (1, 3, 224, 224), }"), expected: "truncated"),
-        .init(name: "extra data", bytes: npyBytes(valid, data: f4([1, 2, 3])), expected: "byte count does not match the shape: 4 bytes follow"),
+        .init(
+            name: "nesting too deep", bytes: npyBytes(String(repeating: "(", count: 10_000)),
+            expected: "nesting too deep"),
+        .init(
+            name: "missing shape", bytes: npyBytes("{'descr': '<f4', 'fortran_order': False}"),
+            expected: "no 'shape' key"),
+        .init(
+            name: "missing descr", bytes: npyBytes("{'fortran_order': False, 'shape': ()}"), expected: "no 'descr' key"),
+        .init(
+            name: "unexpected key", bytes: npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (), 'x': 1}"),
+            expected: "unexpected key 'x'"),
+        .init(
+            name: "duplicate key",
+            bytes: npyBytes("{'descr': '<f4', 'descr': '<f8', 'fortran_order': False, 'shape': ()}"),
+            expected: "duplicate key 'descr'"),
+        .init(
+            name: "fortran_order not bool", bytes: npyBytes("{'descr': '<f4', 'fortran_order': 0, 'shape': ()}"),
+            expected: "'fortran_order' is not True or False"),
+        .init(
+            name: "shape is a list",
+            bytes: npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': [2]}", data: f4([1, 2])),
+            expected: "'shape' is not a tuple"),
+        .init(
+            name: "negative dimension", bytes: npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (-2,)}"),
+            expected: "non-negative"),
+        .init(
+            name: "float dimension", bytes: npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2.0,)}"),
+            expected: "found a float"),
+        .init(
+            name: "integer too large",
+            bytes: npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,)}"),
+            expected: "integer too large"),
+        .init(
+            name: "element count overflows",
+            bytes: npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (9223372036854775807, 2)}"),
+            expected: "too many elements"),
+        .init(
+            name: "byte count overflows",
+            bytes: npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904,)}"),
+            expected: "too many elements"),
+        .init(
+            name: "truncated data", bytes: npyBytes(valid, data: f4([1]) + [0, 0]),
+            expected: "truncated: shape (2,) of '<f4' needs 8 bytes, found 6"),
+        .init(
+            name: "no data", bytes: npyBytes("{'descr': '<f8', 'fortran_order': True, 'shape': (1, 3, 224, 224), }"),
+            expected: "truncated"),
+        .init(
+            name: "extra data", bytes: npyBytes(valid, data: f4([1, 2, 3])),
+            expected: "byte count does not match the shape: 4 bytes follow"),
     ]
 
     @Test(arguments: malformed)

@@ -1,7 +1,8 @@
 import Foundation
-@testable import LeafLensMath
 import LeafLensTestSupport
 import Testing
+
+@testable import LeafLensMath
 
 /// Safetensors bytes with a hand-written JSON header: length (declared, or the real one), header, buffer.
 private func safetensorsBytes(_ header: String, buffer: [UInt8] = [], declaredLength: UInt64? = nil) -> Data {
@@ -63,7 +64,8 @@ struct MalformedSafeTensors: Sendable, CustomTestStringConvertible {
         let bytes = try Data(contentsOf: url)
         let headerLength = Int(bytes.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
         #expect(headerLength % 8 == 0)
-        #expect(String(decoding: bytes[8..<8 + headerLength], as: UTF8.self).last.map { $0 == "}" || $0 == " " } == true)
+        #expect(
+            String(decoding: bytes[8..<8 + headerLength], as: UTF8.self).last.map { $0 == "}" || $0 == " " } == true)
         var next = 0
         for name in file.tensorNames {
             let range = try #require(file.entries[name]).dataOffsets
@@ -130,7 +132,8 @@ struct MalformedSafeTensors: Sendable, CustomTestStringConvertible {
             buffer: le16([0x3F80, 0xC040, 0x4049, 0x7F7F]))
         let expected: [Double] = [1, -3, 3.140625, 0x1.FEp127]
         expectClose(
-            try SafeTensorsFile.decode(data).tensor("b", as: Double.self), try Tensor(shape: [2, 2], storage: expected),
+            try SafeTensorsFile.decode(data).tensor("b", as: Double.self),
+            try Tensor(shape: [2, 2], storage: expected),
             atol: 0, rtol: 0)
     }
 
@@ -145,9 +148,12 @@ struct MalformedSafeTensors: Sendable, CustomTestStringConvertible {
 
     @Test func decodesF64KnownValuesIntoFloat() throws {
         let data = safetensorsBytes(
-            "{\"d\": {\"dtype\": \"F64\", \"shape\": [3], \"data_offsets\": [0, 24]}}", buffer: le64([0.1, -1e30, 1e300]))
+            "{\"d\": {\"dtype\": \"F64\", \"shape\": [3], \"data_offsets\": [0, 24]}}",
+            buffer: le64([0.1, -1e30, 1e300]))
         let file = try SafeTensorsFile.decode(data)
-        expectClose(try file.tensor("d", as: Double.self), try Tensor(shape: [3], storage: [0.1, -1e30, 1e300]), atol: 0, rtol: 0)
+        expectClose(
+            try file.tensor("d", as: Double.self), try Tensor(shape: [3], storage: [0.1, -1e30, 1e300]), atol: 0,
+            rtol: 0)
         let floats = try file.tensor("d", as: Float.self).storage
         #expect(floats[0] == Float(0.1) && floats[1] == Float(-1e30) && floats[2] == .infinity)
     }
@@ -160,18 +166,25 @@ struct MalformedSafeTensors: Sendable, CustomTestStringConvertible {
              "mask": {"dtype": "BOOL", "shape": [2], "data_offsets": [8, 10]},
              "bn1.weight": {"dtype": "F32", "shape": [1], "data_offsets": [12, 16]}}
             """
-        let file = try SafeTensorsFile.decode(safetensorsBytes(header, buffer: [7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0] + le32([0.5])))
+        let file = try SafeTensorsFile.decode(
+            safetensorsBytes(header, buffer: [7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0] + le32([0.5])))
         #expect(file.tensorNames == ["bn1.weight"])
         #expect(file.ignoredNames == ["bn1.num_batches_tracked", "mask"])
         #expect(file.entries["bn1.num_batches_tracked"] == .init(dtype: .i64, shape: [], dataOffsets: 0..<8))
-        expectClose(try file.tensor("bn1.weight", as: Float.self), try Tensor(shape: [1], storage: [Float(0.5)]), atol: 0, rtol: 0)
-        #expect(throws: FileFormatError(file: "<memory>", problem: "tensor 'bn1.num_batches_tracked' has integer dtype I64 and is ignored")) {
+        expectClose(
+            try file.tensor("bn1.weight", as: Float.self), try Tensor(shape: [1], storage: [Float(0.5)]), atol: 0,
+            rtol: 0)
+        #expect(
+            throws: FileFormatError(
+                file: "<memory>", problem: "tensor 'bn1.num_batches_tracked' has integer dtype I64 and is ignored")
+        ) {
             try file.tensor("bn1.num_batches_tracked", as: Float.self)
         }
     }
 
     @Test func missingTensorIsAClearError() throws {
-        let file = try SafeTensorsFile.decode(SafeTensorsFile.encode(["a": Tensor<Float>(zeros: [1])]), source: "weights.safetensors")
+        let file = try SafeTensorsFile.decode(
+            SafeTensorsFile.encode(["a": Tensor<Float>(zeros: [1])]), source: "weights.safetensors")
         let error = try #require(throws: FileFormatError.self) { try file.tensor("fc.weight", as: Float.self) }
         #expect(error.description == "weights.safetensors: missing tensor 'fc.weight' in file")
     }
@@ -203,7 +216,8 @@ struct MalformedSafeTensors: Sendable, CustomTestStringConvertible {
         #expect(try file.labels() == nil)
         file.setLabels(["x (y)", "z, w"])
         #expect(try file.labels() == ["x (y)", "z, w"])
-        let reread = try SafeTensorsFile.decode(SafeTensorsFile.encode(["w": Tensor<Float>(zeros: [1])], metadata: file.metadata))
+        let reread = try SafeTensorsFile.decode(
+            SafeTensorsFile.encode(["w": Tensor<Float>(zeros: [1])], metadata: file.metadata))
         #expect(try reread.labels() == ["x (y)", "z, w"])
         file.setLabels(nil)
         #expect(file.metadata["labels"] == nil)
@@ -211,8 +225,11 @@ struct MalformedSafeTensors: Sendable, CustomTestStringConvertible {
 
     @Test(arguments: ["not json", "{\"a\": 1}", "[1, 2]", "[\"a\", null]"])
     func malformedLabelsAreAnError(value: String) {
-        let file = safetensorsBytes("{\"__metadata__\": {\"labels\": \(SafeTensorsFile.encodeLabels([value]).dropFirst().dropLast())}}")
-        #expect(throws: FileFormatError(file: "m.safetensors", problem: "metadata 'labels' is not a JSON array of strings")) {
+        let file = safetensorsBytes(
+            "{\"__metadata__\": {\"labels\": \(SafeTensorsFile.encodeLabels([value]).dropFirst().dropLast())}}")
+        #expect(
+            throws: FileFormatError(file: "m.safetensors", problem: "metadata 'labels' is not a JSON array of strings")
+        ) {
             try SafeTensorsFile.decode(file, source: "m.safetensors").labels()
         }
     }
@@ -224,40 +241,116 @@ struct MalformedSafeTensors: Sendable, CustomTestStringConvertible {
     static let malformed: [MalformedSafeTensors] = [
         .init(name: "empty file", bytes: Data(), expected: "0 bytes, shorter than the 8-byte header length"),
         .init(name: "shorter than 8 bytes", bytes: Data([1, 0, 0]), expected: "shorter than the 8-byte"),
-        .init(name: "header beyond file", bytes: safetensorsBytes("{}", declaredLength: 100), expected: "header length 100 extends beyond the end of the 10-byte file"),
-        .init(name: "header over 100 MB", bytes: safetensorsBytes("{}", declaredLength: 200_000_000), expected: "exceeds the 100 MB limit"),
-        .init(name: "header length UInt64.max", bytes: safetensorsBytes("{}", declaredLength: .max), expected: "exceeds the 100 MB limit"),
+        .init(
+            name: "header beyond file", bytes: safetensorsBytes("{}", declaredLength: 100),
+            expected: "header length 100 extends beyond the end of the 10-byte file"),
+        .init(
+            name: "header over 100 MB", bytes: safetensorsBytes("{}", declaredLength: 200_000_000),
+            expected: "exceeds the 100 MB limit"),
+        .init(
+            name: "header length UInt64.max", bytes: safetensorsBytes("{}", declaredLength: .max),
+            expected: "exceeds the 100 MB limit"),
         .init(name: "not JSON", bytes: safetensorsBytes("{not json"), expected: "header is not valid JSON"),
-        .init(name: "invalid UTF-8", bytes: safetensorsBytes("", declaredLength: 4) + Data([0x7B, 0xFF, 0xFE, 0x7D]), expected: "not valid JSON"),
-        .init(name: "deeply nested", bytes: safetensorsBytes(String(repeating: "[", count: 100_000)), expected: "not valid JSON"),
+        .init(
+            name: "invalid UTF-8", bytes: safetensorsBytes("", declaredLength: 4) + Data([0x7B, 0xFF, 0xFE, 0x7D]),
+            expected: "not valid JSON"),
+        .init(
+            name: "deeply nested", bytes: safetensorsBytes(String(repeating: "[", count: 100_000)),
+            expected: "not valid JSON"),
         .init(name: "header is an array", bytes: safetensorsBytes("[1, 2]"), expected: "header is not a JSON object"),
         .init(name: "header is a number", bytes: safetensorsBytes("3"), expected: "header is not a JSON object"),
-        .init(name: "entry not an object", bytes: safetensorsBytes("{\"a\": [1]}"), expected: "tensor 'a' is not a JSON object"),
-        .init(name: "missing dtype", bytes: oneEntry("\"shape\": [2], \"data_offsets\": [0, 8]"), expected: "tensor 'a' has no dtype"),
-        .init(name: "missing shape", bytes: oneEntry("\"dtype\": \"F32\", \"data_offsets\": [0, 8]"), expected: "tensor 'a' has no shape"),
-        .init(name: "missing data_offsets", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [2]"), expected: "tensor 'a' has no data_offsets"),
-        .init(name: "dtype not a string", bytes: oneEntry("\"dtype\": 4, \"shape\": [2], \"data_offsets\": [0, 8]"), expected: "dtype that is not a string"),
-        .init(name: "unknown dtype", bytes: oneEntry("\"dtype\": \"Q4_K\", \"shape\": [2], \"data_offsets\": [0, 8]"), expected: "tensor 'a' has unknown dtype 'Q4_K'"),
-        .init(name: "lowercase dtype", bytes: oneEntry("\"dtype\": \"f32\", \"shape\": [2], \"data_offsets\": [0, 8]"), expected: "unknown dtype 'f32'"),
-        .init(name: "negative shape", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [-2], \"data_offsets\": [0, 8]"), expected: "shape [-2] that is not an array of non-negative integers"),
-        .init(name: "fractional shape", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [1.5], \"data_offsets\": [0, 8]"), expected: "not an array of non-negative integers"),
-        .init(name: "shape is a string", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": \"2\", \"data_offsets\": [0, 8]"), expected: "not an array of non-negative integers"),
-        .init(name: "shape holds a bool", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [true], \"data_offsets\": [0, 8]"), expected: "not an array of non-negative integers"),
-        .init(name: "shape 1e30", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [1e30], \"data_offsets\": [0, 8]"), expected: "not an array of non-negative integers"),
-        .init(name: "shape 2^64", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [18446744073709551616], \"data_offsets\": [0, 8]"), expected: "not an array of non-negative integers"),
-        .init(name: "shape product overflows", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [4294967296, 4294967296], \"data_offsets\": [0, 8]"), expected: "too many elements"),
-        .init(name: "byte count overflows", bytes: oneEntry("\"dtype\": \"F64\", \"shape\": [2305843009213693952], \"data_offsets\": [0, 8]"), expected: "too many elements"),
-        .init(name: "offsets not two numbers", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 4, 8]"), expected: "not two non-negative integers"),
-        .init(name: "offsets negative", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [-8, 0]"), expected: "not two non-negative integers"),
-        .init(name: "offsets huge", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 1e300]"), expected: "not two non-negative integers"),
-        .init(name: "offsets beyond buffer", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [6], \"data_offsets\": [0, 24]"), expected: "tensor 'a' has data_offsets [0, 24] beyond the 16-byte data buffer"),
-        .init(name: "begin after end", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [8, 0]"), expected: "[8, 0] with begin after end"),
-        .init(name: "byte count mismatch", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [3], \"data_offsets\": [0, 8]"), expected: "has 8 bytes but dtype F32 and shape [3] need 12 bytes"),
-        .init(name: "F16 byte count mismatch", bytes: oneEntry("\"dtype\": \"F16\", \"shape\": [2], \"data_offsets\": [0, 8]"), expected: "byte count mismatch"),
-        .init(name: "overlapping tensors", bytes: safetensorsBytes("{\"a\": {\(entryFields)}, \"b\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}", buffer: [UInt8](repeating: 0, count: 16)), expected: "tensor 'b' data_offsets [4, 12] overlap tensor 'a' [0, 8]"),
-        .init(name: "identical ranges", bytes: safetensorsBytes("{\"a\": {\(entryFields)}, \"b\": {\(entryFields)}}", buffer: [UInt8](repeating: 0, count: 8)), expected: "overlap"),
-        .init(name: "metadata not an object", bytes: safetensorsBytes("{\"__metadata__\": [\"labels\"]}"), expected: "'__metadata__' is not a JSON object"),
-        .init(name: "metadata value not a string", bytes: safetensorsBytes("{\"__metadata__\": {\"labels\": [\"a\"]}}"), expected: "'__metadata__' value for 'labels' is not a string"),
+        .init(
+            name: "entry not an object", bytes: safetensorsBytes("{\"a\": [1]}"),
+            expected: "tensor 'a' is not a JSON object"),
+        .init(
+            name: "missing dtype", bytes: oneEntry("\"shape\": [2], \"data_offsets\": [0, 8]"),
+            expected: "tensor 'a' has no dtype"),
+        .init(
+            name: "missing shape", bytes: oneEntry("\"dtype\": \"F32\", \"data_offsets\": [0, 8]"),
+            expected: "tensor 'a' has no shape"),
+        .init(
+            name: "missing data_offsets", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [2]"),
+            expected: "tensor 'a' has no data_offsets"),
+        .init(
+            name: "dtype not a string", bytes: oneEntry("\"dtype\": 4, \"shape\": [2], \"data_offsets\": [0, 8]"),
+            expected: "dtype that is not a string"),
+        .init(
+            name: "unknown dtype", bytes: oneEntry("\"dtype\": \"Q4_K\", \"shape\": [2], \"data_offsets\": [0, 8]"),
+            expected: "tensor 'a' has unknown dtype 'Q4_K'"),
+        .init(
+            name: "lowercase dtype", bytes: oneEntry("\"dtype\": \"f32\", \"shape\": [2], \"data_offsets\": [0, 8]"),
+            expected: "unknown dtype 'f32'"),
+        .init(
+            name: "negative shape", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [-2], \"data_offsets\": [0, 8]"),
+            expected: "shape [-2] that is not an array of non-negative integers"),
+        .init(
+            name: "fractional shape", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [1.5], \"data_offsets\": [0, 8]"),
+            expected: "not an array of non-negative integers"),
+        .init(
+            name: "shape is a string",
+            bytes: oneEntry("\"dtype\": \"F32\", \"shape\": \"2\", \"data_offsets\": [0, 8]"),
+            expected: "not an array of non-negative integers"),
+        .init(
+            name: "shape holds a bool",
+            bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [true], \"data_offsets\": [0, 8]"),
+            expected: "not an array of non-negative integers"),
+        .init(
+            name: "shape 1e30", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [1e30], \"data_offsets\": [0, 8]"),
+            expected: "not an array of non-negative integers"),
+        .init(
+            name: "shape 2^64",
+            bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [18446744073709551616], \"data_offsets\": [0, 8]"),
+            expected: "not an array of non-negative integers"),
+        .init(
+            name: "shape product overflows",
+            bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [4294967296, 4294967296], \"data_offsets\": [0, 8]"),
+            expected: "too many elements"),
+        .init(
+            name: "byte count overflows",
+            bytes: oneEntry("\"dtype\": \"F64\", \"shape\": [2305843009213693952], \"data_offsets\": [0, 8]"),
+            expected: "too many elements"),
+        .init(
+            name: "offsets not two numbers",
+            bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 4, 8]"),
+            expected: "not two non-negative integers"),
+        .init(
+            name: "offsets negative", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [-8, 0]"),
+            expected: "not two non-negative integers"),
+        .init(
+            name: "offsets huge", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 1e300]"),
+            expected: "not two non-negative integers"),
+        .init(
+            name: "offsets beyond buffer",
+            bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [6], \"data_offsets\": [0, 24]"),
+            expected: "tensor 'a' has data_offsets [0, 24] beyond the 16-byte data buffer"),
+        .init(
+            name: "begin after end", bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [8, 0]"),
+            expected: "[8, 0] with begin after end"),
+        .init(
+            name: "byte count mismatch",
+            bytes: oneEntry("\"dtype\": \"F32\", \"shape\": [3], \"data_offsets\": [0, 8]"),
+            expected: "has 8 bytes but dtype F32 and shape [3] need 12 bytes"),
+        .init(
+            name: "F16 byte count mismatch",
+            bytes: oneEntry("\"dtype\": \"F16\", \"shape\": [2], \"data_offsets\": [0, 8]"),
+            expected: "byte count mismatch"),
+        .init(
+            name: "overlapping tensors",
+            bytes: safetensorsBytes(
+                "{\"a\": {\(entryFields)}, \"b\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}",
+                buffer: [UInt8](repeating: 0, count: 16)),
+            expected: "tensor 'b' data_offsets [4, 12] overlap tensor 'a' [0, 8]"),
+        .init(
+            name: "identical ranges",
+            bytes: safetensorsBytes(
+                "{\"a\": {\(entryFields)}, \"b\": {\(entryFields)}}", buffer: [UInt8](repeating: 0, count: 8)),
+            expected: "overlap"),
+        .init(
+            name: "metadata not an object", bytes: safetensorsBytes("{\"__metadata__\": [\"labels\"]}"),
+            expected: "'__metadata__' is not a JSON object"),
+        .init(
+            name: "metadata value not a string", bytes: safetensorsBytes("{\"__metadata__\": {\"labels\": [\"a\"]}}"),
+            expected: "'__metadata__' value for 'labels' is not a string"),
     ]
 
     @Test(arguments: malformed)
@@ -275,11 +368,19 @@ struct MalformedSafeTensors: Sendable, CustomTestStringConvertible {
         let data = safetensorsBytes(
             "{\"fc.weight\": {\"dtype\": \"F32\", \"shape\": [25], \"data_offsets\": [0, 100]}}",
             buffer: [UInt8](repeating: 0, count: 64))
-        #expect(throws: FileFormatError(file: "weights.safetensors", problem: "tensor 'fc.weight' has data_offsets [0, 100] beyond the 64-byte data buffer")) {
+        #expect(
+            throws: FileFormatError(
+                file: "weights.safetensors",
+                problem: "tensor 'fc.weight' has data_offsets [0, 100] beyond the 64-byte data buffer")
+        ) {
             try SafeTensorsFile.decode(data, source: "weights.safetensors")
         }
-        let error = FileFormatError(file: "weights.safetensors", problem: "tensor 'fc.weight' has data_offsets [0, 100] beyond the 64-byte data buffer")
-        #expect(error.description == "weights.safetensors: tensor 'fc.weight' has data_offsets [0, 100] beyond the 64-byte data buffer")
+        let error = FileFormatError(
+            file: "weights.safetensors",
+            problem: "tensor 'fc.weight' has data_offsets [0, 100] beyond the 64-byte data buffer")
+        #expect(
+            error.description
+                == "weights.safetensors: tensor 'fc.weight' has data_offsets [0, 100] beyond the 64-byte data buffer")
     }
 
     @Test func acceptsEmptyTensorsAndUnusedBytes() throws {
@@ -341,7 +442,8 @@ struct MalformedSafeTensors: Sendable, CustomTestStringConvertible {
         defer { try? FileManager.default.removeItem(at: parent) }
         let missing = parent.appendingPathComponent("no-such-dir")
         #expect(throws: FileFormatError.self) {
-            try SafeTensorsFile.write(["a": Tensor<Float>(zeros: [3])], to: missing.appendingPathComponent("w.safetensors"))
+            try SafeTensorsFile.write(
+                ["a": Tensor<Float>(zeros: [3])], to: missing.appendingPathComponent("w.safetensors"))
         }
         #expect(!FileManager.default.fileExists(atPath: missing.path))
         #expect(try FileManager.default.contentsOfDirectory(atPath: parent.path).isEmpty)
@@ -368,9 +470,11 @@ struct MalformedSafeTensors: Sendable, CustomTestStringConvertible {
     /// "tensor 'a' is not a JSON object"; many such keys under the 100 MB cap would run for days.
     @Test func nestedHeaderIsRefusedByTheNestingLimit() {
         let header = "{\"a\": " + String(repeating: "[", count: 400) + String(repeating: "]", count: 400) + "}"
-        let data = Data((0..<8).map { UInt8(truncatingIfNeeded: UInt64(header.utf8.count) >> (8 * $0)) } + Array(header.utf8))
-        #expect(throws: FileFormatError(
-            file: "w.safetensors", problem: "header is not valid JSON (nesting deeper than 3 levels at byte 8)")
+        let data = Data(
+            (0..<8).map { UInt8(truncatingIfNeeded: UInt64(header.utf8.count) >> (8 * $0)) } + Array(header.utf8))
+        #expect(
+            throws: FileFormatError(
+                file: "w.safetensors", problem: "header is not valid JSON (nesting deeper than 3 levels at byte 8)")
         ) { try SafeTensorsFile.decode(data, source: "w.safetensors") }
     }
 

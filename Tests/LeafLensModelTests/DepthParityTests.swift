@@ -1,8 +1,9 @@
 import Foundation
 import LeafLensMath
-@testable import LeafLensModel
 import LeafLensTestSupport
 import Testing
+
+@testable import LeafLensModel
 
 /// LeafLens's resnet34 and resnet50 against torchvision's own code (PyTorch 2.13, float32) on seeded weights
 /// with non-trivial BatchNorm, small widths and full width at 224×224 (Fixtures/depths, from
@@ -75,7 +76,8 @@ import Testing
         let classifier = try model.program(for: .classification)
         expectParity(try classifier.forward(x).outputs, logits, "\(c.name) logits, classification program")
         expectParity(
-            try classifier.withWinogradConvolutions().forward(x).outputs, logits, "\(c.name) logits, folded with Winograd")
+            try classifier.withWinogradConvolutions().forward(x).outputs, logits,
+            "\(c.name) logits, folded with Winograd")
         for purpose in [ProgramPurpose.attribution, .training] {
             let program = try model.program(for: purpose)
             let record = try program.forward(x, backward: .inputOnly)
@@ -102,7 +104,9 @@ import Testing
         let r = randomTensor([2, 4], seed: 23)
         let record = try program.forward(x, backward: .inputOnly)
         let grad = try #require(try program.backward(record, gradOutput: r).input)
-        let check = try GradientChecker(maxSamples: 40).check(x, analytic: grad) { try projection(program.forward($0).outputs, r) }
+        let check = try GradientChecker(maxSamples: 40).check(x, analytic: grad) {
+            try projection(program.forward($0).outputs, r)
+        }
         #expect(check.passed, "\(check)")
     }
 
@@ -114,7 +118,8 @@ import Testing
 
     static let parameterCases: [ParameterCase] = [
         "layer1.0.conv1.weight", "layer1.0.conv3.weight", "layer1.0.bn3.weight", "layer1.0.downsample.0.weight",
-        "layer2.0.conv2.weight", "layer2.0.downsample.1.bias", "layer3.5.bn2.bias", "layer4.2.conv3.weight", "fc.weight",
+        "layer2.0.conv2.weight", "layer2.0.downsample.1.bias", "layer3.5.bn2.bias", "layer4.2.conv3.weight",
+        "fc.weight",
     ].flatMap { [ParameterCase(name: $0, training: false), ParameterCase(name: $0, training: true)] }
 
     /// Eval-mode BatchNorm: finite differences.
@@ -140,7 +145,9 @@ import Testing
     /// ~50 BatchNorm layers some ReLU decision lies within reach of any usable step (PyTorch's own float64
     /// differences miss its autograd on this network too). |Δ| ≤ 1e-6 · max(1, max|ref|): the fixture's
     /// float32 rounding.
-    @Test(arguments: parameterCases.filter(\.training)) func trainingParameterGradientMatchesPyTorch(_ c: ParameterCase) throws {
+    @Test(arguments: parameterCases.filter(\.training)) func trainingParameterGradientMatchesPyTorch(
+        _ c: ParameterCase
+    ) throws {
         // PyTorch's seeded weights and inputs are float32 values (then float64): the same here.
         let model = try ResNet<Float>.seeded(seed: 21, configuration: Self.tiny).converted(to: Double.self)
         let x = ResNet<Float>.seededInput(seed: 24, shape: [2, 3, 64, 64]).converted(to: Double.self)
@@ -157,7 +164,8 @@ import Testing
         let model = try model()
         let program = try model.program(for: .training)
         let record = try program.forward(
-            ResNet<Double>.seededInput(seed: 26, shape: [2, 3, 32, 32]), backward: BackwardPlan(parameterGradients: true))
+            ResNet<Double>.seededInput(seed: 26, shape: [2, 3, 32, 32]),
+            backward: BackwardPlan(parameterGradients: true))
         let grads = try program.backward(record, gradOutput: randomTensor([2, 4], seed: 27)).parameters
         #expect(Set(grads.keys) == Set(model.trainableParameterNames))
         for (name, g) in grads { #expect(g.shape == model.parameters[name]!.shape, "\(name)") }
@@ -165,13 +173,16 @@ import Testing
 
     /// Folding BN and the convolution algorithms change nothing but rounding, at every depth.
     @Test(arguments: [34, 50]) func programsAgree(_ depth: Int) throws {
-        let model = try ResNet<Double>.seeded(seed: 28, configuration: try ResNetConfiguration(depth: depth, width: 2, classCount: 4))
+        let model = try ResNet<Double>.seeded(
+            seed: 28, configuration: try ResNetConfiguration(depth: depth, width: 2, classCount: 4))
         let x = ResNet<Double>.seededInput(seed: 29, shape: [2, 3, 40, 36])
         let reference = try model.program(for: .training).forward(x).outputs
         for purpose in [ProgramPurpose.attribution, .classification] {
             let program = try model.program(for: purpose)
             expectClose(try program.forward(x).outputs, reference, atol: 1e-10, rtol: 1e-10, "\(purpose)")
-            expectClose(try program.withConvolutions(.winograd).forward(x).outputs, reference, atol: 1e-10, rtol: 1e-10, "\(purpose) Winograd")
+            expectClose(
+                try program.withConvolutions(.winograd).forward(x).outputs, reference, atol: 1e-10, rtol: 1e-10,
+                "\(purpose) Winograd")
         }
     }
 }

@@ -1,7 +1,8 @@
 import LeafLensMath
 import LeafLensTestSupport
-@testable import LeafLensModel
 import Testing
+
+@testable import LeafLensModel
 
 /// Finite-difference checks of every layer's input and parameter gradients on small odd shapes.
 @Suite struct LayerGradientTests {
@@ -13,12 +14,24 @@ import Testing
     }
 
     static let convCases: [ConvCase] = [
-        ConvCase(name: "3x3 s2 p1 on 5x7", input: [2, 3, 5, 7], out: 4, kernel: (3, 3), stride: (2, 2), padding: (1, 1), bias: true),
-        ConvCase(name: "3x3 s1 p1 no bias", input: [1, 2, 6, 5], out: 3, kernel: (3, 3), stride: (1, 1), padding: (1, 1), bias: false),
-        ConvCase(name: "7x7 s2 p3 stem-like", input: [1, 3, 9, 11], out: 2, kernel: (7, 7), stride: (2, 2), padding: (3, 3), bias: false),
-        ConvCase(name: "1x1 s2 downsample", input: [3, 4, 5, 7], out: 5, kernel: (1, 1), stride: (2, 2), padding: (0, 0), bias: false),
-        ConvCase(name: "1x1 s1 pointwise", input: [2, 3, 4, 3], out: 2, kernel: (1, 1), stride: (1, 1), padding: (0, 0), bias: true),
-        ConvCase(name: "2x3 kernel, s(1,2) p(0,1)", input: [1, 2, 5, 7], out: 3, kernel: (2, 3), stride: (1, 2), padding: (0, 1), bias: true),
+        ConvCase(
+            name: "3x3 s2 p1 on 5x7", input: [2, 3, 5, 7], out: 4, kernel: (3, 3), stride: (2, 2), padding: (1, 1),
+            bias: true),
+        ConvCase(
+            name: "3x3 s1 p1 no bias", input: [1, 2, 6, 5], out: 3, kernel: (3, 3), stride: (1, 1), padding: (1, 1),
+            bias: false),
+        ConvCase(
+            name: "7x7 s2 p3 stem-like", input: [1, 3, 9, 11], out: 2, kernel: (7, 7), stride: (2, 2), padding: (3, 3),
+            bias: false),
+        ConvCase(
+            name: "1x1 s2 downsample", input: [3, 4, 5, 7], out: 5, kernel: (1, 1), stride: (2, 2), padding: (0, 0),
+            bias: false),
+        ConvCase(
+            name: "1x1 s1 pointwise", input: [2, 3, 4, 3], out: 2, kernel: (1, 1), stride: (1, 1), padding: (0, 0),
+            bias: true),
+        ConvCase(
+            name: "2x3 kernel, s(1,2) p(0,1)", input: [1, 2, 5, 7], out: 3, kernel: (2, 3), stride: (1, 2),
+            padding: (0, 1), bias: true),
     ]
 
     func makeConv(_ c: ConvCase) throws -> Conv2d<Double> {
@@ -105,9 +118,13 @@ import Testing
         let checker = GradientChecker()
         let gx = try checker.check(x, analytic: dx) { try loss(bn, $0) }
         #expect(gx.passed, "x: \(gx)")
-        let gw = try checker.check(bn.weight, analytic: grads!.weight) { w in var b = bn; b.weight = w; return try loss(b, x) }
+        let gw = try checker.check(bn.weight, analytic: grads!.weight) { w in
+            var b = bn; b.weight = w; return try loss(b, x)
+        }
         #expect(gw.passed, "γ: \(gw)")
-        let gb = try checker.check(bn.bias, analytic: grads!.bias) { w in var b = bn; b.bias = w; return try loss(b, x) }
+        let gb = try checker.check(bn.bias, analytic: grads!.bias) { w in
+            var b = bn; b.bias = w; return try loss(b, x)
+        }
         #expect(gb.passed, "β: \(gb)")
     }
 
@@ -190,7 +207,8 @@ import Testing
         let x = randomTensor([2, 3, 5, 7], seed: 61)
         let r = randomTensor([2, 3], seed: 62)
         let dx = GlobalAveragePool.backward(gradOutput: r, inputShape: x.shape)
-        #expect(try GradientChecker().check(x, analytic: dx) { try projection(GlobalAveragePool.forward($0), r) }.passed)
+        #expect(
+            try GradientChecker().check(x, analytic: dx) { try projection(GlobalAveragePool.forward($0), r) }.passed)
     }
 
     @Test func linearGradients() throws {
@@ -201,12 +219,14 @@ import Testing
         let dx = try fc.backward(gradOutput: r, input: x, parameterGradients: &grads)
         let checker = GradientChecker()
         #expect(try checker.check(x, analytic: dx) { try projection(fc.forward($0), r) }.passed)
-        #expect(try checker.check(fc.weight, analytic: grads!.weight) { w in
-            var l = fc; l.weight = w; return try projection(l.forward(x), r)
-        }.passed)
-        #expect(try checker.check(fc.bias!, analytic: grads!.bias!) { b in
-            var l = fc; l.bias = b; return try projection(l.forward(x), r)
-        }.passed)
+        #expect(
+            try checker.check(fc.weight, analytic: grads!.weight) { w in
+                var l = fc; l.weight = w; return try projection(l.forward(x), r)
+            }.passed)
+        #expect(
+            try checker.check(fc.bias!, analytic: grads!.bias!) { b in
+                var l = fc; l.bias = b; return try projection(l.forward(x), r)
+            }.passed)
     }
 
     @Test func residualAddGradient() throws {
@@ -220,7 +240,8 @@ import Testing
 
 /// im2col + GEMM against the direct-loop reference, and Float against Double.
 @Suite struct Conv2dTests {
-    @Test(arguments: LayerGradientTests.convCases) func im2colMatchesReference(_ c: LayerGradientTests.ConvCase) throws {
+    @Test(arguments: LayerGradientTests.convCases) func im2colMatchesReference(_ c: LayerGradientTests.ConvCase) throws
+    {
         let conv = try LayerGradientTests().makeConv(c)
         let x = randomTensor(c.input, seed: 91)
         expectClose(try conv.forward(x), try conv.forwardReference(x), atol: 1e-12, rtol: 1e-12)
@@ -255,15 +276,18 @@ import Testing
         let floatFast = try Conv2d<Float>(
             weight: weight.converted(), bias: conv.bias?.converted(), stride: 1, padding: 1
         ).using(.winograd)
-        expectClose(try floatFast.forward(x.converted(to: Float.self)), try conv.forwardReference(x), atol: 1e-5, rtol: 1e-5)
+        expectClose(
+            try floatFast.forward(x.converted(to: Float.self)), try conv.forwardReference(x), atol: 1e-5, rtol: 1e-5)
     }
 
     @Test func emptyBatchGivesEmptyResults() throws {
-        let conv = try Conv2d<Float>(weight: Tensor(zeros: [2, 3, 3, 3]), bias: Tensor(zeros: [2]), stride: 1, padding: 1)
+        let conv = try Conv2d<Float>(
+            weight: Tensor(zeros: [2, 3, 3, 3]), bias: Tensor(zeros: [2]), stride: 1, padding: 1)
         let y = try conv.forward(Tensor(zeros: [0, 3, 8, 8]))
         #expect(y.shape == [0, 2, 8, 8])
         var grads: ConvGradients<Float>? = ConvGradients(weightShape: [2, 3, 3, 3], hasBias: true)
-        let dx = try conv.backward(gradOutput: y, inputShape: [0, 3, 8, 8], input: Tensor(zeros: [0, 3, 8, 8]), parameterGradients: &grads)
+        let dx = try conv.backward(
+            gradOutput: y, inputShape: [0, 3, 8, 8], input: Tensor(zeros: [0, 3, 8, 8]), parameterGradients: &grads)
         #expect(dx.shape == [0, 3, 8, 8])
     }
 

@@ -1,7 +1,8 @@
 import LeafLensMath
 import LeafLensTestSupport
-@testable import LeafLensModel
 import Testing
+
+@testable import LeafLensModel
 
 /// LeafLens's own float32 convolution kernel (`sgemm_avx512.c`): weights packed once, column panels built
 /// from the image, stride-1 input gradients as convolutions with rotated filters. Checked against the
@@ -24,21 +25,34 @@ import Testing
     /// even/odd split for stride 2, gathers for stride 3, several k-blocks, grouped panels (m·k > 65536),
     /// panels that span several small images.
     static let cases: [Case] = [
-        Case(input: [1, 3, 23, 29], outChannels: 11, kernel: (7, 7), stride: (2, 2), padding: (3, 3), note: "stem-like"),
+        Case(
+            input: [1, 3, 23, 29], outChannels: 11, kernel: (7, 7), stride: (2, 2), padding: (3, 3), note: "stem-like"),
         Case(input: [2, 5, 13, 17], outChannels: 9, kernel: (3, 3), stride: (1, 1), padding: (1, 1), note: "batch"),
-        Case(input: [3, 20, 9, 11], outChannels: 13, kernel: (3, 3), stride: (2, 2), padding: (1, 1), note: "plain order"),
-        Case(input: [1, 32, 15, 15], outChannels: 24, kernel: (1, 1), stride: (2, 2), padding: (0, 0), note: "downsample"),
+        Case(
+            input: [3, 20, 9, 11], outChannels: 13, kernel: (3, 3), stride: (2, 2), padding: (1, 1), note: "plain order"
+        ),
+        Case(
+            input: [1, 32, 15, 15], outChannels: 24, kernel: (1, 1), stride: (2, 2), padding: (0, 0), note: "downsample"
+        ),
         Case(input: [2, 48, 7, 9], outChannels: 40, kernel: (3, 3), stride: (1, 1), padding: (1, 1), note: "k-blocks"),
-        Case(input: [3, 64, 10, 10], outChannels: 136, kernel: (3, 3), stride: (1, 1), padding: (1, 1), note: "groups"),
+        Case(
+            input: [3, 64, 10, 10], outChannels: 136, kernel: (3, 3), stride: (1, 1), padding: (1, 1), note: "groups"),
         Case(input: [2, 16, 12, 70], outChannels: 8, kernel: (3, 3), stride: (3, 3), padding: (2, 2), note: "gathers"),
-        Case(input: [1, 4, 40, 3], outChannels: 5, kernel: (5, 5), stride: (1, 1), padding: (4, 4), note: "wide padding"),
-        Case(input: [1, 6, 11, 12], outChannels: 7, kernel: (3, 5), stride: (1, 2), padding: (1, 2), note: "non-square"),
-        Case(input: [2, 2, 6, 6], outChannels: 3, kernel: (2, 2), stride: (1, 1), padding: (0, 0), note: "even kernel"),
+        Case(
+            input: [1, 4, 40, 3], outChannels: 5, kernel: (5, 5), stride: (1, 1), padding: (4, 4), note: "wide padding"),
+        Case(
+            input: [1, 6, 11, 12], outChannels: 7, kernel: (3, 5), stride: (1, 2), padding: (1, 2), note: "non-square"),
+        Case(
+            input: [2, 2, 6, 6], outChannels: 3, kernel: (2, 2), stride: (1, 1), padding: (0, 0), note: "even kernel"),
         Case(
             input: [2, 16, 9, 9], outChannels: 16, kernel: (3, 3), stride: (1, 1), padding: (1, 1), note: "no bias",
             hasBias: false),
-        Case(input: [7, 8, 3, 3], outChannels: 16, kernel: (3, 3), stride: (1, 1), padding: (1, 1), note: "panels span images"),
-        Case(input: [5, 24, 7, 7], outChannels: 72, kernel: (3, 3), stride: (2, 2), padding: (1, 1), note: "split, spanning"),
+        Case(
+            input: [7, 8, 3, 3], outChannels: 16, kernel: (3, 3), stride: (1, 1), padding: (1, 1),
+            note: "panels span images"),
+        Case(
+            input: [5, 24, 7, 7], outChannels: 72, kernel: (3, 3), stride: (2, 2), padding: (1, 1),
+            note: "split, spanning"),
     ]
 
     func convolutions(_ c: Case, seed: UInt64) throws -> (Conv2d<Double>, Conv2d<Float>) {
@@ -48,7 +62,9 @@ import Testing
         let packed = try Conv2d<Float>(
             weight: weight.converted(), bias: bias?.converted(), stride: c.stride, padding: c.padding
         ).using(.packed)
-        if PackedMatrix.isAvailable { #expect(packed.packed != nil, "this CPU runs the kernel: weights must be packed") }
+        if PackedMatrix.isAvailable {
+            #expect(packed.packed != nil, "this CPU runs the kernel: weights must be packed")
+        }
         return (reference, packed)
     }
 
@@ -102,7 +118,8 @@ import Testing
         let outShape = try reference.outputShape(for: c.input)
         let dy = randomTensor(outShape, seed: 306)
         var none: ConvGradients<Double>? = nil
-        let expected = try reference.backward(gradOutput: dy, inputShape: c.input, input: nil, parameterGradients: &none)
+        let expected = try reference.backward(
+            gradOutput: dy, inputShape: c.input, input: nil, parameterGradients: &none)
         var noneFloat: ConvGradients<Float>? = nil
         let actual = try packed.backward(
             gradOutput: dy.converted(), inputShape: c.input, input: nil, parameterGradients: &noneFloat)
@@ -127,7 +144,8 @@ import Testing
     @Test(arguments: [(13, 37, 300), (70, 200, 64), (8, 1, 9), (520, 49, 40)])
     func packedGEMMMatchesDefinition(_ size: (m: Int, n: Int, k: Int)) throws {
         let (m, n, k) = size
-        let a = randomTensor([m, k], seed: 308), b = randomTensor([k, n], seed: 309), c0 = randomTensor([m, n], seed: 310)
+        let a = randomTensor([m, k], seed: 308), b = randomTensor([k, n], seed: 309),
+            c0 = randomTensor([m, n], seed: 310)
         var expected = c0
         for i in 0..<m {
             for j in 0..<n {
@@ -138,8 +156,12 @@ import Testing
         }
         let af: Tensor<Float> = a.converted(), bf: Tensor<Float> = b.converted()
         let aT: [Float] = (0..<(k * m)).map { Float(a.storage[($0 % m) * k + $0 / m]) }  // Aᵀ, row-major [k, m]
-        let direct = af.storage.withUnsafeBufferPointer { PackedMatrix(rows: m, columns: k, $0.baseAddress!, lda: k, transposed: false) }
-        let fromTranspose = aT.withUnsafeBufferPointer { PackedMatrix(rows: m, columns: k, $0.baseAddress!, lda: m, transposed: true) }
+        let direct = af.storage.withUnsafeBufferPointer {
+            PackedMatrix(rows: m, columns: k, $0.baseAddress!, lda: k, transposed: false)
+        }
+        let fromTranspose = aT.withUnsafeBufferPointer {
+            PackedMatrix(rows: m, columns: k, $0.baseAddress!, lda: m, transposed: true)
+        }
         for (packed, kernel, parallel) in [
             (direct, PackedKernel.fastest, true), (fromTranspose, .fastest, false), (direct, .portable, true),
             (fromTranspose, .portable, false),
@@ -148,13 +170,19 @@ import Testing
             bf.storage.withUnsafeBufferPointer { bs in
                 c.withUnsafeMutableBufferPointer { cs in
                     if parallel {
-                        GEMM.packedParallel(packed, n: n, b: bs.baseAddress!, ldb: n, c: cs.baseAddress!, ldc: n, accumulate: true, kernel: kernel)
+                        GEMM.packedParallel(
+                            packed, n: n, b: bs.baseAddress!, ldb: n, c: cs.baseAddress!, ldc: n, accumulate: true,
+                            kernel: kernel)
                     } else {
-                        GEMM.packedSerial(packed, n: n, b: bs.baseAddress!, ldb: n, c: cs.baseAddress!, ldc: n, accumulate: true, kernel: kernel)
+                        GEMM.packedSerial(
+                            packed, n: n, b: bs.baseAddress!, ldb: n, c: cs.baseAddress!, ldc: n, accumulate: true,
+                            kernel: kernel)
                     }
                 }
             }
-            expectClose(try Tensor(shape: [m, n], storage: c), expected, atol: 1e-4, rtol: 1e-5, "\(kernel) parallel \(parallel)")
+            expectClose(
+                try Tensor(shape: [m, n], storage: c), expected, atol: 1e-4, rtol: 1e-5,
+                "\(kernel) parallel \(parallel)")
         }
     }
 

@@ -1,7 +1,8 @@
 import LeafLensMath
 import LeafLensTestSupport
-@testable import LeafLensModel
 import Testing
+
+@testable import LeafLensModel
 
 @Suite struct ResNet18Tests {
     static let tiny = ResNet18Configuration(classCount: 5, width: 4)
@@ -24,8 +25,10 @@ import Testing
 
     @Test func layerNamesFollowTorchvision() throws {
         let unfolded = try tinyModel().program(foldingBatchNorm: false)
-        for name in ["conv1", "bn1", "relu", "maxpool", "layer1", "layer1.0", "layer2.0.downsample",
-                     "layer2.0.downsample.0", "layer3.0.conv2", "layer4", "layer4.1", "layer4.1.conv2", "avgpool", "fc"] {
+        for name in [
+            "conv1", "bn1", "relu", "maxpool", "layer1", "layer1.0", "layer2.0.downsample",
+            "layer2.0.downsample.0", "layer3.0.conv2", "layer4", "layer4.1", "layer4.1.conv2", "avgpool", "fc",
+        ] {
             #expect(unfolded.layers[name] != nil, "\(name)")
         }
         let folded = try tinyModel().program(foldingBatchNorm: true)
@@ -36,7 +39,8 @@ import Testing
     @Test(arguments: [[1, 3, 32, 32], [2, 3, 45, 37], [1, 3, 64, 48]])
     func shapesForAnyInputSize(_ shape: [Int]) throws {
         let program = try tinyModel().program()
-        let record = try program.forward(ResNet18<Double>.seededInput(seed: 1, shape: shape), taps: ["layer4", "layer3", "avgpool"])
+        let record = try program.forward(
+            ResNet18<Double>.seededInput(seed: 1, shape: shape), taps: ["layer4", "layer3", "avgpool"])
         #expect(record.outputs.shape == [shape[0], 5])
         func down(_ x: Int, _ times: Int) -> Int { (0..<times).reduce(x) { v, _ in (v + 2 - 3) / 2 + 1 } }
         #expect(record.layerActivations["layer4"]?.shape == [shape[0], 32, down(shape[2], 5), down(shape[3], 5)])
@@ -54,7 +58,9 @@ import Testing
     @Test func validationNamesKeyAndShapes() throws {
         var params = try tinyModel().parameters
         params["layer2.0.conv1.weight"] = Tensor(zeros: [8, 4, 3, 1])
-        #expect(throws: ModelError.wrongShape(key: "layer2.0.conv1.weight", expected: [8, 4, 3, 3], found: [8, 4, 3, 1])) {
+        #expect(
+            throws: ModelError.wrongShape(key: "layer2.0.conv1.weight", expected: [8, 4, 3, 3], found: [8, 4, 3, 1])
+        ) {
             try ResNet18<Double>(configuration: Self.tiny, parameters: params)
         }
         params["layer2.0.conv1.weight"] = nil
@@ -87,7 +93,9 @@ import Testing
         let r = randomTensor([2, 5], seed: 5)
         let record = try program.forward(x, backward: .inputOnly)
         let grad = try program.backward(record, gradOutput: r).input!
-        let check = try GradientChecker(maxSamples: 40).check(x, analytic: grad) { try projection(program.forward($0).outputs, r) }
+        let check = try GradientChecker(maxSamples: 40).check(x, analytic: grad) {
+            try projection(program.forward($0).outputs, r)
+        }
         #expect(check.passed, "\(check)")
     }
 
@@ -155,7 +163,8 @@ import Testing
         let model = try tinyModel()
         let program = try model.program(foldingBatchNorm: false)
         let record = try program.forward(
-            ResNet18<Double>.seededInput(seed: 9, shape: [2, 3, 32, 32]), backward: BackwardPlan(parameterGradients: true))
+            ResNet18<Double>.seededInput(seed: 9, shape: [2, 3, 32, 32]),
+            backward: BackwardPlan(parameterGradients: true))
         let grads = try program.backward(record, gradOutput: randomTensor([2, 5], seed: 10)).parameters
         #expect(Set(grads.keys) == Set(model.trainableParameterNames))
         for (name, g) in grads { #expect(g.shape == model.parameters[name]!.shape, "\(name)") }

@@ -1,8 +1,9 @@
 import Foundation
 import LeafLensMath
 import LeafLensTestSupport
-@testable import LeafLensModel
 import Testing
+
+@testable import LeafLensModel
 
 /// The block table and what is derived from it, for every depth: parameter counts and MACs as torchvision
 /// reports them, torchvision's module paths, depth inference from shapes, loading and the seeded stream.
@@ -34,7 +35,8 @@ import Testing
         #expect(summary.architecture == "resnet\(c.depth)" && summary.parameterCount == c.parameters)
         #expect(summary.labels.count == 1000 && summary.labels.first == "class_0")
         let labelled = try ResNet<Float>.seeded(
-            seed: 1, configuration: try ResNetConfiguration(depth: c.depth, width: 2, classCount: 2), labels: ["a", "b"])
+            seed: 1, configuration: try ResNetConfiguration(depth: c.depth, width: 2, classCount: 2),
+            labels: ["a", "b"])
         #expect(labelled.summary(inputSize: 64).labels == ["a", "b"])
     }
 
@@ -54,11 +56,15 @@ import Testing
         #expect(shapes["fc.weight"] == [38, 2048])
         #expect(configuration.parameterShapes.first?.name == "conv1.weight")
         // torchvision's state_dict order inside a block: conv1, bn1, conv2, bn2, conv3, bn3, downsample.
-        let names = configuration.parameterShapes.map(\.name).filter { $0.hasPrefix("layer1.0.") && $0.hasSuffix(".weight") }
-        #expect(names == [
-            "layer1.0.conv1.weight", "layer1.0.bn1.weight", "layer1.0.conv2.weight", "layer1.0.bn2.weight",
-            "layer1.0.conv3.weight", "layer1.0.bn3.weight", "layer1.0.downsample.0.weight", "layer1.0.downsample.1.weight",
-        ])
+        let names = configuration.parameterShapes.map(\.name).filter {
+            $0.hasPrefix("layer1.0.") && $0.hasSuffix(".weight")
+        }
+        #expect(
+            names == [
+                "layer1.0.conv1.weight", "layer1.0.bn1.weight", "layer1.0.conv2.weight", "layer1.0.bn2.weight",
+                "layer1.0.conv3.weight", "layer1.0.bn3.weight", "layer1.0.downsample.0.weight",
+                "layer1.0.downsample.1.weight",
+            ])
     }
 
     @Test(arguments: [18, 34, 50, 101, 152]) func depthIsInferredFromShapes(_ depth: Int) throws {
@@ -69,9 +75,12 @@ import Testing
 
     @Test func inferenceRefusesWhatIsNoResNet() throws {
         var shapes = Dictionary(
-            uniqueKeysWithValues: try ResNetConfiguration(depth: 34, width: 4, classCount: 7).parameterShapes.map { ($0.name, $0.shape) })
+            uniqueKeysWithValues: try ResNetConfiguration(depth: 34, width: 4, classCount: 7).parameterShapes.map {
+                ($0.name, $0.shape)
+            })
         shapes["layer3.5.conv1.weight"] = nil
-        #expect(throws: ModelError.notResNet("BasicBlock stages with [3, 4, 5, 3] blocks match no torchvision ResNet")) {
+        #expect(throws: ModelError.notResNet("BasicBlock stages with [3, 4, 5, 3] blocks match no torchvision ResNet"))
+        {
             try ResNetConfiguration.inferred(fromShapes: shapes)
         }
         #expect(throws: ModelError.wrongShape(key: "fc.weight", expected: [2, 32], found: [2, 31])) {
@@ -82,15 +91,20 @@ import Testing
     }
 
     @Test func resnet50ModulePathsAreTaps() throws {
-        let model = try ResNet<Double>.seeded(seed: 3, configuration: try ResNetConfiguration(depth: 50, width: 2, classCount: 4))
+        let model = try ResNet<Double>.seeded(
+            seed: 3, configuration: try ResNetConfiguration(depth: 50, width: 2, classCount: 4))
         let unfolded = try model.program(for: .training)
-        for name in ["layer1.0.conv3", "layer1.0.bn3", "layer1.0.downsample", "layer2.3", "layer3.5.relu", "layer4.2.conv3", "layer4"] {
+        for name in [
+            "layer1.0.conv3", "layer1.0.bn3", "layer1.0.downsample", "layer2.3", "layer3.5.relu", "layer4.2.conv3",
+            "layer4",
+        ] {
             #expect(unfolded.layers[name] != nil, "\(name)")
         }
         let folded = try model.program(for: .attribution)
         #expect(folded.layers["layer4.2.conv3"] == nil && folded.layers["layer4.2.bn3"] != nil)
         #expect(unfolded.layers["layer4"] == unfolded.layers["layer4.2"])
-        let record = try folded.forward(ResNet<Double>.seededInput(seed: 1, shape: [1, 3, 40, 32]), taps: ["layer4", "avgpool"])
+        let record = try folded.forward(
+            ResNet<Double>.seededInput(seed: 1, shape: [1, 3, 40, 32]), taps: ["layer4", "avgpool"])
         #expect(record.layerActivations["layer4"]?.shape == [1, 64, 2, 1])
         #expect(record.outputs.shape == [1, 4])
     }
@@ -106,7 +120,8 @@ import Testing
     /// Saving and loading a resnet50 keeps depth, width, classes and every value; a wrong shape is refused
     /// naming the tensor.
     @Test func resnet50SafetensorsRoundTrip() throws {
-        let model = try ResNet<Float>.seeded(seed: 9, configuration: try ResNetConfiguration(depth: 50, width: 2, classCount: 3))
+        let model = try ResNet<Float>.seeded(
+            seed: 9, configuration: try ResNetConfiguration(depth: 50, width: 2, classCount: 3))
         let directory = try FixturePaths.temporaryDirectory("resnet50-weights")
         let url = directory.appendingPathComponent("m.safetensors")
         try model.save(to: url)
@@ -116,7 +131,10 @@ import Testing
         var parameters = model.parameters
         parameters["layer3.1.conv2.weight"] = Tensor(zeros: [8, 8, 3, 1])
         try SafeTensorsFile.write(parameters, metadata: [:], to: url)
-        #expect(throws: WeightsError(file: url.path, problem: "tensor 'layer3.1.conv2.weight' has shape [8, 8, 3, 1], expected [8, 8, 3, 3]")) {
+        #expect(
+            throws: WeightsError(
+                file: url.path, problem: "tensor 'layer3.1.conv2.weight' has shape [8, 8, 3, 1], expected [8, 8, 3, 3]")
+        ) {
             try ResNet<Float>.load(contentsOf: url)
         }
     }

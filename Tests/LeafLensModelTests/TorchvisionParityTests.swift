@@ -1,8 +1,9 @@
 import Foundation
 import LeafLensMath
-@testable import LeafLensModel
 import LeafLensTestSupport
 import Testing
+
+@testable import LeafLensModel
 
 /// LeafLens's ResNet18 against torchvision's own resnet18 code (PyTorch 2.13, float32), on seeded weights
 /// with non-trivial BatchNorm. Reference files come from `scripts/make_fixtures.py` (Fixtures/parity).
@@ -23,7 +24,7 @@ import Testing
 
     static let cases: [Case] = {
         guard let data = try? Data(contentsOf: FixturePaths.fixture("parity/manifest.json")),
-              let manifest = try? JSONDecoder().decode(Manifest.self, from: data)
+            let manifest = try? JSONDecoder().decode(Manifest.self, from: data)
         else { return [] }
         return manifest.cases
     }()
@@ -55,18 +56,25 @@ import Testing
         // The classification program (BN folded; the packed AVX-512 kernel, or Winograd for 3×3
         // convolutions on other CPUs) gives the same logits.
         let fast = try model.program(for: .classification)
-        expectParity(try fast.forward(x).outputs, try reference(c, "logits"), "\(c.name) logits, classification program")
+        expectParity(
+            try fast.forward(x).outputs, try reference(c, "logits"), "\(c.name) logits, classification program")
         let winograd = fast.withWinogradConvolutions()
-        expectParity(try winograd.forward(x).outputs, try reference(c, "logits"), "\(c.name) logits, folded with Winograd")
+        expectParity(
+            try winograd.forward(x).outputs, try reference(c, "logits"), "\(c.name) logits, folded with Winograd")
         for folded in [true, false] {
             let program = try model.program(for: folded ? .attribution : .training)
             let record = try program.forward(x, taps: ["layer4"], backward: .inputOnly)
             let grads = try program.backward(record, gradOutput: seed, input: true, layers: ["layer4"])
             let label = folded ? "folded" : "unfolded"
             expectParity(record.outputs, try reference(c, "logits"), "\(c.name) logits, \(label)")
-            expectParity(try #require(grads.input), try reference(c, "input_grad"), "\(c.name) input gradient, \(label)")
-            expectParity(try #require(record.layerActivations["layer4"]), try reference(c, "layer4"), "\(c.name) layer4, \(label)")
-            expectParity(try #require(grads.layers["layer4"]), try reference(c, "layer4_grad"), "\(c.name) layer4 gradient, \(label)")
+            expectParity(
+                try #require(grads.input), try reference(c, "input_grad"), "\(c.name) input gradient, \(label)")
+            expectParity(
+                try #require(record.layerActivations["layer4"]), try reference(c, "layer4"),
+                "\(c.name) layer4, \(label)")
+            expectParity(
+                try #require(grads.layers["layer4"]), try reference(c, "layer4_grad"),
+                "\(c.name) layer4 gradient, \(label)")
         }
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
-@testable import LeafLensPipeline
 import LeafLensTestSupport
 import Testing
+
+@testable import LeafLensPipeline
 
 /// `explain --data` in process: item → files under OUT/<relative folder>/ and one record per image, with the
 /// classification batched, bad files recorded and the run going on.
@@ -23,9 +24,12 @@ import Testing
         let root = try FixturePaths.temporaryDirectory("dataset-data")
         let png = try Data(contentsOf: PipelineFixtures.pngImage)
         for name in ["c0", "c1"] {
-            try FileManager.default.createDirectory(at: root.appendingPathComponent(name), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: root.appendingPathComponent(name), withIntermediateDirectories: true)
         }
-        for path in ["c0/a.png", "c0/b.png", "c1/c.png", "loose.png"] { try png.write(to: root.appendingPathComponent(path)) }
+        for path in ["c0/a.png", "c0/b.png", "c1/c.png", "loose.png"] {
+            try png.write(to: root.appendingPathComponent(path))
+        }
         try Data("not a picture".utf8).write(to: root.appendingPathComponent("c1/bad.png"))
         try Data("notes".utf8).write(to: root.appendingPathComponent("c1/notes.txt"))
         return root
@@ -40,7 +44,10 @@ import Testing
         }
         let (items, classes) = try DataSetListing.folder(data)
         #expect(classes == ["c0", "c1"])
-        #expect(items.map(\.relativePath) == ["c0/a.png", "c0/b.png", "c1/bad.png", "c1/c.png", "c1/notes.txt", "loose.png"])
+        #expect(
+            items.map(\.relativePath) == [
+                "c0/a.png", "c0/b.png", "c1/bad.png", "c1/c.png", "c1/notes.txt", "loose.png",
+            ])
         #expect(items.map(\.label) == ["c0", "c0", "c1", "c1", "c1", nil])
         let explanation = try Self.explanation(out)
         let run = explanation.shardRun(items: items, shard: .whole)
@@ -64,7 +71,9 @@ import Testing
         #expect(cam.parameters["layer_shape"].map { if case .array = $0 { true } else { false } } == true)
         #expect(cam.convergenceDelta == nil)
         #expect(a.files?.sorted() == ["c0/a.panel.png", "c0/a.report.html"])
-        for file in a.allFiles { #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file)") }
+        for file in a.allFiles {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file)")
+        }
         #expect(byInput["loose.png"]?.allFiles.contains("loose.grad-cam.npy") == true)
         let bad = try #require(byInput["c1/bad.png"])
         #expect(bad.status == .failed)
@@ -95,7 +104,9 @@ import Testing
         for (input, ranking) in zip(inputs, batched) {
             let single = try explanation.job.explainer.predictions(input)
             #expect(ranking.map(\.index) == single.map(\.index))
-            for (b, s) in zip(ranking, single) { #expect(abs(b.probability - s.probability) <= 1e-5 + 1e-4 * s.probability) }
+            for (b, s) in zip(ranking, single) {
+                #expect(abs(b.probability - s.probability) <= 1e-5 + 1e-4 * s.probability)
+            }
         }
     }
 
@@ -127,10 +138,17 @@ import Testing
         parameters.internalBatchSize = 16
         parameters.relu = true
         let values = try JSONValue.object(parameters)
-        #expect(values == ["window": .array([.number(3), .number(15), .number(15)]), "internal_batch_size": .number(16), "relu": .bool(true)])
+        #expect(
+            values == [
+                "window": .array([.number(3), .number(15), .number(15)]), "internal_batch_size": .number(16),
+                "relu": .bool(true),
+            ])
         let record = ShardRecord(
             input: "a.png", label: nil, status: .ok,
-            methods: ["occlusion": .init(files: [], parameters: values, metrics: ["deletion_auc": 0.25], convergenceDelta: .nan, seconds: 1)],
+            methods: [
+                "occlusion": .init(
+                    files: [], parameters: values, metrics: ["deletion_auc": 0.25], convergenceDelta: .nan, seconds: 1)
+            ],
             seconds: 1, shard: "0/1")
         let decoded = try ShardRecord.decode(line: try record.jsonLine())
         #expect(decoded.methods?["occlusion"]?.parameters == values)
@@ -152,7 +170,8 @@ import Testing
         }
         #expect(shap["samples"] == .number(50))
         #expect(shap["baselines"] == .array([.string("zero"), .string("noise")]))
-        #expect(values["noise_tunnel"]?.description == "{batch_size: 5, kind: smoothgrad, samples: 10, seed: 3, stdev: 1}")
+        #expect(
+            values["noise_tunnel"]?.description == "{batch_size: 5, kind: smoothgrad, samples: 10, seed: 3, stdev: 1}")
         let record = ShardRecord(
             input: "a.png", label: nil, status: .ok,
             methods: ["gradient-shap": .init(files: [], parameters: values, convergenceDelta: 0.1, seconds: 1)],

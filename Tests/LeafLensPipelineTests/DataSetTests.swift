@@ -24,7 +24,8 @@ import Testing
     /// Adding images moves none of the old ones.
     @Test func addingImagesKeepsAssignments() throws {
         let shards = try (0..<3).map { try Shard($0, of: 3) }
-        let before = Dictionary(uniqueKeysWithValues: Self.paths.map { p in (p, shards.firstIndex { $0.contains(relativePath: p) }) })
+        let before = Dictionary(
+            uniqueKeysWithValues: Self.paths.map { p in (p, shards.firstIndex { $0.contains(relativePath: p) }) })
         let more = Self.paths + (0..<200).map { "new/leaf-\($0).png" }
         for path in more where before[path] != nil {
             #expect(shards.firstIndex { $0.contains(relativePath: path) } == before[path]!)
@@ -49,21 +50,26 @@ import Testing
     }
 
     @Test func environment() throws {
-        #expect(try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "4"]) == Shard(2, of: 4))
+        #expect(
+            try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "4"]) == Shard(2, of: 4))
         // A resubmitted single task (`sbatch --array=2`) is an array of one: --shards gives the count.
         #expect(
             try Shard.fromEnvironment(
                 ["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "2", "SLURM_ARRAY_TASK_COUNT": "1"], shards: 4)
                 == Shard(2, of: 4))
         let resubmitted = #expect(throws: ShardError.self) {
-            try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "2", "SLURM_ARRAY_TASK_COUNT": "1"])
+            try Shard.fromEnvironment([
+                "SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "2", "SLURM_ARRAY_TASK_COUNT": "1",
+            ])
         }
         #expect(resubmitted?.description.contains("pass --shards N") == true)
         #expect(try Shard.fromEnvironment(["JOB_COMPLETION_INDEX": "1"], shards: 5) == Shard(1, of: 5))
         let outside = #expect(throws: ShardError.self) { try Shard.fromEnvironment([:]) }
         #expect(outside?.description.contains("SLURM_ARRAY_TASK_ID") == true)
         #expect(throws: ShardError.self) { try Shard.fromEnvironment(["JOB_COMPLETION_INDEX": "1"]) }
-        #expect(throws: ShardError.self) { try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "2"]) }
+        #expect(throws: ShardError.self) {
+            try Shard.fromEnvironment(["SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "2"])
+        }
     }
 }
 
@@ -72,7 +78,8 @@ import Testing
         ShardRecord(
             input: input, label: "rust", status: status,
             prediction: .init(index: 1, label: "rust", probability: 0.9),
-            methods: status == .ok ? ["saliency": .init(files: files, parameters: ["steps": .number(50)], seconds: 0.1)] : nil,
+            methods: status == .ok
+                ? ["saliency": .init(files: files, parameters: ["steps": .number(50)], seconds: 0.1)] : nil,
             error: status == .failed ? "boom" : nil, seconds: 0.2, shard: "0/1")
     }
 
@@ -126,7 +133,11 @@ import Testing
     struct Boom: Error, CustomStringConvertible { var description: String { "cannot decode" } }
 
     static func items(_ n: Int) -> [DataSetItem] {
-        (0..<n).map { DataSetItem(url: URL(fileURLWithPath: "/data/c\($0 % 2)/\($0).png"), relativePath: "c\($0 % 2)/\($0).png", label: "c\($0 % 2)") }
+        (0..<n).map {
+            DataSetItem(
+                url: URL(fileURLWithPath: "/data/c\($0 % 2)/\($0).png"), relativePath: "c\($0 % 2)/\($0).png",
+                label: "c\($0 % 2)")
+        }
     }
 
     /// Writes one file per image, as an explainer would, and reports a prediction.
@@ -134,7 +145,8 @@ import Testing
         { item in
             if failing.contains(item.relativePath) { throw Boom() }
             let stem = item.outputStem(in: out)
-            try FileManager.default.createDirectory(at: stem.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: stem.deletingLastPathComponent(), withIntermediateDirectories: true)
             let file = stem.appendingPathExtension("saliency.npy")
             try Data(item.relativePath.utf8).write(to: file)
             let relative = String(file.path.dropFirst(out.path.count + 1))
@@ -148,7 +160,8 @@ import Testing
     @Test func resumesAndIsIdempotent() throws {
         let out = try FixturePaths.temporaryDirectory("datasetrun")
         defer { try? FileManager.default.removeItem(at: out) }
-        var run = DataSetRun(items: Self.items(10), output: out, shard: .whole, classes: ["c0", "c1"], methods: ["saliency"])
+        var run = DataSetRun(
+            items: Self.items(10), output: out, shard: .whole, classes: ["c0", "c1"], methods: ["saliency"])
         let first = try run.run(explain: Self.fakeExplain(out, failing: ["c1/3.png"]))
         #expect(first.explained == 9 && first.failed == 1 && first.skipped == 0)
         try FileManager.default.removeItem(at: out.appendingPathComponent("c0/4.saliency.npy"))
@@ -172,7 +185,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: out) }
         let items = Self.items(30)
         for k in [0, 2] {
-            let run = DataSetRun(items: items, output: out, shard: try Shard(k, of: 3), classes: ["c0", "c1"], methods: ["saliency"])
+            let run = DataSetRun(
+                items: items, output: out, shard: try Shard(k, of: 3), classes: ["c0", "c1"], methods: ["saliency"])
             _ = try run.run(explain: Self.fakeExplain(out, failing: ["c0/0.png"]))
         }
         var report = try DataSetReport.build(output: out)
@@ -192,19 +206,23 @@ import Testing
         #expect(html.contains("Shards never started: 1 of 3"))
         #expect(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"))
         // Running the missing shard completes the report (if c0/0.png was in it, it is the one failure).
-        let run = DataSetRun(items: items, output: out, shard: try Shard(1, of: 3), classes: ["c0", "c1"], methods: ["saliency"])
+        let run = DataSetRun(
+            items: items, output: out, shard: try Shard(1, of: 3), classes: ["c0", "c1"], methods: ["saliency"])
         _ = try run.run(explain: Self.fakeExplain(out))
         report = try DataSetReport.build(output: out)
         #expect(report.missingShards.isEmpty && report.missingImages.isEmpty)
         #expect(report.rows.count == 30)
-        #expect(report.failedRows.map(\.input) == ["c0/0.png"].filter { p in !(try! Shard(1, of: 3).contains(relativePath: p)) })  // safe: test
+        #expect(
+            report.failedRows.map(\.input)
+                == ["c0/0.png"].filter { p in !(try! Shard(1, of: 3).contains(relativePath: p)) })  // safe: test
     }
 
     @Test func mixedShardCountsAreRefused() throws {
         let out = try FixturePaths.temporaryDirectory("datasetrun")
         defer { try? FileManager.default.removeItem(at: out) }
         for n in [2, 3] {
-            let run = DataSetRun(items: Self.items(4), output: out, shard: try Shard(0, of: n), classes: [], methods: ["saliency"])
+            let run = DataSetRun(
+                items: Self.items(4), output: out, shard: try Shard(0, of: n), classes: [], methods: ["saliency"])
             _ = try run.run(explain: Self.fakeExplain(out))
         }
         #expect(throws: DataSetError.self) { try DataSetReport.build(output: out) }

@@ -10,7 +10,8 @@ import Testing
 /// scripts/train-default-model, which trains on seed 1), evaluated and explained in process through the
 /// pipeline — the code `leaflens evaluate` runs.
 @Suite(.serialized) struct DefaultModelTests {
-    static let modelURL = FixturePaths.repositoryRoot.appendingPathComponent("Sources/leaflens/Resources/default.safetensors")
+    static let modelURL = FixturePaths.repositoryRoot.appendingPathComponent(
+        "Sources/leaflens/Resources/default.safetensors")
     static let heldOutSeed: UInt64 = 424_242
 
     static func heldOut(_ root: URL, perClass: Int) throws -> (images: URL, masks: URL) {

@@ -3,22 +3,26 @@ import LeafLensAttribution
 import LeafLensImaging
 import LeafLensMath
 import LeafLensModel
-@testable import LeafLensPipeline
 import LeafLensTestSupport
 import LeafLensTraining
 import Testing
+
+@testable import LeafLensPipeline
 
 /// `evaluation.html`'s "where the methods disagree most" with pictures: the thumbnails belong to the
 /// images the summary lists, in its order, and the page embeds them (no network, no script).
 @Suite(.serialized) struct EvaluationPicturesTests {
     static func candidate(_ image: String, _ rho: Double) throws -> DisagreementCollector.Candidate {
-        .init(image: image, label: "x", rho: rho,
-              display: try RGBImage(width: 4, height: 4, pixels: [UInt8](repeating: 9, count: 48)), maps: [])
+        .init(
+            image: image, label: "x", rho: rho,
+            display: try RGBImage(width: 4, height: 4, pixels: [UInt8](repeating: 9, count: 48)), maps: [])
     }
 
     @Test func collectorKeepsTheLowestAgreementAsTheAggregatorOrdersIt() throws {
         var collector = DisagreementCollector(capacity: 3)
-        let offers: [(String, Double)] = [("e", 0.9), ("b", 0.2), ("d", 0.2), ("a", 0.5), ("c", -0.1), ("f", 0.2), ("g", 1)]
+        let offers: [(String, Double)] = [
+            ("e", 0.9), ("b", 0.2), ("d", 0.2), ("a", 0.5), ("c", -0.1), ("f", 0.2), ("g", 1),
+        ]
         for (image, rho) in offers { collector.offer(try Self.candidate(image, rho)) }
         #expect(collector.kept.map(\.image) == ["c", "b", "d"])
         let summary = try DatasetAggregator.summarize(
@@ -38,23 +42,25 @@ import Testing
     }
 
     /// Six synthetic 64×64 leaves scored once with 32-px thumbnails, and the plain summary of the same run.
-    static let scored: Result<(summary: DatasetSummary, pictures: [DisagreementPicture], plain: DatasetSummary), any Error> =
-        Result {
-            let root = try FixturePaths.temporaryDirectory("evaluation-pictures")
-            defer { try? FileManager.default.removeItem(at: root) }
-            let images = root.appendingPathComponent("images")
-            _ = try SyntheticDataset.generate(out: images, masks: nil, perClass: 1, seed: 2_026, size: 64)
-            // A seeded width-4 ResNet18 with the synthetic classes' labels (fast; the maps need not be good).
-            let network = try ResNet18<Float>.seeded(
-                seed: 7, configuration: ResNet18Configuration(classCount: SyntheticData.classNames.count, width: 4),
-                labels: SyntheticData.classNames)
-            let evaluation = try Evaluation(
-                model: LoadedModel(network, description: "tiny"), data: images.path, size: InputSize(resize: 64, crop: 64))
-            let (settings, metrics) = Self.settings()
-            let scoring = evaluation.scoring(settings)
-            let (summary, pictures) = try scoring.faithfulnessWithPictures(metrics, thumbnailSide: 32)
-            return (summary, pictures, try scoring.faithfulness(metrics))
-        }
+    static let scored:
+        Result<(summary: DatasetSummary, pictures: [DisagreementPicture], plain: DatasetSummary), any Error> =
+            Result {
+                let root = try FixturePaths.temporaryDirectory("evaluation-pictures")
+                defer { try? FileManager.default.removeItem(at: root) }
+                let images = root.appendingPathComponent("images")
+                _ = try SyntheticDataset.generate(out: images, masks: nil, perClass: 1, seed: 2_026, size: 64)
+                // A seeded width-4 ResNet18 with the synthetic classes' labels (fast; the maps need not be good).
+                let network = try ResNet18<Float>.seeded(
+                    seed: 7, configuration: ResNet18Configuration(classCount: SyntheticData.classNames.count, width: 4),
+                    labels: SyntheticData.classNames)
+                let evaluation = try Evaluation(
+                    model: LoadedModel(network, description: "tiny"), data: images.path,
+                    size: InputSize(resize: 64, crop: 64))
+                let (settings, metrics) = Self.settings()
+                let scoring = evaluation.scoring(settings)
+                let (summary, pictures) = try scoring.faithfulnessWithPictures(metrics, thumbnailSide: 32)
+                return (summary, pictures, try scoring.faithfulness(metrics))
+            }
 
     @Test func thumbnailsOfTheListedImagesAreEmbeddedInThePage() throws {
         let (summary, pictures, plainSummary) = try Self.scored.get()
@@ -102,18 +108,23 @@ import Testing
         let large = try RGBImage(width: 200, height: 200, pixels: pixels)
         let map = (0..<(200 * 200)).map { Float($0 % 200) - 100 }
         let candidate = DisagreementCollector.Candidate(
-            image: "a/b.png", label: "a", rho: 0.1, display: large, maps: [("m", map), ("zero", [Float](repeating: 0, count: 40_000))])
+            image: "a/b.png", label: "a", rho: 0.1, display: large,
+            maps: [("m", map), ("zero", [Float](repeating: 0, count: 40_000))])
         let picture = try DisagreementCollector.render(candidate, rho: 0.1, side: 112)
         #expect(picture.side == 112)
         #expect(try ImageDecoder.decode(picture.maps[0].png).width == 112)
         #expect(picture.maps.map(\.sign) == [.all, .positive] && picture.maps.map(\.blank) == [false, true])
         let small = try DisagreementCollector.render(
-            .init(image: "s", label: "a", rho: 0, display: try Self.candidate("s", 0).display, maps: []), rho: 0, side: 112)
+            .init(image: "s", label: "a", rho: 0, display: try Self.candidate("s", 0).display, maps: []), rho: 0,
+            side: 112)
         let smallWidth = try ImageDecoder.decode(small.input).width
         #expect(small.side == 4 && smallWidth == 4)
         // A map that does not fit its image is an error naming the image, not a trap.
-        let bad = DisagreementCollector.Candidate(image: "a/c.png", label: "a", rho: 0, display: large, maps: [("m", [1, 2])])
-        let error = try #require(throws: PipelineError.self) { try DisagreementCollector.render(bad, rho: 0, side: 112) }
+        let bad = DisagreementCollector.Candidate(
+            image: "a/c.png", label: "a", rho: 0, display: large, maps: [("m", [1, 2])])
+        let error = try #require(throws: PipelineError.self) {
+            try DisagreementCollector.render(bad, rho: 0, side: 112)
+        }
         #expect("\(error)".contains("a/c.png"))
     }
 }
@@ -121,8 +132,10 @@ import Testing
 /// The report encoder's key strategy rewrites property names only: dictionary keys (class names,
 /// method names, metric keys) reach `metrics.json` exactly as given.
 @Suite struct ReportJSONDictionaryKeyTests {
-    static let classes = ["Tomato___Early_blight", "Corn_(maize)___Northern_Leaf_Blight", "Pepper,_bell___healthy",
-                          "CamelCaseClass", "Apple___Cedar_apple_rust"]
+    static let classes = [
+        "Tomato___Early_blight", "Corn_(maize)___Northern_Leaf_Blight", "Pepper,_bell___healthy",
+        "CamelCaseClass", "Apple___Cedar_apple_rust",
+    ]
     static let methods = ["grad-cam", "integrated-gradients", "GradCAMPlusPlus"]
 
     static func report() throws -> EvaluationReport {
@@ -132,9 +145,10 @@ import Testing
                 var s = FaithfulnessScores()
                 s.deletionAUC = 0.1 * Double(m + 1) + 0.01 * Double(c)
                 s.roadCombined = 0.05 * Double(m)
-                records.append(ImageMetricRecord(
-                    image: "\(label)/img \(c).JPG", label: label, method: method, scores: s,
-                    deletionCurve: [1, 0.5, 0], insertionCurve: [0, 0.5, 1]))
+                records.append(
+                    ImageMetricRecord(
+                        image: "\(label)/img \(c).JPG", label: label, method: method, scores: s,
+                        deletionCurve: [1, 0.5, 0], insertionCurve: [0, 0.5, 1]))
             }
         }
         let summary = try DatasetAggregator.summarize(
@@ -143,21 +157,32 @@ import Testing
             images: classes.count, accuracy: 0.5, loss: 1, classes: [], confusion: [], labels: classes,
             explanations: nil, sanityCheck: nil, faithfulness: summary, randomizationCurves: nil)
         report.classes = classes.map { .init(label: $0, precision: 1, recall: 1, f1: 1, support: 1) }
-        report.leafBackground = [LeafBackgroundScore(
-            method: "GradCAMPlusPlus", images: 1, leafPositiveShare: 1, leafAbsoluteShare: 1, maximumOnBackground: 0)]
+        report.leafBackground = [
+            LeafBackgroundScore(
+                method: "GradCAMPlusPlus", images: 1, leafPositiveShare: 1, leafAbsoluteShare: 1, maximumOnBackground: 0
+            )
+        ]
         return report
     }
 
     @Test(arguments: [ReportJSON.Layout.line, .document])
     func classAndMethodNamesAreKeptExactly(_ layout: ReportJSON.Layout) throws {
-        let data = layout == .line ? Data(try ReportJSON.line(try Self.report()).utf8) : try ReportJSON.document(try Self.report())
+        let data =
+            layout == .line
+            ? Data(try ReportJSON.line(try Self.report()).utf8) : try ReportJSON.document(try Self.report())
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         // Property names: snake_case, as before.
-        #expect(Set(json.keys) == ["images", "accuracy", "loss", "classes", "confusion", "labels", "faithfulness",
-                                   "leaf_background"])
+        #expect(
+            Set(json.keys) == [
+                "images", "accuracy", "loss", "classes", "confusion", "labels", "faithfulness",
+                "leaf_background",
+            ])
         let faithfulness = try #require(json["faithfulness"] as? [String: Any])
-        #expect(Set(faithfulness.keys) == ["overall", "per_class", "best", "mean_deletion_curve", "mean_insertion_curve",
-                                           "disagreements", "bootstrap_resamples", "confidence_level", "seed"])
+        #expect(
+            Set(faithfulness.keys) == [
+                "overall", "per_class", "best", "mean_deletion_curve", "mean_insertion_curve",
+                "disagreements", "bootstrap_resamples", "confidence_level", "seed",
+            ])
         // Dictionary keys: exactly the names given.
         let perClass = try #require(faithfulness["per_class"] as? [String: [String: Any]])
         #expect(Set(perClass.keys) == Set(Self.classes))

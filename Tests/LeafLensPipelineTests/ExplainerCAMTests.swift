@@ -2,9 +2,10 @@ import Foundation
 import LeafLensAttribution
 import LeafLensImaging
 import LeafLensMath
-@testable import LeafLensPipeline
 import LeafLensTestSupport
 import Testing
+
+@testable import LeafLensPipeline
 
 /// The CAM family and the segment methods through `Explainer` and `ExplanationJob`, in process, on the
 /// tiny seeded model: each writes its four files, with its parameters (and seed) in the JSON.
@@ -12,7 +13,9 @@ import Testing
     static let stem = "png_rgb8_300x200"
     static let size = InputSize(resize: 64, crop: 56)
 
-    static func job(_ methods: [AttributionMethod], configure: (inout ExplainerSettings) -> Void = { _ in }) throws
+    static func job(
+        _ methods: [AttributionMethod], configure: (inout ExplainerSettings) -> Void = { _ in }
+    ) throws
         -> ExplanationJob
     {
         let model = try PipelineFixtures.tinyModel()
@@ -41,8 +44,11 @@ import Testing
 
     @Test(arguments: AttributionMethod.camFamily)
     func camMethodWritesItsFinishedMap(_ method: AttributionMethod) throws {
-        let result = try Self.job([method]) { $0.cam.batchSize = 8 }.run(PipelineFixtures.pngImage.path, methods: [method], target: 5)
-        #expect(result.files.entries.map(\.name) == ["npy", "json", "png", "overlay.png"].map { "\(Self.stem).\(method.rawValue).\($0)" })
+        let result = try Self.job([method]) { $0.cam.batchSize = 8 }.run(
+            PipelineFixtures.pngImage.path, methods: [method], target: 5)
+        #expect(
+            result.files.entries.map(\.name)
+                == ["npy", "json", "png", "overlay.png"].map { "\(Self.stem).\(method.rawValue).\($0)" })
         let map = try Self.attributions(result, method)
         #expect(map.shape == [56, 56])
         #expect(map.storage.allSatisfy { $0 >= 0 && $0 <= 1 })
@@ -88,7 +94,8 @@ import Testing
 
     @Test(arguments: AttributionMethod.segmentMethods)
     func segmentMethodPaintsEachSegment(_ method: AttributionMethod) throws {
-        let result = try Self.job([method]) { $0.segments.seed = 7 }.run(PipelineFixtures.pngImage.path, methods: [method], target: 4)
+        let result = try Self.job([method]) { $0.segments.seed = 7 }.run(
+            PipelineFixtures.pngImage.path, methods: [method], target: 4)
         #expect(result.files.entries.count == 4)
         let a = try Self.attributions(result, method)
         #expect(a.shape == [3, 56, 56])
@@ -117,7 +124,9 @@ import Testing
 
     @Test func seedsReproduceAndDiffer() throws {
         func lime(_ seed: UInt64) throws -> [Float] {
-            let job = try Self.job([.lime]) { $0.segments.seed = seed; $0.segments.samples = 12 }
+            let job = try Self.job([.lime]) {
+                $0.segments.seed = seed; $0.segments.samples = 12
+            }
             let input = try job.loader.load(PipelineFixtures.pngImage.path)
             return try job.explainer.explain(.lime, input: input, target: 3).attributions.storage
         }
@@ -167,8 +176,11 @@ import Testing
 
         let bad = try labels(side: 40)
         let wrong = try Self.job([.featureAblation]) { $0.segments.spec = .labelImage(path: bad) }
-        let error = try #require(throws: OptionError.self) { try wrong.explainer.explain(.featureAblation, input: input, target: 0) }
-        #expect(error.message.contains("--segments") && error.message.contains("56×56") && error.message.contains("40×40"))
+        let error = try #require(throws: OptionError.self) {
+            try wrong.explainer.explain(.featureAblation, input: input, target: 0)
+        }
+        #expect(
+            error.message.contains("--segments") && error.message.contains("56×56") && error.message.contains("40×40"))
     }
 
     @Test func badOptionsFoundPerInputAreOptionErrors() throws {

@@ -2,9 +2,10 @@ import Foundation
 import LeafLensAttribution
 import LeafLensImaging
 import LeafLensMath
-@testable import LeafLensPipeline
 import LeafLensTestSupport
 import Testing
+
+@testable import LeafLensPipeline
 
 /// The gradient family through the one dispatcher, in process on the tiny seeded model: GradientShap,
 /// the guided methods, NoiseTunnel over every gradient method, target control and Occlusion windows —
@@ -15,7 +16,8 @@ import Testing
     static let tunnelled = AttributionMethod.allCases.filter(\.acceptsNoiseTunnel)
 
     static func explainer(
-        methods: [AttributionMethod] = AttributionMethod.allCases, _ configure: (inout ExplainerSettings) -> Void = { _ in }
+        methods: [AttributionMethod] = AttributionMethod.allCases,
+        _ configure: (inout ExplainerSettings) -> Void = { _ in }
     ) throws -> Explainer {
         var settings = ExplainerSettings()
         settings.integratedGradients.steps = 4
@@ -75,7 +77,8 @@ import Testing
         }
         let expected = try GradientShap.attribute(
             model: Self.classifier(), input: input.tensor, targets: [Self.target],
-            parameters: .init(baselines: .perExample([.tensor(black), .tensor(input.tensor)]), samples: 3, stdev: 0.1, seed: 7))
+            parameters: .init(
+                baselines: .perExample([.tensor(black), .tensor(input.tensor)]), samples: 3, stdev: 0.1, seed: 7))
         expectClose(explanation.attributions, try expected.attributions.reshaped([3, 48, 48]), atol: 0, rtol: 0)
         let other = try Self.explainer {
             $0.gradients.gradientShap.baselines = GradientShapBaselines(text: "black,input")!  // safe: literal
@@ -100,7 +103,9 @@ import Testing
         }
         let good = directory.appendingPathComponent("good.npy").path
         try NPY.encode(Tensor<Float>(zeros: [2, 3, 48, 48])).write(to: URL(fileURLWithPath: good))
-        let explainer = try Self.explainer(methods: [.gradientShap]) { $0.gradients.gradientShap.baselines = .file(good) }
+        let explainer = try Self.explainer(methods: [.gradientShap]) {
+            $0.gradients.gradientShap.baselines = .file(good)
+        }
         let explanation = try explainer.explain(.gradientShap, input: try PipelineFixtures.input(), target: Self.target)
         #expect(explanation.parameters.gradientShap?.baselines == ["\(good) (2 rows)"])
         #expect(throws: PipelineError.self) {
@@ -208,7 +213,9 @@ import Testing
         let record = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
         let parameters = try #require(record["parameters"] as? [String: Any])
         let recorded = try #require(parameters["noise_tunnel"] as? [String: Any])
-        #expect(recorded["seed"] as? Int == 9 && recorded["samples"] as? Int == 2 && recorded["kind"] as? String == "smoothgrad")
+        #expect(
+            recorded["seed"] as? Int == 9 && recorded["samples"] as? Int == 2
+                && recorded["kind"] as? String == "smoothgrad")
         let files = try #require(record["files"] as? [String: Any])
         #expect(files["heat_map"] as? String == "\(stem).guided-backprop.top2.png")
         let target = try #require(record["target"] as? [String: Any])

@@ -16,7 +16,8 @@ import Testing
         settings.occlusion.window = 16
         settings.occlusion.stride = 16
         configure(&settings)
-        return try Explainer(model: PipelineFixtures.tinyModel(), settings: settings, methods: AttributionMethod.allCases)
+        return try Explainer(
+            model: PipelineFixtures.tinyModel(), settings: settings, methods: AttributionMethod.allCases)
     }
 
     @Test(arguments: AttributionMethod.allCases)
@@ -73,8 +74,10 @@ import Testing
     /// `.npy` keeps the layer grid and the picture is its bilinear upsampling.
     @Test func gradCAMStoredAtLayerResolutionDrawnUpsampled() throws {
         let input = try PipelineFixtures.input()
-        let layerGrid = try Self.explainer { $0.gradCAM.upsample = .none; $0.gradCAM.layer = "layer3" }
-            .explain(.gradCAM, input: input, target: Self.target)
+        let layerGrid = try Self.explainer {
+            $0.gradCAM.upsample = .none; $0.gradCAM.layer = "layer3"
+        }
+        .explain(.gradCAM, input: input, target: Self.target)
         let upsampled = try Self.explainer { $0.gradCAM.layer = "layer3" }
             .explain(.gradCAM, input: input, target: Self.target)
         #expect(layerGrid.attributions.shape == [3, 3])

@@ -1,9 +1,10 @@
 import Foundation
 import LeafLensAttribution
 import LeafLensMath
-@testable import LeafLensPipeline
 import LeafLensTestSupport
 import Testing
+
+@testable import LeafLensPipeline
 
 /// `explain --metrics` in process: scores under "metrics", curves in the same file set, the report section.
 @Suite struct ExplanationJobMetricsTests {
@@ -40,19 +41,23 @@ import Testing
         #expect(Set(cam.keys) == Set(FaithfulnessScores.keys).subtracting(["infidelity"]))
         for (key, value) in ig where key.hasSuffix("_auc") { #expect((0...1).contains(value), "\(key) = \(value)") }
 
-        let curvesData = try #require(result.files.entries.first { $0.name == "\(Self.stem).grad-cam.curves.json" }?.data)
+        let curvesData = try #require(
+            result.files.entries.first { $0.name == "\(Self.stem).grad-cam.curves.json" }?.data)
         let curves = try JSONDecoder().decode(CausalCurves.self, from: curvesData)
         // 56×56 = 3136 pixels, 448 per step: 7 steps, 8 points; the AUC stored is the curve's.
         let deletion = try #require(curves.deletion)
         #expect(deletion.scores.count == 8)
         #expect(abs(deletion.auc - (cam["deletion_auc"] ?? -1)) <= 1e-12)
 
-        let html = String(decoding: try #require(result.files.entries.first { $0.name == "\(Self.stem).report.html" }?.data), as: UTF8.self)
+        let html = String(
+            decoding: try #require(result.files.entries.first { $0.name == "\(Self.stem).report.html" }?.data),
+            as: UTF8.self)
         #expect(html.contains("Faithfulness metrics") && html.contains("<svg") && html.contains("deletion_auc"))
         #expect(!html.contains("<script"))
         // Each method's section lists its own scores beside its parameters.
         let camSection = try #require(html.components(separatedBy: "<section class=\"method\"").last)
-        let deletionRow = "<tr><th>deletion_auc ↓</th><td>\(SVGChart.number(try #require(cam["deletion_auc"]), digits: 4))</td></tr>"
+        let deletionRow =
+            "<tr><th>deletion_auc ↓</th><td>\(SVGChart.number(try #require(cam["deletion_auc"]), digits: 4))</td></tr>"
         #expect(camSection.contains(deletionRow), "\(deletionRow) not in Grad-CAM's section")
         #expect(camSection.contains("<tr><th>insertion_auc ↑</th>"))
     }
@@ -60,7 +65,10 @@ import Testing
     @Test func onlyTheAskedMetricsAppear() throws {
         let result = try Self.job([.deletion, .confidence]).run(
             PipelineFixtures.pngImage.path, methods: [.gradCAM], target: 3)
-        #expect(Set(try Self.metrics(result, method: "grad-cam").keys) == ["deletion_auc", "confidence_drop", "confidence_increase"])
+        #expect(
+            Set(try Self.metrics(result, method: "grad-cam").keys) == [
+                "deletion_auc", "confidence_drop", "confidence_increase",
+            ])
     }
 
     @Test func withoutMetricsNothingChanges() throws {
@@ -73,7 +81,8 @@ import Testing
 
     @Test func aStepLargerThanTheImageIsAnError() throws {
         #expect {
-            _ = try Self.job([.deletion], step: 56 * 56 + 1).run(PipelineFixtures.pngImage.path, methods: [.gradCAM], target: 3)
+            _ = try Self.job([.deletion], step: 56 * 56 + 1).run(
+                PipelineFixtures.pngImage.path, methods: [.gradCAM], target: 3)
         } throws: { error in
             "\(error)".contains("metric step 3137") && "\(error)".contains("png_rgb8_300x200")
         }
@@ -89,9 +98,10 @@ import Testing
                 var s = FaithfulnessScores()
                 s.deletionAUC = 0.3 + shift + Double(i) * 0.01
                 s.insertionAUC = 0.6 - shift
-                records.append(ImageMetricRecord(
-                    image: "rust/\(i).png", label: i < 2 ? "rust" : "healthy", method: method, scores: s,
-                    deletionCurve: [1, 0.5 - shift, 0.1], insertionCurve: [0.1, 0.5, 0.9 - shift]))
+                records.append(
+                    ImageMetricRecord(
+                        image: "rust/\(i).png", label: i < 2 ? "rust" : "healthy", method: method, scores: s,
+                        deletionCurve: [1, 0.5 - shift, 0.1], insertionCurve: [0.1, 0.5, 0.9 - shift]))
             }
         }
         return try DatasetAggregator.summarize(

@@ -1,8 +1,9 @@
 import Foundation
 import LeafLensMath
-@testable import LeafLensPipeline
 import LeafLensTestSupport
 import Testing
+
+@testable import LeafLensPipeline
 
 /// `explain`'s file set, in process: names, records and the all-or-nothing commit.
 @Suite struct ExplanationJobTests {
@@ -21,9 +22,10 @@ import Testing
         let path = PipelineFixtures.pngImage.path
         let result = try Self.job().run(path, methods: [.integratedGradients, .gradCAM], target: nil)
         let stem = "png_rgb8_300x200"
-        let expected = ["integrated-gradients", "grad-cam"].flatMap { method in
-            ["npy", "json", "png", "overlay.png"].map { "\(stem).\(method).\($0)" }
-        } + ["\(stem).panel.png", "\(stem).report.html"]
+        let expected =
+            ["integrated-gradients", "grad-cam"].flatMap { method in
+                ["npy", "json", "png", "overlay.png"].map { "\(stem).\(method).\($0)" }
+            } + ["\(stem).panel.png", "\(stem).report.html"]
         #expect(result.files.entries.map(\.name) == expected)
         #expect(result.target == result.predicted.index)
 

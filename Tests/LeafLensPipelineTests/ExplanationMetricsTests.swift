@@ -24,7 +24,8 @@ import Testing
 
     @Test func positiveMassInside() {
         // Σ positive = 1 + 24·0.1 = 3.4; inside = 0.1.
-        expectClose([ExplanationMetrics.positiveMassInside(map: Self.map, mask: Self.mask)], [0.1 / 3.4], atol: 1e-7, rtol: 0)
+        expectClose(
+            [ExplanationMetrics.positiveMassInside(map: Self.map, mask: Self.mask)], [0.1 / 3.4], atol: 1e-7, rtol: 0)
         #expect(ExplanationMetrics.positiveMassInside(map: [-1, -2], mask: [true, false]) == 0)
     }
 

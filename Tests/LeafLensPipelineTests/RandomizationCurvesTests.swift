@@ -1,9 +1,10 @@
 import Foundation
 import LeafLensMath
-@testable import LeafLensPipeline
 import LeafLensTestSupport
 import LeafLensTraining
 import Testing
+
+@testable import LeafLensPipeline
 
 /// `evaluate --sanity-check`'s curves: the cascading curve is the sanity check's own table, the
 /// independent one has a value per block, and the asserted thresholds of the check hold at conv1.
@@ -26,7 +27,9 @@ import Testing
         #expect(curves[0].stages == ["fc", "layer4", "layer3", "layer2", "layer1", "conv1"])
         for (curve, column) in zip(curves, [table.rows.map(\.gradCam), table.rows.map(\.integratedGradients)]) {
             #expect(curve.independent.count == 6)
-            for (a, b) in zip(curve.cascading, column) { #expect(abs(a - b) <= 1e-9, "\(curve.cascading) vs \(column)") }
+            for (a, b) in zip(curve.cascading, column) {
+                #expect(abs(a - b) <= 1e-9, "\(curve.cascading) vs \(column)")
+            }
             // The first stage is the same model either way.
             #expect(abs(curve.cascading[0] - curve.independent[0]) <= 1e-12)
         }

@@ -1,9 +1,10 @@
 import Foundation
 import LeafLensImaging
 import LeafLensMath
-@testable import LeafLensPipeline
 import LeafLensTestSupport
 import Testing
+
+@testable import LeafLensPipeline
 
 /// `explain`'s rendering settings (issue 14) in process: which files the views write, colour bars on
 /// single pictures, styles per method, scales per image and across a run, and blank maps.
@@ -59,12 +60,14 @@ import Testing
         let job = try Self.job { $0.defaultStyle = .perMethod }
         let result = try job.run(Self.path, methods: [.integratedGradients, .gradCAM], target: nil)
         let cam = try #require(try Self.record(result, "\(Self.stem).grad-cam.json")["rendering"] as? [String: Any])
-        let ig = try #require(try Self.record(result, "\(Self.stem).integrated-gradients.json")["rendering"] as? [String: Any])
+        let ig = try #require(
+            try Self.record(result, "\(Self.stem).integrated-gradients.json")["rendering"] as? [String: Any])
         #expect(cam["style"] as? String == "grad-cam" && cam["overlay_base"] as? String == "color")
         #expect(ig["style"] as? String == "captum" && ig["overlay_base"] as? String == "gray")
         #expect((ig["typeface"] as? String)?.isEmpty == false)
         #expect(ig["warnings"] as? [String] == [])
-        let visualization = try #require(try Self.record(result, "\(Self.stem).grad-cam.json")["visualization"] as? [String: Any])
+        let visualization = try #require(
+            try Self.record(result, "\(Self.stem).grad-cam.json")["visualization"] as? [String: Any])
         #expect(visualization["colormap"] as? String == "opencv-jet")
     }
 
@@ -88,7 +91,8 @@ import Testing
         let scales = try job.scales(for: items, path: "x.npy")
         #expect(scales[0] == scales[1] && scales[0].mapCount == 2)
         let drawn = try zip(items, scales).map { try job.draw($0, scale: $1, input: input, base: "x", path: "x.npy") }
-        expectClose(drawn[1].map.values, drawn[0].map.values.map { $0 * 2 }, atol: 1e-6, rtol: 1e-5, "2× map on one scale")
+        expectClose(
+            drawn[1].map.values, drawn[0].map.values.map { $0 * 2 }, atol: 1e-6, rtol: 1e-5, "2× map on one scale")
         #expect(abs((drawn[1].map.values.max() ?? 0) - 1) < 1e-5)
         // Per map, each fills the bar on its own: the ratio is lost.
         var perMap = job
@@ -148,7 +152,8 @@ import Testing
         for path in paths {
             let result = try #require(results[path])
             let stem = InputLoader.stem(path)
-            let rendering = try #require(try Self.record(result, "\(stem).saliency.json")["rendering"] as? [String: Any])
+            let rendering = try #require(
+                try Self.record(result, "\(stem).saliency.json")["rendering"] as? [String: Any])
             #expect(rendering["scale_maps"] as? Int == 2 && rendering["scale"] as? String == "shared")
             highs.append(try #require(rendering["scale_high"] as? Double))
             // Drawn on a scale fitted beforehand (the old two-pass way), the pictures are the same bytes.
@@ -158,7 +163,8 @@ import Testing
             for name in ["saliency.png", "saliency.overlay.png", "input-x-gradient.png", "panel.png"] {
                 let file = "\(stem).\(name)"
                 #expect(
-                    result.files.entries.first { $0.name == file }?.data == again.files.entries.first { $0.name == file }?.data,
+                    result.files.entries.first { $0.name == file }?.data
+                        == again.files.entries.first { $0.name == file }?.data,
                     "\(file)")
             }
         }
@@ -211,7 +217,9 @@ import Testing
     /// (a unit name used to carry its own brackets inside the list's).
     @Test func reportSaysWhichUnitsDisagreeInPlainText() throws {
         let result = try Self.job().run(Self.path, methods: [.saliency, .gradCAM, .integratedGradients], target: nil)
-        let html = String(decoding: try #require(result.files.entries.first { $0.name == "\(Self.stem).report.html" }?.data), as: UTF8.self)
+        let html = String(
+            decoding: try #require(result.files.entries.first { $0.name == "\(Self.stem).report.html" }?.data),
+            as: UTF8.self)
         let note =
             "The methods&#39; units differ: gradient (Saliency); layer gradient × activation (Grad-CAM); "
             + "model output (Integrated Gradients). Read this row for where, not how much."
@@ -221,7 +229,8 @@ import Testing
         // Methods measured in one unit share one group; every method has a unit.
         #expect(
             ExplanationSummary.unitsNote([("A", "model output"), ("B", "gradient"), ("C", "model output")])
-                == "The methods' units differ: model output (A, C); gradient (B). Read this row for where, not how much.")
+                == "The methods' units differ: model output (A, C); gradient (B). Read this row for where, not how much."
+        )
         #expect(AttributionMethod.allCases.allSatisfy { RenderingSettings.unit(of: $0) != nil })
         #expect(AttributionMethod.allCases.allSatisfy { !(RenderingSettings.unit(of: $0) ?? "(").contains("(") })
     }

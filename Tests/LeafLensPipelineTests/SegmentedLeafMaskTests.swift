@@ -2,10 +2,11 @@ import Foundation
 import LeafLensAttribution
 import LeafLensImaging
 import LeafLensModel
-@testable import LeafLensPipeline
 import LeafLensTestSupport
 import LeafLensTraining
 import Testing
+
+@testable import LeafLensPipeline
 
 /// `evaluate --masks DIR --mask-suffix _final_masked --mask-kind leaf` on a synthetic set in
 /// PlantVillage's `raw/color` + `raw/segmented` layout (Fixtures/segmented, scripts/fixtures/
@@ -76,16 +77,19 @@ import Testing
             // the two rings either side of the drawn edge may go either way; everything else is exact.
             let distance = Self.distanceToEdge(truth, side: 64)
             let wrong = (0..<truth.count).filter { leaf[$0] != truth[$0] }
-            #expect(wrong.allSatisfy { distance[$0] <= 2 },
-                    "\(url.lastPathComponent): wrong pixels at distances \(Set(wrong.map { distance[$0] }).sorted())")
+            #expect(
+                wrong.allSatisfy { distance[$0] <= 2 },
+                "\(url.lastPathComponent): wrong pixels at distances \(Set(wrong.map { distance[$0] }).sorted())")
             #expect(wrong.count < truth.filter { $0 }.count / 10)
         }
         // The near-black lesions are inside the leaf (holes filled) and the dust speck is background.
         let lesioned = try #require(urls.first { $0.lastPathComponent.contains("7002") })
         let display = try ImagePreprocessor(resizeShorterSide: 64, cropSize: 64)(
-            ImageDecoder.decode(contentsOf: lesioned)).displayImage
+            ImageDecoder.decode(contentsOf: lesioned)
+        ).displayImage
         let leaf = try LeafMask.fromSegmented(rgb: display.pixels, width: 64, height: 64)
-        let raw = (0..<4096).map { p in max(display.pixels[3 * p], display.pixels[3 * p + 1], display.pixels[3 * p + 2]) }
+        let raw = (0..<4096).map { p in max(display.pixels[3 * p], display.pixels[3 * p + 1], display.pixels[3 * p + 2])
+        }
         let truth = try Self.truth(lesioned)
         let distance = Self.distanceToEdge(truth, side: 64)
         let darkInside = (0..<4096).filter { truth[$0] && raw[$0] <= LeafMask.defaultThreshold && distance[$0] > 2 }
@@ -102,29 +106,38 @@ import Testing
         let scores = try scoring.leafBackground(masks: Self.segmented)
         #expect(scores.map(\.method) == ["saliency", "grad-cam"])
         // The full suffix names the same files and gives the same numbers.
-        let full = try evaluation.scoring(Self.settings(suffix: LeafMask.plantVillageSuffix)).leafBackground(masks: Self.segmented)
+        let full = try evaluation.scoring(Self.settings(suffix: LeafMask.plantVillageSuffix)).leafBackground(
+            masks: Self.segmented)
         #expect(full == scores)
         // Recomputed by hand: each image's map against the mask derived from its segmented file.
-        let explainer = try Explainer(classifier: evaluation.model.classifier(), settings: scoring.settings.explainerSettings(size: 64))
+        let explainer = try Explainer(
+            classifier: evaluation.model.classifier(), settings: scoring.settings.explainerSettings(size: 64))
         let urls = try scoring.maskURLs(Self.segmented)
         for score in scores {
             let method = try #require(AttributionMethod(rawValue: score.method))
             var (positive, absolute, background, truthPositive) = (0.0, 0.0, 0, 0.0)
             for (sample, url) in zip(evaluation.dataset.samples, urls) {
-                let map = try scoring.scoringMap(explainer, method, input: try scoring.load(sample), target: evaluation.classMap[sample.label])
-                let display = try ImagePreprocessor(resizeShorterSide: 64, cropSize: 64)(ImageDecoder.decode(contentsOf: url)).displayImage
+                let map = try scoring.scoringMap(
+                    explainer, method, input: try scoring.load(sample), target: evaluation.classMap[sample.label])
+                let display = try ImagePreprocessor(resizeShorterSide: 64, cropSize: 64)(
+                    ImageDecoder.decode(contentsOf: url)
+                ).displayImage
                 let share = try LeafBackgroundShare.compute(
                     map: map, leaf: try LeafMask.fromSegmented(rgb: display.pixels, width: 64, height: 64))
                 positive += share.leafPositiveShare / 4
                 absolute += share.leafAbsoluteShare / 4
                 if share.maximumOnBackground { background += 1 }
-                truthPositive += try LeafBackgroundShare.compute(map: map, leaf: try Self.truth(url)).leafPositiveShare / 4
+                truthPositive +=
+                    try LeafBackgroundShare.compute(map: map, leaf: try Self.truth(url)).leafPositiveShare / 4
             }
             #expect(score.images == 4)
-            expectClose([score.leafPositiveShare, score.leafAbsoluteShare, score.maximumOnBackground],
-                        [positive, absolute, Double(background) / 4], atol: 1e-12, rtol: 0)
+            expectClose(
+                [score.leafPositiveShare, score.leafAbsoluteShare, score.maximumOnBackground],
+                [positive, absolute, Double(background) / 4], atol: 1e-12, rtol: 0)
             // The derived masks differ from the drawn ones only along the edge.
-            #expect(abs(score.leafPositiveShare - truthPositive) < 0.1, "\(score.method): \(score.leafPositiveShare) vs \(truthPositive)")
+            #expect(
+                abs(score.leafPositiveShare - truthPositive) < 0.1,
+                "\(score.method): \(score.leafPositiveShare) vs \(truthPositive)")
         }
     }
 
@@ -139,7 +152,9 @@ import Testing
         let error = try #require(throws: PipelineError.self) { try scoring.checkMasks(masks) }
         #expect("\(error)".contains("1 of 4 images have no mask"), "\(error)")
         #expect("\(error)".contains("Tomato___healthy/0a1b2c3d-0003___GH_HL Leaf 301_final_masked.*"), "\(error)")
-        let nowhere = try #require(throws: PipelineError.self) { try scoring.checkMasks(copy.appendingPathComponent("nope")) }
+        let nowhere = try #require(throws: PipelineError.self) {
+            try scoring.checkMasks(copy.appendingPathComponent("nope"))
+        }
         #expect("\(nowhere)".contains("does not exist or is not a folder"), "\(nowhere)")
     }
 
@@ -148,10 +163,12 @@ import Testing
         defer { try? FileManager.default.removeItem(at: copy) }
         let masks = copy.appendingPathComponent("segmented")
         try FileManager.default.copyItem(at: Self.segmented, to: masks)
-        let victim = masks.appendingPathComponent("Tomato___Early_blight/0a1b2c3d-0001___RS_Erly.B 7001_final_masked.jpg")
+        let victim = masks.appendingPathComponent(
+            "Tomato___Early_blight/0a1b2c3d-0001___RS_Erly.B 7001_final_masked.jpg")
         try FileManager.default.removeItem(at: victim)
-        try PNGWriter.write(try RGBImage(width: 32, height: 48, pixels: [UInt8](repeating: 0, count: 32 * 48 * 3)),
-                            to: masks.appendingPathComponent("Tomato___Early_blight/0a1b2c3d-0001___RS_Erly.B 7001_final_masked.png"))
+        try PNGWriter.write(
+            try RGBImage(width: 32, height: 48, pixels: [UInt8](repeating: 0, count: 32 * 48 * 3)),
+            to: masks.appendingPathComponent("Tomato___Early_blight/0a1b2c3d-0001___RS_Erly.B 7001_final_masked.png"))
         let scoring = try Self.evaluation().scoring(Self.settings(suffix: "_final_masked"))
         let error = try #require(throws: PipelineError.self) { try scoring.checkMasks(masks) }
         #expect("\(error)".contains("7001_final_masked.png' is 32×48 but its image is 64×64"), "\(error)")

@@ -14,7 +14,9 @@ import Testing
         let png = FixturePaths.fixture("imaging/images/png_gray1_37x21.png")
         for (folder, count) in [("healthy", 2), ("rust", 3)] {
             try manager.createDirectory(at: root.appendingPathComponent(folder), withIntermediateDirectories: true)
-            for i in 0..<count { try manager.copyItem(at: png, to: root.appendingPathComponent("\(folder)/leaf-\(i).png")) }
+            for i in 0..<count {
+                try manager.copyItem(at: png, to: root.appendingPathComponent("\(folder)/leaf-\(i).png"))
+            }
         }
         return root
     }
@@ -27,10 +29,16 @@ import Testing
         try FileManager.default.createSymbolicLink(
             atPath: root.appendingPathComponent("rust/same-as-healthy").path, withDestinationPath: "../healthy")
         let dataset = try ImageFolder(root: root)
-        #expect(dataset.samples.map(\.relativePath)
-            == ["healthy/leaf-0.png", "healthy/leaf-1.png", "rust/leaf-0.png", "rust/leaf-1.png", "rust/leaf-2.png"])
+        #expect(
+            dataset.samples.map(\.relativePath)
+                == [
+                    "healthy/leaf-0.png", "healthy/leaf-1.png", "rust/leaf-0.png", "rust/leaf-1.png", "rust/leaf-2.png",
+                ])
         #expect(dataset.classCounts == [2, 3])
-        #expect(dataset.skipped.map { URL(fileURLWithPath: $0.path).lastPathComponent }.sorted() == ["same-as-healthy", "up"])
+        #expect(
+            dataset.skipped.map { URL(fileURLWithPath: $0.path).lastPathComponent }.sorted() == [
+                "same-as-healthy", "up",
+            ])
         #expect(dataset.skipped.allSatisfy { $0.reason.contains("already listed") })
     }
 
@@ -44,7 +52,8 @@ import Testing
         try FileManager.default.createSymbolicLink(
             atPath: root.appendingPathComponent("rust/extra").path, withDestinationPath: outside.path)
         try FileManager.default.createSymbolicLink(
-            atPath: root.appendingPathComponent("healthy/linked.png").path, withDestinationPath: outside.appendingPathComponent("o.png").path)
+            atPath: root.appendingPathComponent("healthy/linked.png").path,
+            withDestinationPath: outside.appendingPathComponent("o.png").path)
         let dataset = try ImageFolder(root: root)
         #expect(dataset.samples.map(\.relativePath).contains("rust/extra/o.png"))
         #expect(dataset.samples.map(\.relativePath).contains("healthy/linked.png"))
@@ -63,7 +72,8 @@ import Testing
             atPath: root.appendingPathComponent("healthy/null.png").path, withDestinationPath: "/dev/null")
         let dataset = try ImageFolder(root: root)
         #expect(dataset.classCounts == [2, 3])
-        let reasons = Dictionary(uniqueKeysWithValues: dataset.skipped.map { (URL(fileURLWithPath: $0.path).lastPathComponent, $0.reason) })
+        let reasons = Dictionary(
+            uniqueKeysWithValues: dataset.skipped.map { (URL(fileURLWithPath: $0.path).lastPathComponent, $0.reason) })
         #expect(reasons["fifo.png"] == "a FIFO (named pipe), not a regular file")
         #expect(reasons["null.png"] == "a character device, not a regular file")
         #expect(reasons["dangling.png"] == "dangling symbolic link")
@@ -88,15 +98,19 @@ import Testing
             imageSize: 32, resize: 32, augment: false)
         let checkpoints = root.appendingPathComponent("ckpt")
         try FileManager.default.createDirectory(at: checkpoints, withIntermediateDirectories: true)
-        let trainer = try Trainer(model: model, train: data, validation: nil, options: options, checkpointDirectory: checkpoints)
+        let trainer = try Trainer(
+            model: model, train: data, validation: nil, options: options, checkpointDirectory: checkpoints)
         try trainer.run()
         let checkpoint = checkpoints.appendingPathComponent("epoch-001.safetensors")
         let state = Trainer.stateURL(for: checkpoint)
-        let stateModified = try #require(try FileManager.default.attributesOfItem(atPath: state.path)[.modificationDate] as? Date)
-        let modelModified = try #require(try FileManager.default.attributesOfItem(atPath: checkpoint.path)[.modificationDate] as? Date)
+        let stateModified = try #require(
+            try FileManager.default.attributesOfItem(atPath: state.path)[.modificationDate] as? Date)
+        let modelModified = try #require(
+            try FileManager.default.attributesOfItem(atPath: checkpoint.path)[.modificationDate] as? Date)
         #expect(stateModified <= modelModified)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: checkpoints.path).sorted()
-            == ["epoch-001.safetensors", "epoch-001.state.safetensors", "model.safetensors"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: checkpoints.path).sorted()
+                == ["epoch-001.safetensors", "epoch-001.state.safetensors", "model.safetensors"])
 
         func resumeProblem() -> String {
             do {
@@ -113,6 +127,7 @@ import Testing
         // A model without its state (older LeafLens versions wrote the model first).
         try saved.write(to: checkpoint)
         try FileManager.default.removeItem(at: state)
-        #expect(resumeProblem().contains("incomplete checkpoint: its state file epoch-001.state.safetensors is missing"))
+        #expect(
+            resumeProblem().contains("incomplete checkpoint: its state file epoch-001.state.safetensors is missing"))
     }
 }

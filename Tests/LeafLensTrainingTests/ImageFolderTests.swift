@@ -56,8 +56,11 @@ import Testing
         let root = try FixturePaths.temporaryDirectory("imagefolder")
         defer { try? FileManager.default.removeItem(at: root) }
         #expect(throws: DatasetError.noClasses(root.path)) { try ImageFolder(root: root) }
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("empty"), withIntermediateDirectories: true)
-        #expect(throws: DatasetError.emptyClass(root.appendingPathComponent("empty").path)) { try ImageFolder(root: root) }
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("empty"), withIntermediateDirectories: true)
+        #expect(throws: DatasetError.emptyClass(root.appendingPathComponent("empty").path)) {
+            try ImageFolder(root: root)
+        }
     }
 
     /// A validation folder is labelled with the training classes; an unknown class is an error.
@@ -77,7 +80,8 @@ import Testing
         var samples: [ImageFolder.Sample] = []
         for c in 0..<classes {
             for i in 0..<perClass {
-                samples.append(.init(url: URL(fileURLWithPath: "/x/\(c)/\(i)"), relativePath: "\(names[c])/\(i).png", label: c))
+                samples.append(
+                    .init(url: URL(fileURLWithPath: "/x/\(c)/\(i)"), relativePath: "\(names[c])/\(i).png", label: c))
             }
         }
         return ImageFolder(root: URL(fileURLWithPath: "/x"), classes: names, samples: samples)

@@ -37,7 +37,8 @@ import Testing
     /// Weight decay moves the minimum of f + (λ/2)|p|² to a·c / (a + λ).
     @Test func weightDecayIsL2OnTheGradient() throws {
         let lambda: Float = 0.5
-        let p = try Self.minimise(OptimizerSettings(kind: .sgd, momentum: 0.9, weightDecay: Double(lambda)), lr: 0.05, steps: 800)
+        let p = try Self.minimise(
+            OptimizerSettings(kind: .sgd, momentum: 0.9, weightDecay: Double(lambda)), lr: 0.05, steps: 800)
         expectClose(p, (0..<3).map { Self.a[$0] * Self.c[$0] / (Self.a[$0] + lambda) }, atol: 1e-4, rtol: 0)
     }
 
@@ -45,10 +46,12 @@ import Testing
     @Test func sgdFirstStepsByHand() throws {
         var optimizer = Optimizer(OptimizerSettings(kind: .sgd, momentum: 0.9, weightDecay: 0.1))
         var parameters = ["w": Tensor<Float>(repeating: 1, shape: [1])]
-        try optimizer.step(parameters: &parameters, gradients: ["w": Tensor(repeating: 2, shape: [1])], learningRate: 0.5)
+        try optimizer.step(
+            parameters: &parameters, gradients: ["w": Tensor(repeating: 2, shape: [1])], learningRate: 0.5)
         // d₁ = 2 + 0.1·1 = 2.1; p₁ = 1 − 1.05 = −0.05
         expectClose(try #require(parameters["w"]).storage, [Float(-0.05)], atol: 1e-7, rtol: 0)
-        try optimizer.step(parameters: &parameters, gradients: ["w": Tensor(repeating: 1, shape: [1])], learningRate: 0.5)
+        try optimizer.step(
+            parameters: &parameters, gradients: ["w": Tensor(repeating: 1, shape: [1])], learningRate: 0.5)
         // d₂ = 1 − 0.005 = 0.995; b₂ = 0.9·2.1 + 0.995 = 2.885; p₂ = −0.05 − 1.4425
         expectClose(try #require(parameters["w"]).storage, [Float(-1.4925)], atol: 1e-6, rtol: 0)
     }
@@ -57,7 +60,8 @@ import Testing
     @Test func adamFirstStepByHand() throws {
         var optimizer = Optimizer(OptimizerSettings(kind: .adam))
         var parameters = ["w": try Tensor<Float>(shape: [2], storage: [0, 0])]
-        try optimizer.step(parameters: &parameters, gradients: ["w": try Tensor(shape: [2], storage: [3, -0.01])], learningRate: 0.1)
+        try optimizer.step(
+            parameters: &parameters, gradients: ["w": try Tensor(shape: [2], storage: [3, -0.01])], learningRate: 0.1)
         expectClose(try #require(parameters["w"]).storage, [Float(-0.1), Float(0.1)], atol: 1e-6, rtol: 0)
         #expect(optimizer.stepCount == 1)
         #expect(Set(optimizer.stateTensors.keys) == ["exp_avg.w", "exp_avg_sq.w"])
@@ -66,7 +70,8 @@ import Testing
     @Test func stateRoundTrips() throws {
         var optimizer = Optimizer(OptimizerSettings(kind: .adam))
         var parameters = ["w": Tensor<Float>(repeating: 1, shape: [2])]
-        try optimizer.step(parameters: &parameters, gradients: ["w": Tensor(repeating: 1, shape: [2])], learningRate: 0.1)
+        try optimizer.step(
+            parameters: &parameters, gradients: ["w": Tensor(repeating: 1, shape: [2])], learningRate: 0.1)
         var restored = Optimizer(OptimizerSettings(kind: .adam))
         restored.restore(stateTensors: optimizer.stateTensors, stepCount: optimizer.stepCount)
         var p1 = parameters, p2 = parameters

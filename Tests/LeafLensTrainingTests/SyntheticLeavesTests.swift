@@ -46,7 +46,9 @@ import Testing
             let mask = try ImageDecoder.decode(contentsOf: masks.appendingPathComponent(sample.relativePath))
             #expect(mask.width == 40 && mask.height == 40)
         }
-        #expect(throws: (any Error).self) { try SyntheticDataset.generate(out: images, masks: nil, perClass: 0, seed: 4, size: 40) }
+        #expect(throws: (any Error).self) {
+            try SyntheticDataset.generate(out: images, masks: nil, perClass: 0, seed: 4, size: 40)
+        }
         #expect(throws: ImageError.self) { try SyntheticLeaves.render(disease: .rust, seed: 0, index: 0, size: 8) }
     }
 }

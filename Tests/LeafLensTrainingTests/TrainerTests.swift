@@ -23,17 +23,21 @@ import Testing
         let all = try ImageFolder(root: root)
         let (train, validation) = try all.split(validationFraction: 0.25, seed: 1)
         let bundled = try ResNet18<Float>.load(
-            contentsOf: FixturePaths.repositoryRoot.appendingPathComponent("Sources/leaflens/Resources/default.safetensors"))
+            contentsOf: FixturePaths.repositoryRoot.appendingPathComponent(
+                "Sources/leaflens/Resources/default.safetensors"))
         let (model, reinitialized) = try TrainingSetup.adapt(bundled, to: all.classes, seed: 2)
         #expect(reinitialized)
         let options = TrainingOptions(
             mode: .head, epochs: 30, batchSize: 8, learningRate: 0.01,
             optimizer: OptimizerSettings(kind: .adam), seed: 3, imageSize: 128, resize: 128)
-        let trainer = try Trainer(model: model, train: train, validation: validation, options: options, checkpointDirectory: nil)
+        let trainer = try Trainer(
+            model: model, train: train, validation: validation, options: options, checkpointDirectory: nil)
         let history = try trainer.run()
         let last = try #require(history.last)
         #expect(last.trainAccuracy >= 0.95, "train accuracy \(last.trainAccuracy)")
-        #expect(try #require(last.validationAccuracy) >= 0.95, "validation accuracy \(String(describing: last.validationAccuracy))")
+        #expect(
+            try #require(last.validationAccuracy) >= 0.95,
+            "validation accuracy \(String(describing: last.validationAccuracy))")
         for name in model.trainableParameterNames where !name.hasPrefix("fc.") {
             #expect(trainer.model.parameters[name] == model.parameters[name])
         }
@@ -49,16 +53,22 @@ import Testing
         func options(_ epochs: Int) -> TrainingOptions {
             TrainingOptions(
                 mode: .full, freezeUntil: 2, epochs: epochs, batchSize: 6, learningRate: 0.01,
-                optimizer: OptimizerSettings(kind: .sgd, momentum: 0.9, weightDecay: 1e-4), schedule: .cosine(totalEpochs: 2),
+                optimizer: OptimizerSettings(kind: .sgd, momentum: 0.9, weightDecay: 1e-4),
+                schedule: .cosine(totalEpochs: 2),
                 seed: 9, imageSize: 32, resize: 36, minCropScale: 0.5)
         }
         let straight = root.appendingPathComponent("straight"), split = root.appendingPathComponent("split")
-        for dir in [straight, split] { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
-        let full = try Trainer(model: model, train: data, validation: nil, options: options(2), checkpointDirectory: straight)
+        for dir in [straight, split] {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        }
+        let full = try Trainer(
+            model: model, train: data, validation: nil, options: options(2), checkpointDirectory: straight)
         try full.run()
-        let first = try Trainer(model: model, train: data, validation: nil, options: options(1), checkpointDirectory: split)
+        let first = try Trainer(
+            model: model, train: data, validation: nil, options: options(1), checkpointDirectory: split)
         try first.run()
-        let second = try Trainer(model: model, train: data, validation: nil, options: options(2), checkpointDirectory: split)
+        let second = try Trainer(
+            model: model, train: data, validation: nil, options: options(2), checkpointDirectory: split)
         try second.resume(from: split.appendingPathComponent("epoch-001.safetensors"))
         try second.run()
         #expect(second.history.count == 2)

@@ -27,7 +27,9 @@ public func fuzzCheckpointInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) ->
         default: break
         }
     }
-    if let checkpoint = try? TorchCheckpoint.decode(data, source: "<fuzz>", limits: limits), case .dict(let d) = checkpoint.root {
+    if let checkpoint = try? TorchCheckpoint.decode(data, source: "<fuzz>", limits: limits),
+        case .dict(let d) = checkpoint.root
+    {
         for (_, value) in d.entries.prefix(64) {
             if case .tensor(let t) = value { _ = try? checkpoint.tensor(t, as: Float.self) }
         }

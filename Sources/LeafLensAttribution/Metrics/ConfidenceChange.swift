@@ -45,7 +45,9 @@ public enum ConfidenceChange {
         for c in 0..<channels {
             for p in 0..<pixels { multiplied[c * pixels + p] *= Model.Scalar(cam[p]) }
         }
-        let batch = try Tensor.stack([image.item(0), Tensor(uncheckedShape: Array(image.shape.dropFirst()), storage: multiplied)])
+        let batch = try Tensor.stack([
+            image.item(0), Tensor(uncheckedShape: Array(image.shape.dropFirst()), storage: multiplied),
+        ])
         let p = try probabilities(model.outputs(batch), columns: [target, target])
         let change = Float(p[1]) - Float(p[0])
         return Result(change: Double(change), drop: Double(max(-change, 0)), increase: change > 0 ? 1 : 0)

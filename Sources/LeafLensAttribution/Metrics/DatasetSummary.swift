@@ -10,8 +10,10 @@ public struct ImageMetricRecord: Codable, Sendable, Equatable {
     public var deletionCurve: [Double]?
     public var insertionCurve: [Double]?
 
-    public init(image: String, label: String, method: String, scores: FaithfulnessScores,
-                deletionCurve: [Double]? = nil, insertionCurve: [Double]? = nil) {
+    public init(
+        image: String, label: String, method: String, scores: FaithfulnessScores,
+        deletionCurve: [Double]? = nil, insertionCurve: [Double]? = nil
+    ) {
         (self.image, self.label, self.method, self.scores) = (image, label, method, scores)
         (self.deletionCurve, self.insertionCurve) = (deletionCurve, insertionCurve)
     }
@@ -100,7 +102,9 @@ public enum DatasetAggregator {
             disagreements: Array(disagreements), bootstrapResamples: resamples, confidenceLevel: level, seed: seed)
     }
 
-    static func intervals(_ records: [ImageMetricRecord], resamples: Int, level: Double, seed: UInt64) throws
+    static func intervals(
+        _ records: [ImageMetricRecord], resamples: Int, level: Double, seed: UInt64
+    ) throws
         -> [String: MeanInterval]
     {
         var out: [String: MeanInterval] = [:]

@@ -27,7 +27,9 @@ public struct FaithfulnessOptions: Sendable, Equatable {
     public func validate(height: Int, width: Int) throws(MetricError) {
         let pixels = height * width
         if let step, !(1...max(pixels, 1)).contains(step) { throw .invalidStep(step: step, pixels: pixels) }
-        guard roadNoise >= 0, roadNoise.isFinite else { throw .invalidOption("--road-noise must be ≥ 0, got \(roadNoise)") }
+        guard roadNoise >= 0, roadNoise.isFinite else {
+            throw .invalidOption("--road-noise must be ≥ 0, got \(roadNoise)")
+        }
         guard infidelityStdev > 0, infidelityStdev.isFinite else {
             throw .invalidOption("--infidelity-stdev must be > 0, got \(infidelityStdev)")
         }

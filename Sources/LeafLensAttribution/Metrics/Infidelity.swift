@@ -45,7 +45,8 @@ public enum Infidelity {
             throw MetricError.shapeMismatch("infidelity takes one example [1, ...], got \(input.shape)")
         }
         guard attributions.shape == input.shape else {
-            throw MetricError.shapeMismatch("attributions \(attributions.shape) must have the input's shape \(input.shape)")
+            throw MetricError.shapeMismatch(
+                "attributions \(attributions.shape) must have the input's shape \(input.shape)")
         }
         guard !perturbations.isEmpty, perturbations.allSatisfy({ $0.shape == input.shape }) else {
             throw MetricError.shapeMismatch("infidelity needs ≥ 1 perturbation shaped like the input \(input.shape)")
@@ -75,7 +76,8 @@ public enum Infidelity {
             for p in chunk {
                 for i in 0..<input.count { batch.append(input.storage[i] - p.storage[i]) }
             }
-            let perturbed = try f(Tensor(uncheckedShape: [chunk.count] + input.shape.dropFirst(), storage: batch), chunk.count)
+            let perturbed = try f(
+                Tensor(uncheckedShape: [chunk.count] + input.shape.dropFirst(), storage: batch), chunk.count)
             for (p, fp) in zip(chunk, perturbed) {
                 var s = 0.0
                 for i in 0..<input.count { s += Double(attributions.storage[i]) * Double(p.storage[i]) }

@@ -91,24 +91,30 @@ public enum LeafMask {
         where component.pixels.count < speck {
             for p in component.pixels { leaf[p] = false }
         }
-        for component in components(of: leaf, value: false, width: width, height: height) where !component.touchesBorder {
+        for component in components(of: leaf, value: false, width: width, height: height) where !component.touchesBorder
+        {
             for p in component.pixels { leaf[p] = true }
         }
         return leaf
     }
 
     /// Checks that a mask decoded from `file` is `width`×`height`.
-    public static func checkSize(file: String, width: Int, height: Int, expectedWidth: Int, expectedHeight: Int)
+    public static func checkSize(
+        file: String, width: Int, height: Int, expectedWidth: Int, expectedHeight: Int
+    )
         throws(MetricError)
     {
         guard width == expectedWidth, height == expectedHeight else {
-            throw .maskSizeMismatch(file: file, width: width, height: height,
-                                    expectedWidth: expectedWidth, expectedHeight: expectedHeight)
+            throw .maskSizeMismatch(
+                file: file, width: width, height: height,
+                expectedWidth: expectedWidth, expectedHeight: expectedHeight)
         }
     }
 
     /// 8-connected components of the pixels equal to `value`.
-    static func components(of mask: [Bool], value: Bool, width: Int, height: Int)
+    static func components(
+        of mask: [Bool], value: Bool, width: Int, height: Int
+    )
         -> [(pixels: [Int], touchesBorder: Bool)]
     {
         var seen = [Bool](repeating: false, count: mask.count)

@@ -103,7 +103,8 @@ public enum ROAD {
     ) throws -> Result {
         guard !percentiles.isEmpty else { throw MetricError.invalidOption("ROAD needs at least one percentile") }
         var random = SeededRandom(seed: seed)
-        let combinedRemovals = percentiles.map { Removal(percentile: $0, leastRelevantFirst: true) }
+        let combinedRemovals =
+            percentiles.map { Removal(percentile: $0, leastRelevantFirst: true) }
             + percentiles.map { Removal(percentile: $0, leastRelevantFirst: false) }
         let morf = Removal(percentile: morfPercentile, leastRelevantFirst: false)
         let lerf = Removal(percentile: lerfPercentile, leastRelevantFirst: true)

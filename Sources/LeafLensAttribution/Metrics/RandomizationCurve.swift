@@ -34,11 +34,14 @@ public struct RandomizationCurve: Codable, Sendable, Equatable {
             }
             cascade.append(RankCorrelation.spearman(reference, map))
             if independent {
-                single.append(k == 0 ? cascade[0]
-                              : RankCorrelation.spearman(reference, prepare(try explain(randomize([stages[k]])))))
+                single.append(
+                    k == 0
+                        ? cascade[0]
+                        : RankCorrelation.spearman(reference, prepare(try explain(randomize([stages[k]])))))
             }
         }
-        return RandomizationCurve(method: method, stages: stages, cascading: cascade, independent: single,
-                                  absolute: absolute)
+        return RandomizationCurve(
+            method: method, stages: stages, cascading: cascade, independent: single,
+            absolute: absolute)
     }
 }

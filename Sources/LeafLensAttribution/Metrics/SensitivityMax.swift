@@ -61,7 +61,8 @@ public enum SensitivityMax {
             let e = try explain(Tensor(uncheckedShape: [chunk.count] + input.shape.dropFirst(), storage: batch))
             guard e.count == chunk.count * size, e.shape.first == chunk.count else {
                 throw MetricError.shapeMismatch(
-                    "explanations of \(chunk.count) inputs have shape \(e.shape), expected [\(chunk.count)] + \(Array(reference.shape.dropFirst()))")
+                    "explanations of \(chunk.count) inputs have shape \(e.shape), expected [\(chunk.count)] + \(Array(reference.shape.dropFirst()))"
+                )
             }
             for j in 0..<chunk.count {
                 var sum = 0.0

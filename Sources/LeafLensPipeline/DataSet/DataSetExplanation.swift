@@ -23,7 +23,8 @@ public struct DataSetExplanation {
     /// Most probable classes kept in each record.
     public static let topCount = 5
 
-    public init(job: ExplanationJob, methods: [AttributionMethod], output: URL, target: Int? = nil, batchSize: Int = 8) {
+    public init(job: ExplanationJob, methods: [AttributionMethod], output: URL, target: Int? = nil, batchSize: Int = 8)
+    {
         self.job = job
         self.methods = methods
         self.output = output
@@ -115,14 +116,17 @@ public struct DataSetExplanation {
             }
             // Faithfulness scores (explain --metrics) by their JSON keys, the ones that were computed.
             let metrics = record.metrics.map { scores in
-                Dictionary(uniqueKeysWithValues: FaithfulnessScores.keys.compactMap { key in scores[key].map { (key, $0) } })
+                Dictionary(
+                    uniqueKeysWithValues: FaithfulnessScores.keys.compactMap { key in scores[key].map { (key, $0) } })
             }
             results[method.rawValue] = ShardRecord.MethodResult(
                 files: mine.map(relative), parameters: parameters, metrics: metrics,
                 convergenceDelta: record.convergenceDelta, seconds: record.wallTimeSeconds)
         }
         let shared = names.filter { !claimed.contains($0) }.map(relative)
-        func score(_ p: Prediction) -> ShardRecord.Prediction { .init(index: p.index, label: p.label, probability: p.probability) }
+        func score(_ p: Prediction) -> ShardRecord.Prediction {
+            .init(index: p.index, label: p.label, probability: p.probability)
+        }
         return DataSetOutcome(
             prediction: score(set.predicted), top: prepared.ranking.prefix(Self.topCount).map(score), methods: results,
             files: shared)

@@ -19,7 +19,8 @@ public enum DataSetListing {
             throw .invalid("\(root.path): no .png/.jpg/.jpeg images found")
         }
         try checkOutputNames(items)
-        let classes = Set(items.filter { $0.skipReason == nil }.compactMap(\.label)).sorted(by: ImageFolderOrder.precedes)
+        let classes = Set(items.filter { $0.skipReason == nil }.compactMap(\.label)).sorted(
+            by: ImageFolderOrder.precedes)
         return (items, classes)
     }
 
@@ -40,8 +41,10 @@ public enum DataSetListing {
             // A dangling link named like an image is kept: its load fails and is recorded.
             let label = relative.isEmpty ? nil : String(path.prefix { $0 != "/" })
             let ext = (name as NSString).pathExtension.lowercased()
-            let reason = imageExtensions.contains(ext)
-                ? nil : "not an image (\(ext.isEmpty ? "no extension" : "." + ext)); only .png, .jpg and .jpeg files are explained"
+            let reason =
+                imageExtensions.contains(ext)
+                ? nil
+                : "not an image (\(ext.isEmpty ? "no extension" : "." + ext)); only .png, .jpg and .jpeg files are explained"
             items.append(DataSetItem(url: url, relativePath: path, label: label, skipReason: reason))
         }
     }
@@ -67,13 +70,17 @@ public enum DataSetListing {
             let relative: String
             if line.hasPrefix("/") {
                 url = URL(fileURLWithPath: line).standardizedFileURL
-                relative = url.path.hasPrefix(base + "/") ? String(url.path.dropFirst(base.count + 1)) : String(url.path.dropFirst())
+                relative =
+                    url.path.hasPrefix(base + "/")
+                    ? String(url.path.dropFirst(base.count + 1)) : String(url.path.dropFirst())
             } else {
                 url = URL(fileURLWithPath: line, relativeTo: file.deletingLastPathComponent()).standardizedFileURL
                 relative = (line as NSString).standardizingPath
             }
             guard !relative.hasPrefix("../"), relative != ".." else {
-                throw .invalid("\(file.path):\(number + 1): '\(line)' leaves the list's folder; outputs could not be placed under OUT")
+                throw .invalid(
+                    "\(file.path):\(number + 1): '\(line)' leaves the list's folder; outputs could not be placed under OUT"
+                )
             }
             guard seen.insert(relative).inserted else { continue }
             items.append(DataSetItem(url: url, relativePath: relative, label: nil))
@@ -90,7 +97,9 @@ public enum DataSetListing {
         for item in items where item.skipReason == nil {
             let stem = (item.relativePath as NSString).deletingPathExtension
             if let earlier = seen[stem] {
-                throw .invalid("\(earlier) and \(item.relativePath) would both write \(stem).* under the output folder; rename one")
+                throw .invalid(
+                    "\(earlier) and \(item.relativePath) would both write \(stem).* under the output folder; rename one"
+                )
             }
             seen[stem] = item.relativePath
         }

@@ -61,7 +61,11 @@ extension DataSetReport {
         var data = Data()
         for (i, row) in rows.enumerated() {
             // The stored line is the record as LeafLens encoded it; copying it skips a second encoding.
-            if i < rowLines.count, !rowLines[i].isEmpty { data.append(rowLines[i]) } else { data.append(try row.jsonLine()) }
+            if i < rowLines.count, !rowLines[i].isEmpty {
+                data.append(rowLines[i])
+            } else {
+                data.append(try row.jsonLine())
+            }
             data.append(UInt8(ascii: "\n"))
         }
         return data

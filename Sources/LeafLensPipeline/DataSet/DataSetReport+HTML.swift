@@ -59,7 +59,8 @@ extension DataSetReport {
         }
         var notes = ""
         if !s.missingShards.isEmpty {
-            notes += "<p class=\"warn\">Shards never started: \(s.missingShards.map(String.init).joined(separator: ", ")) of \(s.shardCount).</p>\n"
+            notes +=
+                "<p class=\"warn\">Shards never started: \(s.missingShards.map(String.init).joined(separator: ", ")) of \(s.shardCount).</p>\n"
         }
         if !s.missingImages.isEmpty {
             let shown = s.missingImages.prefix(20).map { "<code>\(esc($0))</code>" }.joined(separator: ", ")
@@ -69,10 +70,12 @@ extension DataSetReport {
         if !s.ignoredFiles.isEmpty {
             let shown = s.ignoredFiles.prefix(20).map { "<code>\(esc($0))</code>" }.joined(separator: ", ")
             let more = s.ignoredFiles.count > 20 ? " and \(s.ignoredFiles.count - 20) more" : ""
-            notes += "<p class=\"sub\">\(s.ignoredFiles.count) files are not images and were not explained: \(shown)\(more).</p>\n"
+            notes +=
+                "<p class=\"sub\">\(s.ignoredFiles.count) files are not images and were not explained: \(shown)\(more).</p>\n"
         }
         if s.unreadableRecordLines > 0 {
-            notes += "<p class=\"warn\">\(s.unreadableRecordLines) record lines could not be read and were ignored.</p>\n"
+            notes +=
+                "<p class=\"warn\">\(s.unreadableRecordLines) record lines could not be read and were ignored.</p>\n"
         }
         if s.complete { notes += "<p class=\"ok\">Complete: every image of every shard was explained.</p>\n" }
         let table = rows.map { "<tr><th>\(esc($0.0))</th><td>\(esc($0.1))</td></tr>" }.joined(separator: "\n")
@@ -82,7 +85,8 @@ extension DataSetReport {
     private func confusionSection() -> String {
         guard let c = confusion else { return "" }
         let maxCount = max(1, c.counts.flatMap { $0 }.max() ?? 1)
-        var html = "<section>\n<h2>Confusion matrix</h2>\n<p class=\"sub\">Rows: true class; columns: predicted class.</p>\n"
+        var html =
+            "<section>\n<h2>Confusion matrix</h2>\n<p class=\"sub\">Rows: true class; columns: predicted class.</p>\n"
         html += "<div class=\"scroll\"><table class=\"confusion\">\n<tr><th></th>"
         for (i, label) in c.labels.enumerated() { html += "<th title=\"\(esc(label))\">\(i)</th>" }
         html += "</tr>\n"
@@ -104,14 +108,17 @@ extension DataSetReport {
         let means = metricMeans
         guard !means.isEmpty else { return "" }
         let metrics = Set(means.values.flatMap(\.keys)).sorted()
-        var html = "<section>\n<h2>Faithfulness metrics (mean over images)</h2>\n<table class=\"grid\">\n<tr><th>method</th>"
+        var html =
+            "<section>\n<h2>Faithfulness metrics (mean over images)</h2>\n<table class=\"grid\">\n<tr><th>method</th>"
         html += metrics.map { "<th>\(esc($0))</th>" }.joined() + "</tr>\n"
         for method in methods where means[method] != nil {
             html += "<tr><th>\(esc(method))</th>"
             for metric in metrics {
                 if let v = means[method]?[metric] {
                     html += "<td>\(String(format: "%.4g", v.mean)) <span class=\"n\">n=\(v.count)</span></td>"
-                } else { html += "<td></td>" }
+                } else {
+                    html += "<td></td>"
+                }
             }
             html += "</tr>\n"
         }
@@ -135,12 +142,16 @@ extension DataSetReport {
         var anyPicture = false
         for label in classOrder {
             let members = groups[label] ?? []
-            var cells = "<th class=\"row\">\(esc(label))<br><span class=\"n\">\(members.count) image\(members.count == 1 ? "" : "s")</span></th>"
+            var cells =
+                "<th class=\"row\">\(esc(label))<br><span class=\"n\">\(members.count) image\(members.count == 1 ? "" : "s")</span></th>"
             for method in methods {
                 if let png = meanMapPNG(members, method: method, output: output) {
                     anyPicture = true
-                    cells += "<td><img class=\"map\" src=\"\(HTMLReport.dataURI(png))\" alt=\"mean \(esc(method)) map for \(esc(label))\"></td>"
-                } else { cells += "<td class=\"n\">no maps</td>" }
+                    cells +=
+                        "<td><img class=\"map\" src=\"\(HTMLReport.dataURI(png))\" alt=\"mean \(esc(method)) map for \(esc(label))\"></td>"
+                } else {
+                    cells += "<td class=\"n\">no maps</td>"
+                }
             }
             body += "<tr>\(cells)</tr>\n"
         }
@@ -178,7 +189,8 @@ extension DataSetReport {
             used += 1
         }
         guard used > 0, let (h, w) = shape,
-            let map = try? AttributionMap(height: h, width: w, reduced: sum.map { Float($0 / Double(used)) }, sign: .absoluteValue)
+            let map = try? AttributionMap(
+                height: h, width: w, reduced: sum.map { Float($0 / Double(used)) }, sign: .absoluteValue)
         else { return nil }
         var image = map.heatMap()
         if image.width < 96 { image = image.nearestUpscaled(toAtLeast: 96) }
@@ -209,9 +221,11 @@ extension DataSetReport {
                 guard let file = row.methods?[method]?.files.first(where: { $0.hasSuffix(".overlay.png") }),
                     let png = try? Data(contentsOf: output.appendingPathComponent(file))
                 else { continue }
-                pictures += "<figure><img src=\"\(HTMLReport.dataURI(png))\" alt=\"\(esc(method)) overlay of \(esc(row.input))\"><figcaption>\(esc(method))</figcaption></figure>"
+                pictures +=
+                    "<figure><img src=\"\(HTMLReport.dataURI(png))\" alt=\"\(esc(method)) overlay of \(esc(row.input))\"><figcaption>\(esc(method))</figcaption></figure>"
             }
-            let p = row.prediction.map { String(format: "%@ %.1f%%", $0.label, $0.probability * 100) } ?? "no prediction"
+            let p =
+                row.prediction.map { String(format: "%@ %.1f%%", $0.label, $0.probability * 100) } ?? "no prediction"
             let truth = row.label.map { "true: \(esc($0)) · " } ?? ""
             cards += """
                 <div class="card"><p><code>\(esc(row.input))</code><br>\(truth)predicted: \(esc(p))</p>\
@@ -225,8 +239,11 @@ extension DataSetReport {
     private func failuresSection() -> String {
         let failed = failedRows
         guard !failed.isEmpty else { return "" }
-        let rows = failed.map { "<tr><td><code>\(esc($0.input))</code></td><td>\(esc($0.error ?? "unknown error"))</td></tr>" }
-        return "<section>\n<h2>Failed images (\(failed.count))</h2>\n<table class=\"grid\">\n<tr><th>image</th><th>error</th></tr>\n\(rows.joined(separator: "\n"))\n</table>\n</section>\n"
+        let rows = failed.map {
+            "<tr><td><code>\(esc($0.input))</code></td><td>\(esc($0.error ?? "unknown error"))</td></tr>"
+        }
+        return
+            "<section>\n<h2>Failed images (\(failed.count))</h2>\n<table class=\"grid\">\n<tr><th>image</th><th>error</th></tr>\n\(rows.joined(separator: "\n"))\n</table>\n</section>\n"
     }
 
     static let css = """

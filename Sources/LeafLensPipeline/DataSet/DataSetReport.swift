@@ -35,7 +35,10 @@ public struct DataSetReport: Sendable {
         let directory = ShardLog.recordsDirectory(output)
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: directory.path) } catch {
-            throw .io(directory.path, "no records folder: is this the --out folder of `leaflens explain --data`? (\(error.localizedDescription))")
+            throw .io(
+                directory.path,
+                "no records folder: is this the --out folder of `leaflens explain --data`? (\(error.localizedDescription))"
+            )
         }
         var counts = Set<Int>()
         var manifests: [Int: ShardManifest] = [:]
@@ -51,7 +54,9 @@ public struct DataSetReport: Sendable {
         }
         guard let n = counts.first else { throw .invalid("\(directory.path): no shard records or manifests") }
         guard counts.count == 1 else {
-            throw .invalid("\(directory.path): records of different shard counts (\(counts.sorted().map(String.init).joined(separator: ", "))) are mixed; one output folder per run")
+            throw .invalid(
+                "\(directory.path): records of different shard counts (\(counts.sorted().map(String.init).joined(separator: ", "))) are mixed; one output folder per run"
+            )
         }
         var latest: [String: ShardRecord] = [:]
         var latestLine: [String: Data] = [:]
@@ -76,7 +81,8 @@ public struct DataSetReport: Sendable {
             for name in (row.methods ?? [:]).keys.sorted() where !methods.contains(name) { methods.append(name) }
         }
         return DataSetReport(
-            rows: rows, rowLines: rows.map { latestLine[$0.input] ?? Data() }, shardCount: n, missingShards: (0..<n).filter { manifests[$0] == nil },
+            rows: rows, rowLines: rows.map { latestLine[$0.input] ?? Data() }, shardCount: n,
+            missingShards: (0..<n).filter { manifests[$0] == nil },
             missingImages: expected.subtracting(latest.keys).sorted(by: ImageFolderOrder.precedes),
             unreadableLines: unreadable, classes: classes, methods: methods)
     }
@@ -91,7 +97,9 @@ public struct DataSetReport: Sendable {
             (kind, stem) = (.manifest, name.dropLast(".manifest.json".count))
         } else if name.hasSuffix(".jsonl") {
             (kind, stem) = (.records, name.dropLast(".jsonl".count))
-        } else { return nil }
+        } else {
+            return nil
+        }
         let parts = stem.split(separator: "-")
         guard parts.count == 4, parts[0] == "shard", parts[2] == "of", let k = Int(parts[1]), let n = Int(parts[3]),
             n >= 1, (0..<n).contains(k)

@@ -121,8 +121,12 @@ public struct DataSetRun {
     /// Whether `record` is complete: status ok, every method asked for present, and every file on disk.
     public func isComplete(_ record: ShardRecord) -> Bool {
         if record.status == .ignored { return true }
-        guard record.status == .ok, let done = record.methods, methods.allSatisfy({ done[$0] != nil }) else { return false }
-        return record.allFiles.allSatisfy { FileManager.default.fileExists(atPath: output.appendingPathComponent($0).path) }
+        guard record.status == .ok, let done = record.methods, methods.allSatisfy({ done[$0] != nil }) else {
+            return false
+        }
+        return record.allFiles.allSatisfy {
+            FileManager.default.fileExists(atPath: output.appendingPathComponent($0).path)
+        }
     }
 
     /// Runs the shard one image at a time.
@@ -195,7 +199,9 @@ public struct DataSetRun {
             let batchStart = clock()
             var prepared = prepare(batch)
             if prepared.count != batch.count {
-                prepared = batch.map { _ in .failure(DataSetError.invalid("internal: preparing a batch gave a wrong count")) }
+                prepared = batch.map { _ in
+                    .failure(DataSetError.invalid("internal: preparing a batch gave a wrong count"))
+                }
             }
             // The batch's shared work (loading, one classification pass) is split evenly over its images.
             let sharedSeconds = (clock() - batchStart) / Double(batch.count)

@@ -44,7 +44,8 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     /// The task ID is the shard index itself, so that resubmitting one task (`sbatch --array=K`) reruns
     /// shard K. Such a resubmission is an array of one task (`SLURM_ARRAY_TASK_COUNT=1`): job scripts should
     /// pass the shard count explicitly (`--shards N`), as `scripts/slurm-explain` does.
-    public static func fromEnvironment(_ environment: [String: String], shards: Int? = nil) throws(ShardError) -> Shard {
+    public static func fromEnvironment(_ environment: [String: String], shards: Int? = nil) throws(ShardError) -> Shard
+    {
         func number(_ key: String) throws(ShardError) -> Int? {
             guard let text = environment[key] else { return nil }
             guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
@@ -60,12 +61,15 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
             do { return try Shard(task, of: count) } catch {
                 throw .invalid(
                     "SLURM_ARRAY_TASK_ID=\(task) is not a shard of \(count)\(shards == nil ? " (SLURM_ARRAY_TASK_COUNT)" : ""): "
-                        + "task IDs must be 0…N-1; when resubmitting part of an array (sbatch --array=K), pass --shards N")
+                        + "task IDs must be 0…N-1; when resubmitting part of an array (sbatch --array=K), pass --shards N"
+                )
             }
         }
         if let index = try number("JOB_COMPLETION_INDEX") {
             guard let count = shards else {
-                throw .invalid("JOB_COMPLETION_INDEX is set (Kubernetes Indexed Job) but the job's completions are not known; pass --shards N")
+                throw .invalid(
+                    "JOB_COMPLETION_INDEX is set (Kubernetes Indexed Job) but the job's completions are not known; pass --shards N"
+                )
             }
             return try Shard(index, of: count)
         }

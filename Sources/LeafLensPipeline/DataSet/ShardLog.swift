@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// The record file of one shard, `OUT/records/shard-K-of-N.jsonl`, held under an exclusive lock.
@@ -26,7 +26,9 @@ public final class ShardLog {
     public private(set) var unreadableLines: Int
 
     /// `records/` under the output folder.
-    public static func recordsDirectory(_ output: URL) -> URL { output.appendingPathComponent("records", isDirectory: true) }
+    public static func recordsDirectory(_ output: URL) -> URL {
+        output.appendingPathComponent("records", isDirectory: true)
+    }
 
     public init(output: URL, shard: Shard) throws(DataSetError) {
         let directory = Self.recordsDirectory(output)
@@ -82,11 +84,14 @@ public final class ShardLog {
     /// Appends one record durably (one `write`, then `fsync`).
     public func append(_ record: ShardRecord) throws(DataSetError) {
         var line: Data
-        do { line = try record.jsonLine() } catch { throw .io(url.path, "cannot encode the record of \(record.input): \(error)") }
+        do { line = try record.jsonLine() } catch {
+            throw .io(url.path, "cannot encode the record of \(record.input): \(error)")
+        }
         line.append(UInt8(ascii: "\n"))
         let written = line.withUnsafeBytes { raw in Glibc.write(descriptor, raw.baseAddress, raw.count) }
         guard written == line.count else {
-            let reason = written < 0 ? String(cString: strerror(errno)) : "short write (\(written) of \(line.count) bytes)"
+            let reason =
+                written < 0 ? String(cString: strerror(errno)) : "short write (\(written) of \(line.count) bytes)"
             // Leave no partial line behind for the next reader.
             if written > 0, let end = try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int {
                 ftruncate(descriptor, off_t(end - written))
@@ -109,7 +114,11 @@ public final class ShardLog {
         var records: [ShardRecord] = []
         var unreadable = 0
         for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
-            if let record = try? ShardRecord.decode(line: Data(line)) { records.append(record) } else { unreadable += 1 }
+            if let record = try? ShardRecord.decode(line: Data(line)) {
+                records.append(record)
+            } else {
+                unreadable += 1
+            }
         }
         return (records, unreadable)
     }
@@ -121,15 +130,22 @@ public final class ShardLog {
     }
 
     /// As `read`, with each record's line as stored (the report copies it into `index.jsonl` as it is).
-    static func readLines(_ url: URL) throws(DataSetError) -> (lines: [(record: ShardRecord, line: Data)], unreadable: Int) {
+    static func readLines(
+        _ url: URL
+    ) throws(DataSetError) -> (lines: [(record: ShardRecord, line: Data)], unreadable: Int) {
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw .io(url.path, error.localizedDescription) }
-        let end = data.last == UInt8(ascii: "\n") ? data.count : (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0)
+        let end =
+            data.last == UInt8(ascii: "\n") ? data.count : (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0)
         var lines: [(record: ShardRecord, line: Data)] = []
         var unreadable = 0
         for line in data.prefix(end).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
             let bytes = Data(line)
-            if let record = try? ShardRecord.decode(line: bytes) { lines.append((record, bytes)) } else { unreadable += 1 }
+            if let record = try? ShardRecord.decode(line: bytes) {
+                lines.append((record, bytes))
+            } else {
+                unreadable += 1
+            }
         }
         return (lines, unreadable)
     }

@@ -81,21 +81,25 @@ public struct ShardRecord: Codable, Sendable, Equatable {
     }
 
     /// Every output file of the record (all methods, then the shared ones), relative to the output folder.
-    public var allFiles: [String] { (methods ?? [:]).keys.sorted().flatMap { methods?[$0]?.files ?? [] } + (files ?? []) }
+    public var allFiles: [String] {
+        (methods ?? [:]).keys.sorted().flatMap { methods?[$0]?.files ?? [] } + (files ?? [])
+    }
 
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // As `ReportJSON`: a non-finite number (a diverged convergence delta) must not make a record unwritable.
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return encoder
     }()
 
     static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return decoder
     }()
 
