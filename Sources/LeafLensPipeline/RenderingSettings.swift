@@ -30,8 +30,8 @@ public struct RenderingSettings: Sendable {
     /// `.perMethod` for `RenderingOptions.defaultStyle(isCAMMethod:)` (grad-cam style for CAM methods).
     public var defaultStyle: DefaultStyle = .captum
     public var views: [AttributionView] = [.heat, .overlay]
-    /// `--scale shared`: one scale per method, fitted over every input of the run by
-    /// `ExplanationJob.fitSharedScales` before any picture is drawn.
+    /// `--scale shared`: one scale per method, fitted over every input's stored maps by
+    /// `ExplanationJob.sharedScales(over:)` before any picture is drawn.
     public var sharedScales: [AttributionMethod: AttributionScale] = [:]
 
     public enum DefaultStyle: Sendable {
