@@ -200,7 +200,7 @@ import Testing
         let (model, x, targets, reference) = try setup(run)
         let map = try GradCAM.attribute(
             model: model, input: x, layer: try #require(reference.params.layer), targets: targets,
-            relu: try #require(reference.params.relu_attributions), upsample: .none)
+            relu: try #require(reference.params.relu_attributions as Bool?), upsample: .none)
         let expected = try stored(reference)
         report(run, kept: try kept(map, reference), expected)
         expectRelativeL2(try kept(map, reference), expected, atMost: bound(1e-4, reference), run.testDescription)
@@ -218,9 +218,10 @@ import Testing
     func checkOcclusion(_ run: Run) throws {
         let (model, x, targets, reference) = try setup(run)
         let p = reference.params
+        let stridesGiven: [Int] = try #require(p.strides)
         let result = try Occlusion.attribute(
             model: model, input: x, targets: targets, window: try #require(p.sliding_window_shapes),
-            strides: try #require(p.strides), perturbationsPerEval: try #require(p.perturbations_per_eval))
+            strides: stridesGiven, perturbationsPerEval: try #require(p.perturbations_per_eval))
         let expected = try stored(reference)
         let sample = try #require(reference.torch_float32_sample)
         report(

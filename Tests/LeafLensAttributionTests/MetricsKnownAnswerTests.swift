@@ -370,7 +370,7 @@ struct FaithfulnessEvaluatorTests {
         #expect(throws: MetricError.invalidStep(step: 17, pixels: 16)) {
             var bad = options
             bad.step = 17
-            try FaithfulnessEvaluator.evaluate(
+            _ = try FaithfulnessEvaluator.evaluate(
                 model: model, image: RISEExample.image, target: 1, attribution: attribution,
                 metrics: [.deletion], options: bad)
         }
