@@ -14,8 +14,8 @@ public struct Tensor<Scalar: TensorScalar>: Sendable, Equatable {
     public var storage: [Scalar] {
         get { values }
         set {
-            precondition(
-                newValue.count == values.count, "Tensor.storage resized from \(values.count) to \(newValue.count)")  // safe: internal invariant
+            precondition(  // safe: internal invariant
+                newValue.count == values.count, "Tensor.storage resized from \(values.count) to \(newValue.count)")
             values = newValue
         }
         _modify {

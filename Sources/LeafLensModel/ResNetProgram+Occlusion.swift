@@ -59,8 +59,8 @@ public struct RegionalOcclusion<T: TensorScalar>: Sendable {
             case .convolution(let folded, _):
                 // safe: the program's convolutions are square and valid; the same weights without padding
                 // and on im2col are valid too.
-                precondition(
-                    folded.kernel.h == folded.kernel.w && folded.stride.h == folded.stride.w  // safe: see above
+                precondition(  // safe: see above
+                    folded.kernel.h == folded.kernel.w && folded.stride.h == folded.stride.w
                         && folded.padding.h == folded.padding.w)
                 do {
                     let padded = try Conv2d(

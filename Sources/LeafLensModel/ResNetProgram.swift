@@ -111,8 +111,8 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
         let pool = ResNetConfiguration.maxPool
         // safe: the table's window (3, 2, 1) is a valid max pool.
         x = emit(
-            .maxPool(try! MaxPool2d(kernel: pool.kernel, stride: pool.stride, padding: pool.padding)), [x],
-            name: "maxpool")  // safe: fixed valid window
+            .maxPool(try! MaxPool2d(kernel: pool.kernel, stride: pool.stride, padding: pool.padding)), [x],  // safe: fixed valid window
+            name: "maxpool")
         for block in configuration.blocks {
             let blockInput = x
             var y = blockInput

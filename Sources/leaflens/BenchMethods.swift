@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import LeafLensAttribution
 import LeafLensPipeline
 
 // The second wave's benchmark subcommands (scripts/bench-compare runs them beside scripts/bench_peer.py).
