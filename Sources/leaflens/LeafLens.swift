@@ -15,7 +15,7 @@ struct LeafLensCommand: ParsableCommand {
             """,
         subcommands: [
             Classify.self, Explain.self, Report.self, Train.self, Evaluate.self, Synth.self, Bench.self, Info.self,
-            MakeSeededModel.self, Convert.self,
+            MakeSeededModel.self, Convert.self, Verify.self,
         ])
 
     static func main() {

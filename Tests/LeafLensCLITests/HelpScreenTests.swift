@@ -7,7 +7,7 @@ import Testing
 ///
 /// To regenerate after an intended change (from the repository root, after `swift build`):
 ///
-///     for c in "" classify explain evaluate; do
+///     for c in "" classify explain evaluate verify; do
 ///       COLUMNS=100 .build/debug/leaflens $c --help > Tests/LeafLensCLITests/Help/${c:-leaflens}.txt
 ///     done
 @Suite("Help screens")
@@ -23,6 +23,7 @@ struct HelpScreenTests {
         Case(arguments: ["classify", "--help"], file: "classify.txt"),
         Case(arguments: ["explain", "--help"], file: "explain.txt"),
         Case(arguments: ["evaluate", "--help"], file: "evaluate.txt"),
+        Case(arguments: ["verify", "--help"], file: "verify.txt"),
     ]
 
     @Test(arguments: cases)
