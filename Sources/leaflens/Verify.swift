@@ -9,8 +9,9 @@ struct Verify: ParsableCommand {
             Runs on the INPUT images (read as explain reads them), or without any on --samples seeded inputs of \
             --crop pixels. Checks, one line each: weights (finite, BatchNorm variances not negative, no weight \
             more than 1000 times its tensor's median); logits and each --method, float32 against a float64 copy \
-            of the weights, within max(2 × noise, 8 float32 ulps) where noise is LeafLens's second float32 \
-            implementation (BatchNorm unfolded) against the same float64 result; finite-differences (float64 \
+            of the weights, within max(2 × noise, 8 float32 ulps) where noise is the larger of LeafLens's \
+            second float32 implementation (BatchNorm unfolded) and a 1-ulp input perturbation, each against \
+            the same float64 result; finite-differences (float64 \
             central differences of the target logit at seeded input elements against the analytic gradient); \
             completeness (Integrated Gradients' relative delta at 16, 32, … --max-steps steps; \
             passes when 1% is reached and kept from some count on); relu-near-zero (INFO: ReLU inputs within 8 float32 ulps of zero, where any two \

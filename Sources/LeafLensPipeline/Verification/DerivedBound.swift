@@ -7,7 +7,8 @@
 /// problem. The parity tests take PyTorch's own float32 distance (e_pt); `leaflens verify`, which has no
 /// PyTorch, takes LeafLens's *second* float32 implementation — the unfolded program (BatchNorm as its own
 /// step, im2col convolutions) against the folded one the methods run — measured against the same float64
-/// result (`Verification`). Two independent float32 implementations of the same function land at
+/// result, or the float64 result's own move when the input is perturbed by one float32 ulp, whichever is
+/// larger (`Verification.compare`). Two independent float32 implementations of the same function land at
 /// comparable distances from the exact value, so a healthy result lies within about 1× the other's;
 /// `factor` = 2 leaves room for the two rounding paths being uncorrelated (√2) and no more. `floor` keeps
 /// a bound from collapsing to zero when the other implementation happens to round exactly (a map of all
