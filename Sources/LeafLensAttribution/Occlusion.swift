@@ -14,7 +14,8 @@ import LeafLensMath
 ///
 /// `perturbationsPerEval` = k stacks k occluded copies of the whole batch into one forward, rows
 /// ordered [window j: ex 0..N−1, window j+1: ex 0..N−1, …]; results do not depend on k.
-/// The result is always Float (Captum returns float32 even for float64 models).
+/// The result is always Float (Captum returns float32 even for float64 models); `meanDrops` returns
+/// the same averages unrounded, in the model's scalar type (the float64 parity tests use it).
 /// A model with a fast path (`AttributionModel.occlusionEvaluator`; ResNet18 recomputes only the
 /// region each window can change) is asked for the occluded outputs instead, k windows at a time.
 /// `progress` is called after each forward: (forwards done, 1 + ⌈windows/k⌉ forwards in total).
@@ -25,6 +26,39 @@ public enum Occlusion {
         strides: [Int]? = nil, baseline: Baseline<Model.Scalar> = .zero,
         perturbationsPerEval: Int = 1, progress: AttributionProgress? = nil
     ) throws -> Tensor<Float> {
+        let (total, coverage) = try dropSums(
+            model: model, input: input, targets: targets, window: window, strides: strides, baseline: baseline,
+            perturbationsPerEval: perturbationsPerEval, progress: progress)
+        let size = coverage.count
+        var result = [Float](repeating: 0, count: input.count)
+        for i in result.indices { result[i] = Float(total[i]) / Float(coverage[i % size]) }
+        return try checkedTensor(shape: input.shape, storage: result)
+    }
+
+    /// The same averages as `attribute`, in the model's scalar type: Σ drops / windows covering each
+    /// element, divided in `Model.Scalar` (no float32 rounding for a Double model).
+    public static func meanDrops<Model: AttributionModel>(
+        model: Model, input: Tensor<Model.Scalar>, targets: [Int], window: [Int],
+        strides: [Int]? = nil, baseline: Baseline<Model.Scalar> = .zero,
+        perturbationsPerEval: Int = 1, progress: AttributionProgress? = nil
+    ) throws -> Tensor<Model.Scalar> {
+        let (total, coverage) = try dropSums(
+            model: model, input: input, targets: targets, window: window, strides: strides, baseline: baseline,
+            perturbationsPerEval: perturbationsPerEval, progress: progress)
+        let size = coverage.count
+        var result = total
+        for i in result.indices { result[i] = total[i] / Model.Scalar(coverage[i % size]) }
+        return try checkedTensor(shape: input.shape, storage: result)
+    }
+
+    /// Σ over windows of the drop F(x) − F(x occluded), per element, and how many windows cover each
+    /// per-example element.
+    @_specialize(where Model == ResNetClassifier<Float>)
+    static func dropSums<Model: AttributionModel>(
+        model: Model, input: Tensor<Model.Scalar>, targets: [Int], window: [Int],
+        strides: [Int]?, baseline: Baseline<Model.Scalar>,
+        perturbationsPerEval: Int, progress: AttributionProgress?
+    ) throws -> (total: [Model.Scalar], coverage: [Int]) {
         typealias Scalar = Model.Scalar
         try validateBatch(input, targets: targets, classCount: model.classCount)
         guard perturbationsPerEval >= 1 else {
@@ -84,9 +118,7 @@ public enum Occlusion {
             progress?(done, evaluations)
         }
 
-        var result = [Float](repeating: 0, count: input.count)
-        for i in result.indices { result[i] = Float(total[i]) / Float(coverage[i % size]) }
-        return try checkedTensor(shape: input.shape, storage: result)
+        return (total, coverage)
     }
 }
 

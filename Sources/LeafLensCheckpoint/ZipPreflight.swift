@@ -43,15 +43,23 @@ struct ZipPreflight {
         guard count >= 22 else {
             throw fail("the zip archive is \(count) bytes, too short to be complete (truncated?)")
         }
+        // ZIPFoundation takes the signature nearest the end, whatever its comment length says, so this
+        // check takes the same one and refuses it when its comment does not end the file (a signature
+        // inside a comment would otherwise send ZIPFoundation to a directory nothing here checked).
         var eocd = -1
         var at = count - 22
         let lowest = max(0, count - 22 - 65_535)
         while at >= lowest {
-            if u32(at) == 0x0605_4B50, at + 22 + u16(at + 20) == count { eocd = at; break }
+            if u32(at) == 0x0605_4B50 { eocd = at; break }
             at -= 1
         }
         guard eocd >= 0 else {
             throw fail("no end-of-central-directory record: the zip archive is truncated or damaged")
+        }
+        guard eocd + 22 + u16(eocd + 20) == count else {
+            throw fail(
+                "the end-of-central-directory record at \(eocd) declares a \(u16(eocd + 20))-byte comment, but the file ends \(count - eocd - 22) bytes after it (damaged archive)"
+            )
         }
         guard u16(eocd + 4) == 0, u16(eocd + 6) == 0 else { throw fail("multi-disk zip archives are not supported") }
         var entryCount = u16(eocd + 10)
@@ -59,14 +67,22 @@ struct ZipPreflight {
         var directoryOffset = Int(u32(eocd + 16))
         let directoryEnd: Int
         // ZIP64: a locator (20 bytes) right before the EOCD points at the ZIP64 EOCD record (56 bytes).
-        // The record must sit right before the locator, as every writer (torch's miniz too) puts it:
-        // ZIPFoundation reads it from there, not from the locator's offset, and falls back to the plain
-        // EOCD when it finds none — so a locator pointing elsewhere would let this check validate one
-        // directory while ZIPFoundation walks another (a fuzzed file did that and trapped inside it).
+        // ZIPFoundation uses the record only where and as it reads it — right before the locator (not at
+        // the locator's offset), after at least one byte of file, needing version 4.5 (45) — and
+        // otherwise falls back to the plain EOCD without a word. Any record this check would read and
+        // ZIPFoundation would not is refused, so both always walk the same directory (two fuzzed files
+        // got past a looser check, a locator pointing elsewhere and a record needing version 13, and
+        // trapped inside ZIPFoundation).
         if eocd >= 20, u32(eocd - 20) == 0x0706_4B50 {
-            let recordOffset = try bounded(u64(eocd - 20 + 8), "ZIP64 end-of-directory offset")
-            guard eocd >= 20 + 56, recordOffset == eocd - 20 - 56, u32(recordOffset) == 0x0606_4B50 else {
+            let locator = eocd - 20
+            let recordOffset = try bounded(u64(locator + 8), "ZIP64 end-of-directory offset")
+            guard locator > 56, recordOffset == locator - 56, u32(recordOffset) == 0x0606_4B50 else {
                 throw fail("the ZIP64 end-of-central-directory record is missing or misplaced")
+            }
+            guard u16(recordOffset + 14) >= 45 else {
+                throw fail(
+                    "the ZIP64 end-of-central-directory record needs version \(u16(recordOffset + 14)), not 45 (4.5, ZIP64): damaged archive"
+                )
             }
             entryCount = try bounded(u64(recordOffset + 32), "ZIP64 entry count")
             directorySize = try bounded(u64(recordOffset + 40), "ZIP64 directory size")

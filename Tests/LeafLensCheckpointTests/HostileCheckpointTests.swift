@@ -67,6 +67,38 @@ import Testing
         #expect(error?.problem.contains("ZIP64") == true)
     }
 
+    /// Found by the fourth FuzzCheckpoint run (197,231 executions in; `Fuzz/Corpus/FuzzCheckpoint/` keeps
+    /// it): a ZIP64 record right before its locator whose "version needed" is 13, not 45. ZIPFoundation
+    /// ignores such a record and walks the plain EOCD's directory (its offset, 3,256, past the 1,853-byte
+    /// file), trapping in its MemoryFile; the preflight had used the record. Now refused.
+    @Test func zip64RecordZIPFoundationIgnoresIsRefused() throws {
+        let url = CheckpointFixtures.url("hostile/zip64_record_old_version.pth")
+        let error = #expect(throws: CheckpointError.self) { _ = try CheckpointImporter.load(contentsOf: url) }
+        #expect(error?.kind == .malformedArchive, "\(error?.description ?? "no error")")
+        #expect(error?.problem.contains("version 13") == true, "\(error?.problem ?? "")")
+    }
+
+    /// An end-of-directory signature inside the archive comment: ZIPFoundation takes the signature
+    /// nearest the end, so the preflight must check that one (here it is refused: its comment length
+    /// does not reach the end of the file), not the real record further back.
+    @Test func endOfDirectorySignatureInTheCommentIsRefused() throws {
+        var data = try Data(contentsOf: CheckpointFixtures.url("plain.pth"))
+        let comment = Data([0x50, 0x4B, 0x05, 0x06] + [UInt8](repeating: 0x7F, count: 18) + Array("tail".utf8))
+        data[data.count - 2] = UInt8(comment.count & 0xFF)
+        data[data.count - 1] = UInt8(comment.count >> 8)
+        data.append(comment)
+        let error = #expect(throws: CheckpointError.self) {
+            _ = try CheckpointImporter.load(data, source: "comment.pth")
+        }
+        #expect(error?.kind == .malformedArchive, "\(error?.description ?? "no error")")
+        // The same archive with an ordinary comment loads.
+        var plain = try Data(contentsOf: CheckpointFixtures.url("plain.pth"))
+        let text = Data("saved by a notebook".utf8)
+        plain[plain.count - 2] = UInt8(text.count)
+        plain.append(text)
+        _ = try CheckpointImporter.load(plain, source: "commented.pth")
+    }
+
     @Test func everyTruncationIsRefused() throws {
         let data = try Data(contentsOf: CheckpointFixtures.url("plain.pth"))
         for length in Swift.stride(from: 0, to: data.count, by: max(1, data.count / 97)) {

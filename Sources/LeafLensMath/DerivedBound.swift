@@ -4,7 +4,9 @@
 ///     bound = max(factor · noise, floor)          measured passes  ⇔  measured ≤ bound (both finite)
 ///
 /// `noise` is how far a float32 computation that is known to be right lands from float64 on the same
-/// problem. The parity tests take PyTorch's own float32 distance (e_pt); `leaflens verify`, which has no
+/// problem. The float64 parity tests (`Float64ParityTests`) take PyTorch's own float32 distance e_pt,
+/// recorded in Fixtures/float64 beside each float64 result, so LeafLens's float32 result may be as far
+/// from float64 as PyTorch's own and at most about twice it; `leaflens verify`, which has no
 /// PyTorch, takes LeafLens's *second* float32 implementation — the unfolded program (BatchNorm as its own
 /// step, im2col convolutions) against the folded one the methods run — measured against the same float64
 /// result, or the float64 result's own move when the input is perturbed by one float32 ulp, whichever is
