@@ -229,6 +229,24 @@ import Testing
             }.passed)
     }
 
+    /// Parameter gradients accumulate across backward calls (as PyTorch's `.grad` does): two calls into the
+    /// same gradients give twice one call's. Written for the surviving mutant `linear-weight-grad-overwrites`
+    /// (MUTATION.md): every other caller passes zeroed gradients, so an overwrite went unnoticed.
+    @Test func linearAccumulatesParameterGradients() throws {
+        let fc = try Linear(weight: randomTensor([4, 6], seed: 75), bias: randomTensor([4], seed: 76))
+        let x = randomTensor([3, 6], seed: 77)
+        let r = randomTensor([3, 4], seed: 78)
+        var once: LinearGradients<Double>? = LinearGradients(weightShape: [4, 6], hasBias: true)
+        _ = try fc.backward(gradOutput: r, input: x, parameterGradients: &once)
+        var twice: LinearGradients<Double>? = LinearGradients(weightShape: [4, 6], hasBias: true)
+        _ = try fc.backward(gradOutput: r, input: x, parameterGradients: &twice)
+        _ = try fc.backward(gradOutput: r, input: x, parameterGradients: &twice)
+        let (one, two) = (try #require(once), try #require(twice))
+        let oneBias = try #require(one.bias), twoBias = try #require(two.bias)
+        expectClose(two.weight, try Tensor(shape: [4, 6], storage: one.weight.storage.map { 2 * $0 }), atol: 1e-12)
+        expectClose(twoBias, try Tensor(shape: [4], storage: oneBias.storage.map { 2 * $0 }), atol: 1e-12)
+    }
+
     @Test func residualAddGradient() throws {
         let a = randomTensor([2, 3, 4, 5], seed: 81), b = randomTensor([2, 3, 4, 5], seed: 82)
         let r = randomTensor(a.shape, seed: 83)
