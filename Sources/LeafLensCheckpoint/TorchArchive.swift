@@ -11,7 +11,7 @@ import ZIPFoundation
 ///
 /// `<top>` is `archive` for files saved to a stream, or the file's stem for older torch versions; it is
 /// found from `data.pkl`. `ZipPreflight` checks the whole directory first. Stored entries (all that torch
-/// writes) are then slices of the (memory-mapped) file, checked against their CRC-32 with zlib — no copy;
+/// writes) are then slices of the file read into memory, checked against their CRC-32 with zlib — no copy;
 /// deflated entries (a re-zipped checkpoint) are inflated by ZIPFoundation, bounded by their declared size.
 /// (Measured on a 95 MB resnet50 checkpoint: reading storages through ZIPFoundation's extract made two
 /// extra copies of every byte plus its Swift CRC loop, ≈ 1 s; the slices take a CRC pass.)

@@ -133,14 +133,16 @@ public final class TorchCheckpoint {
     }
 }
 
-/// Reads a file as (memory-mapped) data, with errors naming it.
+/// Reads a file into memory, with errors naming it. Not memory-mapped: the unpickler and the zip reader
+/// touch the bytes in many places, and a mapped file truncated under them would raise SIGBUS there
+/// (safetensors, read in a few large copies, is mapped: `MappedFile`).
 func readCheckpointFile(_ url: URL) throws(CheckpointError) -> Data {
     guard FileManager.default.fileExists(atPath: url.path) else {
         throw CheckpointError(.unknownFormat, file: url.path, "no such file")
     }
     do {
-        return try Data(contentsOf: url, options: .alwaysMapped)
+        return try FileAccess.readRegularFile(url)
     } catch {
-        throw CheckpointError(.unknownFormat, file: url.path, "cannot read the file (\(error.localizedDescription))")
+        throw CheckpointError(.unknownFormat, file: url.path, "cannot read the file (\(error.problem))")
     }
 }

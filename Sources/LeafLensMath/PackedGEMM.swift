@@ -8,6 +8,8 @@ public struct PackedMatrix: Sendable {
     public let rows: Int
     public let columns: Int
     let storage: [Float]
+    /// Bytes the packed copy holds.
+    public var byteCount: Int { storage.count * MemoryLayout<Float>.stride }
 
     /// Whether this CPU runs the kernel (AVX-512 with OS support). Elsewhere LeafLens keeps OpenBLAS.
     public static let isAvailable: Bool = leaflens_sgemm_available() != 0

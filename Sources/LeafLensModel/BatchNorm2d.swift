@@ -207,8 +207,10 @@ public struct BatchNorm2d<T: TensorScalar>: Sendable {
         let (scale, shift) = scaleAndShift
         var w = conv.weight
         let per = w.count / channels
-        for o in 0..<channels {
-            for j in 0..<per { w.storage[o * per + j] *= scale[o] }
+        w.storage.withUnsafeMutableBufferPointer { ws in
+            for o in 0..<channels {
+                for j in o * per..<(o + 1) * per { ws[j] *= scale[o] }
+            }
         }
         var b = Tensor<T>(zeros: [channels])
         for o in 0..<channels { b.storage[o] = (conv.bias?.storage[o] ?? 0) * scale[o] + shift[o] }

@@ -16,24 +16,44 @@ struct WinogradFilters<T: TensorScalar>: Sendable {
     let outChannels: Int
     let inChannels: Int
 
-    /// U_{o,c} = G g Gᵀ for every filter g = weight[o, c] (3×3).
+    /// U_{o,c} = G g Gᵀ for every filter g = weight[o, c] (3×3), split over output channels.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     init(weight: Tensor<T>) {
         let (o, c) = (weight.shape[0], weight.shape[1])
-        var u = [T](repeating: 0, count: 16 * o * c)
+        let total = 16 * o * c
+        values = [T](unsafeUninitializedCapacity: total) { buffer, initialized in
+            weight.storage.withUnsafeBufferPointer { ws in
+                guard let u = buffer.baseAddress, let g = ws.baseAddress else { return }
+                let up = UnsafeSendable(u), gp = UnsafeSendable(g)
+                let parts = Parallel.chunks(o, minimum: 16)
+                Parallel.forEach(parts.count) { part in
+                    Self.transform(gp.value, into: up.value, outChannels: parts[part], o: o, c: c)
+                }
+            }
+            initialized = total
+        }
+        outChannels = o
+        inChannels = c
+    }
+
+    /// Writes U for the filters of output channels `range` (every entry of those rows of the 16 matrices).
+    @inline(__always)
+    private static func transform(
+        _ weight: UnsafePointer<T>, into u: UnsafeMutablePointer<T>, outChannels range: Range<Int>, o: Int, c: Int
+    ) {
         let half: T = 0.5
-        for oc in 0..<o {
+        for oc in range {
             for ic in 0..<c {
-                let g = (oc * c + ic) * 9
-                @inline(__always) func w(_ r: Int, _ col: Int) -> T { weight.storage[g + r * 3 + col] }
+                let f = weight + (oc * c + ic) * 9
+                @inline(__always) func w(_ r: Int, _ col: Int) -> T { f[r * 3 + col] }
                 // Row `row` of G·g (3 values), then · Gᵀ: a, ½(a + b + d), ½(a − b + d), d.
                 @inline(__always) func store(_ row: Int, _ a: T, _ b: T, _ d: T) {
-                    let entries = (a, half * (a + b + d), half * (a - b + d), d)
-                    u[((row * 4 + 0) * o + oc) * c + ic] = entries.0
-                    u[((row * 4 + 1) * o + oc) * c + ic] = entries.1
-                    u[((row * 4 + 2) * o + oc) * c + ic] = entries.2
-                    u[((row * 4 + 3) * o + oc) * c + ic] = entries.3
+                    let at = oc * c + ic, plane = o * c
+                    u[(row * 4 + 0) * plane + at] = a
+                    u[(row * 4 + 1) * plane + at] = half * (a + b + d)
+                    u[(row * 4 + 2) * plane + at] = half * (a - b + d)
+                    u[(row * 4 + 3) * plane + at] = d
                 }
                 // G·g rows: g₀, ½(g₀ + g₁ + g₂), ½(g₀ − g₁ + g₂), g₂ (gᵢ = rows of the filter).
                 store(0, w(0, 0), w(0, 1), w(0, 2))
@@ -46,9 +66,6 @@ struct WinogradFilters<T: TensorScalar>: Sendable {
                 store(3, w(2, 0), w(2, 1), w(2, 2))
             }
         }
-        values = u
-        outChannels = o
-        inChannels = c
     }
 
     /// y = conv(x) for `[N, C, H, W]` → `[N, O, H, W]` (bias added by the caller).

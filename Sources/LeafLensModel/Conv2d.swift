@@ -102,7 +102,11 @@ public struct Conv2d<T: TensorScalar>: Sendable {
     /// float32 rounding differs enough from the direct sum to flip ReLU decisions near zero, which moved
     /// Integrated Gradients 1.5e-3 (relative L2) away from Captum's, over the 1e-3 the parity tests allow;
     /// so programs use it for classification only, and its backward pass is im2col's.
-    public func using(_ algorithm: ConvolutionAlgorithm) -> Conv2d {
+    ///
+    /// `inputGradients: false` packs the forward weights only (a classification program never runs a
+    /// backward pass; the input gradient then falls back to OpenBLAS over `weight`), which halves the
+    /// packed copies' memory.
+    public func using(_ algorithm: ConvolutionAlgorithm, inputGradients: Bool = true) -> Conv2d {
         var copy = self
         guard supports(algorithm) else {
             copy.prepared = .none
@@ -111,17 +115,28 @@ public struct Conv2d<T: TensorScalar>: Sendable {
         switch algorithm {
         case .im2col: copy.prepared = .none
         case .winograd: copy.prepared = .winograd(WinogradFilters(weight: weight))
-        case .packed: copy.prepared = .packed(packedWeights())
+        case .packed: copy.prepared = .packed(packedWeights(inputGradients: inputGradients))
         }
         return copy
     }
 
-    private func packedWeights() -> PackedConvWeights {
+    /// Bytes held by the prepared (packed or Winograd-transformed) copies of the weights; 0 for im2col.
+    public var preparedBytes: Int {
+        switch prepared {
+        case .none: 0
+        case .winograd(let filters): filters.values.count * MemoryLayout<T>.stride
+        case .packed(let packed):
+            [packed.forward, packed.transposed, packed.rotated].compactMap { $0 }.reduce(0) { $0 + $1.byteCount }
+        }
+    }
+
+    private func packedWeights(inputGradients: Bool) -> PackedConvWeights {
         let (o, k) = (outChannels, inChannels * kernel.h * kernel.w)
         let c = inChannels, (kh, kw) = kernel
         // Stride 1 (and padding < kernel): ∂L/∂x is itself a convolution of ∂L/∂y, with the filters
         // transposed over channels and rotated 180°, stride 1 and padding kernel − 1 − padding.
-        let flips = stride == (1, 1) && padding.h < kh && padding.w < kw
+        let strideOne = stride == (1, 1) && padding.h < kh && padding.w < kw
+        let flips = inputGradients && strideOne
         var rotated = [Float](repeating: 0, count: flips ? weight.count : 0)
         return weight.storage.withUnsafeBufferPointer { ws in
             let w = floatPointer(ws.baseAddress!)  // safe: the weights have positive dimensions
@@ -139,7 +154,8 @@ public struct Conv2d<T: TensorScalar>: Sendable {
             }
             return PackedConvWeights(
                 forward: PackedMatrix(convolution: w, outChannels: o, inChannels: c, taps: kh * kw),
-                transposed: flips ? nil : PackedMatrix(rows: k, columns: o, w, lda: k, transposed: true),
+                transposed: inputGradients && !strideOne
+                    ? PackedMatrix(rows: k, columns: o, w, lda: k, transposed: true) : nil,
                 rotated: flips
                     ? rotated.withUnsafeBufferPointer {
                         PackedMatrix(convolution: $0.baseAddress!, outChannels: c, inChannels: o, taps: kh * kw)  // safe: non-empty

@@ -99,7 +99,9 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
                 let folded: Conv2d<T>
                 do { folded = try bn.folded(into: conv) } catch { throw .notResNet("\(unit.norm): \(error)") }
                 return emit(
-                    .convolution(folded.using(purpose.algorithm(for: folded)), parameter: nil), [input], name: unit.norm
+                    .convolution(
+                        folded.using(purpose.algorithm(for: folded), inputGradients: purpose != .classification),
+                        parameter: nil), [input], name: unit.norm
                 )
             }
             let c = emit(.convolution(conv, parameter: unit.convolution), [input], name: unit.convolution)
@@ -181,6 +183,15 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
         steps.compactMap { step in
             if case .convolution(let conv, _) = step.operation { return conv.algorithm }
             return nil
+        }
+    }
+
+    /// Bytes held by the convolutions' prepared weight copies (packed or Winograd-transformed), beyond the
+    /// weights themselves (for `leaflens info`).
+    public var preparedWeightBytes: Int {
+        steps.reduce(0) { total, step in
+            if case .convolution(let conv, _) = step.operation { return total + conv.preparedBytes }
+            return total
         }
     }
 

@@ -175,8 +175,25 @@ public enum ModelFacts {
             ("parameters", "\(summary.parameterCount)"), ("macs", "\(summary.multiplyAccumulates)"),
             ("source", model.description),
         ]
+        facts += preparedWeights(model.network)
         facts += model.notes.map { ("note", $0) }
         return facts
+    }
+
+    /// What each kind of run prepares beyond the weights: `classify` (forward only) and `explain`
+    /// (forward and input gradients); each is built only when a run needs it.
+    static func preparedWeights(_ network: ResNet<Float>) -> [(key: String, value: String)] {
+        func describe(_ purpose: ProgramPurpose) -> String {
+            guard let program = try? network.program(for: purpose) else { return "cannot be built" }
+            let algorithms = program.convolutionAlgorithms
+            let prepared = algorithms.filter { $0 != .im2col }
+            guard !prepared.isEmpty else { return "none (im2col over the folded weights)" }
+            let kinds = Dictionary(grouping: prepared, by: \.rawValue).map { "\($0.key) for \($0.value.count)" }
+            let megabytes = Double(program.preparedWeightBytes) / 1_000_000
+            return "\(kinds.sorted().joined(separator: ", ")) of \(algorithms.count) convolutions, "
+                + String(format: "%.1f MB", megabytes)
+        }
+        return [("prepared-classify", describe(.classification)), ("prepared-explain", describe(.attribution))]
     }
 }
 
