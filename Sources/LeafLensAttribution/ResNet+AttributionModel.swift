@@ -7,18 +7,24 @@ import LeafLensModel
 /// Forward passes and input gradients run the BatchNorm-folded program built for attribution (faster,
 /// same function up to rounding — implementation invariance is tested). Taps at pre-BN convolution outputs
 /// (`conv1`, `layer3.0.conv2`, …), which do not exist once BN is folded, run the unfolded program.
+///
+/// `ResNetClassifier(model, foldingBatchNorm: false)` runs everything on the unfolded program, as PyTorch's
+/// eval-mode network computes it (`leaflens verify` compares the two); the folded fast paths (regional
+/// occlusion, layer replay) are then off, and methods use their general algorithms.
 public struct ResNetClassifier<T: TensorScalar>: AttributionModel {
     public typealias Scalar = T
     public let model: ResNet<T>
+    /// The program forwards and input gradients run: BN-folded (`.attribution`), or the same program as
+    /// `unfolded` when built with `foldingBatchNorm: false`.
     public let folded: ResNetProgram<T>
     public let unfolded: ResNetProgram<T>
 
-    public init(_ model: ResNet<T>) throws(ModelError) {
+    public init(_ model: ResNet<T>, foldingBatchNorm: Bool = true) throws(ModelError) {
         self.model = model
-        folded = try model.program(for: .attribution)
         // Unpacked (`.training` runs im2col): it only serves Grad-CAM on pre-BatchNorm layers, and packing
         // would hold two more copies of the weights (≈ 90 MB for a full-width resnet18).
         unfolded = try model.program(for: .training)
+        folded = foldingBatchNorm ? try model.program(for: .attribution) : unfolded
     }
 
     public var classCount: Int { model.configuration.classCount }
@@ -65,7 +71,7 @@ public struct ResNetClassifier<T: TensorScalar>: AttributionModel {
     /// (`RegionalOcclusion`, from the folded program's steps), in batches of the windows asked for.
     public func occlusionEvaluator(example: Tensor<T>, fill: Tensor<T>, target: Int) throws -> OcclusionEvaluator<T>? {
         try folded.validateInput(example.shape)
-        guard example.shape[0] == 1, fill.shape == example.shape else { return nil }
+        guard folded.foldsBatchNorm, example.shape[0] == 1, fill.shape == example.shape else { return nil }
         try checkTargets([target], batch: 1)
         let runner = try RegionalOcclusion(program: folded)
         let clean = try runner.cleanPass(example)

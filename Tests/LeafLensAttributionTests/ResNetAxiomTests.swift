@@ -149,7 +149,7 @@ import Testing
         let model = try ResNet18<Double>.seeded(
             seed: 1001, configuration: ResNet18Configuration(classCount: 38, width: 8))
         let folded = try ResNetClassifier(model)
-        let unfolded = UnfoldedResNet(program: folded.unfolded, classCount: folded.classCount)
+        let unfolded = try ResNetClassifier(folded.model, foldingBatchNorm: false)
         let x = ResNet18<Double>.seededInput(seed: 3007, shape: [2, 3, 64, 64])
         let targets = [34, 12]
         let a = try IntegratedGradients.attribute(model: folded, input: x, targets: targets, steps: 32)
@@ -163,35 +163,5 @@ import Testing
         for i in 0..<2 {
             #expect(abs(a.convergenceDelta[i] - b.convergenceDelta[i]) <= 1e-9 * change[i], "delta \(i)")
         }
-    }
-}
-
-/// A ResNet18 that runs its BatchNorm layers unfolded — an AttributionModel built only from
-/// ResNetProgram's public forward/backward, for the implementation-invariance test.
-struct UnfoldedResNet<T: TensorScalar>: AttributionModel {
-    typealias Scalar = T
-    let program: ResNetProgram<T>
-    let classCount: Int
-
-    func outputs(_ input: Tensor<T>) throws -> Tensor<T> { try program.forward(input).outputs }
-
-    func inputGradient(_ input: Tensor<T>, targets: [Int]) throws -> (outputs: Tensor<T>, gradient: Tensor<T>) {
-        let record = try program.forward(input, backward: .inputOnly)
-        let seed = try ResNetProgram<T>.oneHot(targets: targets, classCount: classCount)
-        let gradient = try #require(try program.backward(record, gradOutput: seed, input: true).input)
-        return (record.outputs, gradient)
-    }
-
-    func layerGradient(
-        _ input: Tensor<T>, layer: String, targets: [Int]
-    ) throws
-        -> (outputs: Tensor<T>, activation: Tensor<T>, gradient: Tensor<T>)
-    {
-        let record = try program.forward(input, taps: [layer], backward: .inputOnly)
-        let seed = try ResNetProgram<T>.oneHot(targets: targets, classCount: classCount)
-        let result = try program.backward(record, gradOutput: seed, input: false, layers: [layer])
-        return (
-            record.outputs, try #require(record.layerActivations[layer]), try #require(result.layers[layer])
-        )
     }
 }

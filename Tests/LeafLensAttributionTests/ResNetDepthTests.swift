@@ -18,7 +18,7 @@ import Testing
     /// |Δ| ≤ 1e-4·max|attr|, as for resnet18 (ResNetOcclusionTests).
     @Test(arguments: [34, 50]) func occlusionFastPathMatchesWholeBatchForwards(_ depth: Int) throws {
         let fast = try Self.classifier(depth: depth)
-        let whole = UnfoldedResNet(program: fast.unfolded, classCount: fast.classCount)
+        let whole = try ResNetClassifier(fast.model, foldingBatchNorm: false)
         let x = ResNet<Float>.seededInput(seed: 61, shape: [2, 3, 40, 36])
         let (window, strides) = ([3, 9, 9], [3, 5, 5])
         let a = try Occlusion.attribute(

@@ -27,13 +27,13 @@ import Testing
     }
 
     /// ResNetClassifier's fast path (only the region a window can change is recomputed) against
-    /// whole occluded batches through the unfolded network (`UnfoldedResNet` has no fast path), with
+    /// whole occluded batches through the unfolded network (an unfolded `ResNetClassifier` has no fast path), with
     /// baselines that are not 0 — a constant and a per-pixel noise tensor — and windows covering only
     /// some channels, two examples with different targets: |Δ| ≤ 1e-4·max|attr|.
     @Test(arguments: [Baseline<Float>.constant(0.5), .uniformNoise(low: -1, high: 1, seed: 7)])
     func fastPathMatchesWholeBatchForwards(_ baseline: Baseline<Float>) throws {
         let fast = try SeededResNets.small()
-        let whole = UnfoldedResNet(program: fast.unfolded, classCount: fast.classCount)
+        let whole = try ResNetClassifier(fast.model, foldingBatchNorm: false)
         let x = ResNet18<Float>.seededInput(seed: 53, shape: [2, 3, 40, 36])
         let (window, strides) = ([2, 9, 9], [1, 5, 5])
         let a = try Occlusion.attribute(

@@ -3,43 +3,6 @@ import LeafLensAttribution
 import LeafLensMath
 import LeafLensModel
 
-/// LeafLens's second float32 implementation of a ResNet, the reference `verify` measures float32 noise
-/// with: the unfolded program (BatchNorm its own step after each convolution, im2col convolutions, as
-/// training runs it) — other roundings than the folded program `ResNetClassifier` runs, the same function.
-struct UnfoldedClassifier<T: TensorScalar>: AttributionModel {
-    typealias Scalar = T
-    let program: ResNetProgram<T>
-    let classCount: Int
-
-    init(_ model: ResNet<T>) throws(ModelError) {
-        program = try model.program(for: .training)
-        classCount = model.configuration.classCount
-    }
-
-    func outputs(_ input: Tensor<T>) throws -> Tensor<T> { try program.forward(input).outputs }
-
-    func inputGradient(_ input: Tensor<T>, targets: [Int]) throws -> (outputs: Tensor<T>, gradient: Tensor<T>) {
-        let record = try program.forward(input, backward: .inputOnly)
-        let seed = try ResNetProgram<T>.oneHot(targets: targets, classCount: classCount)
-        guard let gradient = try program.backward(record, gradOutput: seed, input: true).input else {
-            throw PipelineError("the unfolded program produced no input gradient")
-        }
-        return (record.outputs, gradient)
-    }
-
-    func layerGradient(
-        _ input: Tensor<T>, layer: String, targets: [Int]
-    ) throws -> (outputs: Tensor<T>, activation: Tensor<T>, gradient: Tensor<T>) {
-        let record = try program.forward(input, taps: [layer], backward: .layerOnly(layer))
-        let seed = try ResNetProgram<T>.oneHot(targets: targets, classCount: classCount)
-        let result = try program.backward(record, gradOutput: seed, input: false, layers: [layer])
-        guard let activation = record.layerActivations[layer], let gradient = result.layers[layer] else {
-            throw PipelineError("layer '\(layer)' produced no gradient")
-        }
-        return (record.outputs, activation, gradient)
-    }
-}
-
 extension Verification {
     /// The weights themselves: any NaN or infinity, a negative BatchNorm `running_var` (√(var + eps) of
     /// a negative number), or a convolution/linear weight whose max |w| exceeds `outlierRatio` × its

@@ -236,7 +236,10 @@ public struct Verification {
     /// values, so both compute the same function).
     struct Models {
         var float32: ResNetClassifier<Float>
-        var unfolded32: UnfoldedClassifier<Float>
+        /// LeafLens's second float32 implementation, the reference float32 noise is measured with: the
+        /// unfolded program (BatchNorm its own step after each convolution, im2col convolutions, as
+        /// training runs it) — other roundings than the folded program, the same function.
+        var unfolded32: ResNetClassifier<Float>
         var float64: ResNetClassifier<Double>
     }
 
@@ -244,7 +247,8 @@ public struct Verification {
         do {
             let double = model.network.converted(to: Double.self)
             return Models(
-                float32: try ResNetClassifier(model.network), unfolded32: try UnfoldedClassifier(model.network),
+                float32: try ResNetClassifier(model.network),
+                unfolded32: try ResNetClassifier(model.network, foldingBatchNorm: false),
                 float64: try ResNetClassifier(double))
         } catch { throw PipelineError("\(model.description): \(error.description)") }
     }
