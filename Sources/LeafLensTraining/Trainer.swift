@@ -296,8 +296,11 @@ public final class Trainer {
     }
 
     /// avgpool features `[N, 8w·expansion]` of every image (evaluation transform, BN folded), in data set order.
+    /// The frozen backbone's pooled features of every image, computed once (the cache every epoch reuses),
+    /// at inference speed: the classification program (BN folded; packed or Winograd convolutions), as
+    /// `classify` runs it.
     private func features(of dataset: ImageFolder, progress: (TrainingProgress) -> Void) throws -> FeatureMatrix {
-        let program = try model.program(for: .attribution)
+        let program = try model.program(for: .classification)
         let loader = BatchLoader(
             dataset: dataset, transform: options.evaluationTransform, batchSize: max(16, options.batchSize),
             seed: options.seed)
