@@ -32,7 +32,8 @@ struct Classify: ParsableCommand {
         guard top <= network.classCount else {
             throw ValidationError("--top \(top) is more than the model's \(network.classCount) classes")
         }
-        let classifier = try Classifier(model: network, loader: preprocessing.loader(for: network))
+        let classifier = try Classifier(
+            model: network, loader: preprocessing.loader(for: network), images: inputs.count)
         var failures = 0
         for input in inputs {
             do {
