@@ -13,7 +13,8 @@ import Testing
 ///
 /// Cases: `seeded` (width 8, 38 classes, weights seed 1001, 2×3×40×48, targets [7, 10]) and `trained`
 /// (the bundled model, trained by `leaflens train`, on samples/rust.png at 128×128: a trained network's
-/// near-zero ReLU inputs). Every float64 result is held to relative L2 ≤ `exactBound` (1e-10) over its
+/// near-zero ReLU inputs), and `resnet34` / `resnet50` (the small seeded networks of the depth fixtures:
+/// width 8, 10 classes, 2×3×64×48 — more BasicBlocks, and Bottleneck blocks). Every float64 result is held to relative L2 ≤ `exactBound` (1e-10) over its
 /// kept elements; `LEAFLENS_REPORT_PARITY=1` prints each measured distance.
 @Suite struct Float64ParityTests {
     /// LeafLens in Double against PyTorch/Captum in float64: the bound.
@@ -39,6 +40,7 @@ import Testing
         var name: String
         var input_shape: [Int]
         var targets: [Int]
+        var depth: Int?
         var width: Int
         var classes: Int
         var weight_seed: UInt64?
@@ -72,7 +74,9 @@ import Testing
         var testDescription: String { "\(caseName).\(name)" }
     }
 
-    static let runs: [Run] = ["seeded", "trained"].flatMap { c in names.map { Run(caseName: c, name: $0) } }
+    static let caseNames = ["seeded", "trained", "resnet34", "resnet50"]
+
+    static let runs: [Run] = caseNames.flatMap { c in names.map { Run(caseName: c, name: $0) } }
 
     static let reportParity = ProcessInfo.processInfo.environment["LEAFLENS_REPORT_PARITY"] == "1"
 
@@ -86,8 +90,8 @@ import Testing
     /// The case's float32 weights, as LeafLens loads them (converted exactly for the Double path).
     static func floatModel(_ c: Case) throws -> ResNet18<Float> {
         if let seed = c.weight_seed {
-            return try ResNet18<Float>.seeded(
-                seed: seed, configuration: ResNet18Configuration(classCount: c.classes, width: c.width))
+            let configuration = try ResNetConfiguration(depth: c.depth ?? 18, width: c.width, classCount: c.classes)
+            return try ResNet18<Float>.seeded(seed: seed, configuration: configuration)
         }
         return try ResNet18<Float>.load(
             contentsOf: FixturePaths.repositoryRoot.appendingPathComponent(
@@ -192,7 +196,7 @@ import Testing
     // MARK: Tests
 
     @Test func manifestCoversEveryMethod() throws {
-        for name in ["seeded", "trained"] {
+        for name in Self.caseNames {
             let c = try Self.case(name)
             #expect(c.results.map(\.name).sorted() == Self.names.sorted(), "\(name)")
         }
