@@ -82,6 +82,15 @@ extension Explainer {
 }
 
 extension StepSearchRecord {
+    /// "auto (7 counts tried): |delta| 0.0123 ≤ 0.0456", or "… not converged: …" for reports.
+    public var summary: String {
+        func number(_ value: Double) -> String {
+            String(format: "%.3g", locale: Locale(identifier: "en_US_POSIX"), value)
+        }
+        let verdict = converged ? "≤" : "> (not converged)"
+        return "auto (\(tried.count) counts tried): |delta| \(number(abs(delta))) \(verdict) \(number(tolerance))"
+    }
+
     /// The warning line for a search that did not reach its tolerance (nil when it did).
     public func warning(path: String) -> String? {
         guard !converged else { return nil }

@@ -48,6 +48,15 @@ struct StepSearchCLITests {
         #expect(record["convergence_delta"] as? Double == delta)
     }
 
+    @Test func reportShowsTheSearch() throws {
+        let directory = try FixturePaths.temporaryDirectory("leaflens-cli-steps-auto")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try explain(["--method", "ig,saliency", "--steps", "auto", "--quiet"], in: directory)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let html = try String(contentsOf: directory.appendingPathComponent("out/leaf.report.html"), encoding: .utf8)
+        #expect(html.contains("step search") && html.contains("counts tried"))
+    }
+
     @Test func unreachedToleranceWarnsAndWrites() throws {
         let directory = try FixturePaths.temporaryDirectory("leaflens-cli-steps-auto")
         defer { try? FileManager.default.removeItem(at: directory) }
