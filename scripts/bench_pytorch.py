@@ -4,8 +4,9 @@
 Measures, after warm-up, median / min / max wall time in ms and nominal GFLOP/s of:
   forward_b1, forward_b16        forward pass, batch 1 and 16 (no grad)
   forward_input_grad_b1          forward + gradient of logits[0, target] w.r.t. the input, batch 1
-  ig_gl50                        Captum IntegratedGradients, gausslegendre, 50 steps, internal_batch_size None
-  ig_gl50_ibs<B>                 the same with internal_batch_size B (--ig-internal-batch-size B)
+  ig_gl50_ibs<B>, ig_gl50        Captum IntegratedGradients, gausslegendre, 50 steps, swept over Captum's
+                                 internal_batch_size B = 8, 16, 25, 50 and None (ig_gl50); the table names
+                                 the fastest setting (`ig_fastest` in --json), the one LeafLens is compared with
   gradcam_layer4_bilinear        LayerGradCam(model.layer4) + LayerAttribution.interpolate to 224², bilinear
   occlusion_w15_s8               Occlusion window (3,15,15), strides (3,8,8), baselines 0, perturbations_per_eval 32
 
@@ -15,7 +16,10 @@ IG with n steps = n·7.256, GradCam ≈ 7.256 (forward + backward to layer4 coun
 = (windows + 1)·3.628. GFLOP/s = nominal GFLOP / median time: a throughput figure, not a measured op count.
 
 Fast cases run --iterations times (default 20); IG and Occlusion take seconds each and run --slow-iterations
-times (default 3), each after one warm-up call.
+times (default 3), each after one warm-up call. The IG sweep is interleaved: each round times every setting
+once (in order), so a slow phase of the machine falls on all settings alike; the median is over rounds.
+`--ig-internal-batch-sizes 8,none` chooses the settings swept; the older `--ig-internal-batch-size B` still
+times None and B only.
 
 `--ig-rss` runs one IG call (at --n-steps and --ig-internal-batch-size) in a fresh child process and reports
 its peak resident set size (resource.getrusage ru_maxrss), before and after the call.
@@ -26,6 +30,8 @@ given and never set or changed here, and its value is reported with the results.
 
     python3 scripts/bench_pytorch.py
     python3 scripts/bench_pytorch.py --only forward --json
+    python3 scripts/bench_pytorch.py --only ig
+    python3 scripts/bench_pytorch.py --only ig --ig-internal-batch-sizes 8,16,none --n-steps 4
     python3 scripts/bench_pytorch.py --only ig --ig-internal-batch-size 10
     python3 scripts/bench_pytorch.py --ig-rss --n-steps 50 --ig-internal-batch-size 8
 """
@@ -52,6 +58,40 @@ from fixtures import common  # noqa: E402
 FORWARD_GFLOP = 3.628  # ResNet18, 224×224, one image: 1.814 GMAC
 CLASSES, WIDTH, WEIGHT_SEED, INPUT_SEED, TARGET = 38, 64, 1003, 2003, 5
 GROUPS = ("forward", "ig", "gradcam", "occlusion")
+IG_SWEEP = (8, 16, 25, 50, None)  # Captum's internal_batch_size settings timed by default (None: all at once)
+
+
+def parse_batch_sizes(text: str) -> list[int | None]:
+    """`8,16,none` → [8, 16, None]; each size ≥ 1, no duplicates."""
+    sizes: list[int | None] = []
+    for part in text.split(","):
+        part = part.strip().lower()
+        value = None if part in ("none", "all") else int(part)
+        if value is not None and value < 1:
+            raise argparse.ArgumentTypeError(f"internal batch sizes must be >= 1 or none, got {part}")
+        if value not in sizes:
+            sizes.append(value)
+    if not sizes:
+        raise argparse.ArgumentTypeError("give at least one internal batch size")
+    return sizes
+
+
+def ig_case_name(n: int, ibs: int | None) -> str:
+    return f"ig_gl{n}" + (f"_ibs{ibs}" if ibs else "")
+
+
+def interleaved(runs: dict, iterations: int) -> dict:
+    """Times every fn of `runs` once per round (one untimed warm-up round first): {name: timed(...)}."""
+    for fn in runs.values():
+        fn()
+    times = {name: [] for name in runs}
+    for _ in range(iterations):
+        for name, fn in runs.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - start) * 1e3)
+    return {name: {"median_ms": statistics.median(t), "min_ms": min(t), "max_ms": max(t),
+                   "iterations": iterations, "warmup": 1} for name, t in times.items()}
 
 
 def timed(fn, iterations: int, warmup: int) -> dict:
@@ -102,12 +142,11 @@ def run_benchmarks(args) -> dict:
     if "ig" in groups:
         ig = attr.IntegratedGradients(model)
         n = args.n_steps
-        batch_sizes = [None] + ([args.ig_internal_batch_size] if args.ig_internal_batch_size else [])
-        for ibs in batch_sizes:
-            name = f"ig_gl{n}" + (f"_ibs{ibs}" if ibs else "")
-            run = lambda ibs=ibs: ig.attribute(x1, baselines=0.0, target=TARGET, n_steps=n,
-                                               method="gausslegendre", internal_batch_size=ibs)
-            results[name] = with_rate(timed(run, slow, 1), n * 2 * FORWARD_GFLOP)
+        runs = {ig_case_name(n, ibs): (lambda ibs=ibs: ig.attribute(
+            x1, baselines=0.0, target=TARGET, n_steps=n, method="gausslegendre", internal_batch_size=ibs))
+            for ibs in ig_batch_sizes(args)}
+        for name, result in interleaved(runs, slow).items():
+            results[name] = with_rate(result, n * 2 * FORWARD_GFLOP)
 
     if "gradcam" in groups:
         cam = attr.LayerGradCam(model, model.layer4)
@@ -128,6 +167,25 @@ def run_benchmarks(args) -> dict:
         result["windows"] = windows
         results["occlusion_w15_s8"] = result
     return results
+
+
+def ig_batch_sizes(args) -> list[int | None]:
+    """The internal_batch_size settings to time: --ig-internal-batch-sizes, else the old flag's
+    [None, B], else the full sweep."""
+    if args.ig_internal_batch_sizes is not None:
+        return args.ig_internal_batch_sizes
+    if args.ig_internal_batch_size:
+        return [None, args.ig_internal_batch_size]
+    return list(IG_SWEEP)
+
+
+def fastest_ig(results: dict, n: int, sizes: list[int | None]) -> dict | None:
+    """The IG setting with the smallest median, or None when IG was not timed."""
+    timed_cases = [(results[ig_case_name(n, b)]["median_ms"], b) for b in sizes if ig_case_name(n, b) in results]
+    if not timed_cases:
+        return None
+    median_ms, ibs = min(timed_cases, key=lambda c: c[0])
+    return {"name": ig_case_name(n, ibs), "internal_batch_size": ibs, "median_ms": median_ms}
 
 
 def ig_rss_child(n_steps: int, internal_batch_size: int | None) -> dict:
@@ -173,8 +231,12 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads value (default 2)")
     parser.add_argument("--only", choices=GROUPS, action="append", help="run only this group (repeatable)")
     parser.add_argument("--n-steps", type=int, default=50, help="IG steps (default 50)")
+    parser.add_argument("--ig-internal-batch-sizes", type=parse_batch_sizes, default=None, metavar="B,B,...",
+                        help="Captum internal_batch_size settings IG is timed with, comma-separated, 'none' for "
+                             "all steps at once (default: 8,16,25,50,none)")
     parser.add_argument("--ig-internal-batch-size", type=int, default=None,
-                        help="also time IG with this internal_batch_size; with --ig-rss, the batch size measured")
+                        help="time IG with None and this internal_batch_size only (older flag); with --ig-rss, "
+                             "the batch size measured")
     parser.add_argument("--ig-rss", action="store_true", help="report peak RSS of one IG call in a fresh process")
     parser.add_argument("--rss-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -192,6 +254,9 @@ def main() -> int:
         report["ig_rss"] = ig_rss(args)
     else:
         report["results"] = run_benchmarks(args)
+        fastest = fastest_ig(report["results"], args.n_steps, ig_batch_sizes(args))
+        if fastest:
+            report["ig_fastest"] = fastest
 
     if args.json:
         print(json.dumps(report))
@@ -208,6 +273,9 @@ def main() -> int:
     for name, r in report["results"].items():
         print(f"{name:28} {r['median_ms']:11.2f} {r['min_ms']:10.2f} {r['max_ms']:10.2f} "
               f"{r['ms_per_image']:10.2f} {r['gflops']:8.1f}")
+    if "ig_fastest" in report:
+        f = report["ig_fastest"]
+        print(f"fastest IG: {f['name']} (internal_batch_size={f['internal_batch_size']}), median {f['median_ms']:.2f} ms")
     return 0
 
 

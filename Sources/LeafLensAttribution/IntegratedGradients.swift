@@ -41,14 +41,34 @@ public enum IntegratedGradients {
         internalBatchSize: Int? = nil, multiplyByInputs: Bool = true,
         progress: AttributionProgress? = nil
     ) throws -> Result<Model.Scalar> {
-        typealias Scalar = Model.Scalar
         try validateBatch(input, targets: targets, classCount: model.classCount)
         let quadrature = try rule.quadrature(steps: steps)
-        if let size = internalBatchSize, size < 1 {
+        try validateInternalBatchSize(internalBatchSize)
+        let base = try baseline.resolved(for: input)
+        let result = try integrate(
+            model: model, input: input, base: base, targets: targets, quadrature: quadrature,
+            internalBatchSize: internalBatchSize, multiplyByInputs: multiplyByInputs, progress: progress)
+        let delta = try convergenceDelta(
+            model: model, attributions: result, input: input, baseline: base, targets: targets)
+        return Result(attributions: result, convergenceDelta: delta)
+    }
+
+    static func validateInternalBatchSize(_ size: Int?) throws(AttributionError) {
+        if let size, size < 1 {
             throw AttributionError.invalidOption("internal batch size must be ≥ 1, got \(size)")
         }
+    }
+
+    /// The attributions with `quadrature`'s nodes (no convergence delta): the chunked step sum above,
+    /// shared by `attribute` and the step search (`IntegratedGradients+StepSearch.swift`).
+    @_specialize(where Model == ResNetClassifier<Float>)
+    static func integrate<Model: AttributionModel>(
+        model: Model, input: Tensor<Model.Scalar>, base: Tensor<Model.Scalar>, targets: [Int],
+        quadrature: Quadrature, internalBatchSize: Int?, multiplyByInputs: Bool, progress: AttributionProgress?
+    ) throws -> Tensor<Model.Scalar> {
+        typealias Scalar = Model.Scalar
+        let steps = quadrature.count
         let batch = input.shape[0]
-        let base = try baseline.resolved(for: input)
         let difference = subtract(input.storage, base.storage)
         // Captum's chunks multiply each chunk's sum by x − b; the default chunks only bound the batch.
         let multiplyPerChunk = internalBatchSize != nil
@@ -74,11 +94,7 @@ public enum IntegratedGradients {
             progress?(start, steps)
         }
         if !multiplyPerChunk && multiplyByInputs { multiply(&attributions, by: difference) }
-
-        let result = try checkedTensor(shape: input.shape, storage: attributions)
-        let delta = try convergenceDelta(
-            model: model, attributions: result, input: input, baseline: base, targets: targets)
-        return Result(attributions: result, convergenceDelta: delta)
+        return try checkedTensor(shape: input.shape, storage: attributions)
     }
 
     /// Rows (steps × examples) per forward/backward when no internal batch size is given: enough
@@ -108,15 +124,29 @@ public enum IntegratedGradients {
         model: Model, attributions: Tensor<Model.Scalar>, input: Tensor<Model.Scalar>,
         baseline: Tensor<Model.Scalar>, targets: [Int]
     ) throws -> [Model.Scalar] {
+        let gaps = try endpointGaps(model: model, input: input, baseline: baseline, targets: targets)
+        return convergenceDelta(attributions: attributions, gaps: gaps)
+    }
+
+    /// F(x)ᵢ − F(b)ᵢ per example, in the model's scalar type.
+    @_specialize(where Model == ResNetClassifier<Float>)
+    static func endpointGaps<Model: AttributionModel>(
+        model: Model, input: Tensor<Model.Scalar>, baseline: Tensor<Model.Scalar>, targets: [Int]
+    ) throws -> [Model.Scalar] {
         // Two forwards of N rows, never one of 2N: no model call exceeds an internal batch.
         let atInput = try targetOutputs(model, input, targets: targets)
         let atBaseline = try targetOutputs(model, baseline, targets: targets)
-        let batch = targets.count
+        return zip(atInput, atBaseline).map { $0 - $1 }
+    }
+
+    /// Σ attributionᵢ − gapᵢ per example, `gaps` from `endpointGaps`.
+    static func convergenceDelta<Scalar: TensorScalar>(attributions: Tensor<Scalar>, gaps: [Scalar]) -> [Scalar] {
+        let batch = gaps.count
         let perExample = attributions.count / batch
         return (0..<batch).map { i in
             var sum = 0.0
             for j in 0..<perExample { sum += Double(attributions.storage[i * perExample + j]) }
-            return Model.Scalar(sum) - (atInput[i] - atBaseline[i])
+            return Scalar(sum) - gaps[i]
         }
     }
 }

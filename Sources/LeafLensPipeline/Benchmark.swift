@@ -20,7 +20,19 @@ public struct BenchmarkReport: Codable, Sendable {
     public var gflops: Double
     public var blasCore: String
     public var convKernel: String
+    /// The all-cores peak the run is compared with (`leaflens bench peak`), when one was measured or given.
+    public var peak: PeakFLOPRate? = nil
+    /// gflops / peak.allCoresGflops (nil without a peak).
+    public var fractionOfPeak: Double? = nil
+
+    /// Records `peak` and the fraction of it this run reached.
+    public mutating func compare(with peak: PeakFLOPRate) {
+        self.peak = peak
+        fractionOfPeak = gflops > 0 && peak.allCoresGflops > 0 ? gflops / peak.allCoresGflops : nil
+    }
 }
+
+public typealias PeakFLOPRate = LeafLensMath.PeakFLOPRate
 
 /// Peak memory around one run (getrusage ru_maxrss, KiB on Linux, reported in MiB).
 public struct PeakMemoryReport: Sendable {

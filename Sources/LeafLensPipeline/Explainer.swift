@@ -32,6 +32,8 @@ public struct MethodParameters: Codable, Equatable, Sendable {
     public var noiseSeed: UInt64?
     public var noiseRange: [Double]?
     public var internalBatchSize: Int?
+    /// `--steps auto`: how `steps` was chosen (Explainer+StepSearch.swift).
+    public var stepSearch: StepSearchRecord?
     // Grad-CAM
     public var layer: String?
     public var relu: Bool?
@@ -124,6 +126,9 @@ public struct IntegratedGradientsSettings: Sendable {
     /// nil: `defaultNoiseSeed` (recorded only for the uniform baseline).
     public var noiseSeed: UInt64?
     public var internalBatchSize = 16
+    /// `--steps auto`: search for the fewest steps within a delta tolerance (`steps` is then unused);
+    /// nil runs `steps` steps.
+    public var stepSearch: IntegratedGradientsStepSearch?
 
     public init() {}
 }
@@ -196,6 +201,7 @@ public struct Explainer {
         } else {
             baselineTensor = nil
         }
+        try Self.checkStepSearch(settings, methods: methods)
         segmentLabels = try Self.loadSegmentLabels(settings.segments, methods: methods)
         shapBaselineRows = try Self.loadShapBaselines(settings.gradients, methods: methods)
     }
@@ -259,6 +265,11 @@ public struct Explainer {
     ) throws -> Explanation where Model.Scalar == Float {
         let (baseline, parameters) = try integratedGradientsBaseline(input)
         let options = settings.integratedGradients
+        if let search = options.stepSearch {
+            return try integratedGradients(
+                input, target: target, progress: progress, model: model, baseline: baseline, parameters: parameters,
+                search: search)
+        }
         let result = try IntegratedGradients.attribute(
             model: model, input: input.tensor, baseline: baseline, targets: [target], steps: options.steps,
             rule: options.rule, internalBatchSize: options.internalBatchSize, progress: progress)

@@ -133,6 +133,7 @@ public struct ExplanationJob {
             let base = "\(stem).\(method.rawValue)\(fileSuffix)"
             let drawing = try draw(item, scale: scale, input: input, base: base, path: path)
             Self.warningLines(drawing, method: method, sign: sign, path: path).forEach(warning)
+            if let line = explanation.parameters.stepSearch?.warning(path: path) { warning(line) }
             func file(_ view: AttributionView) -> String? {
                 views.contains(view) ? Self.fileName(view, base: base, stem: stem) : nil
             }

@@ -86,6 +86,7 @@ extension MethodParameters {
             ("blur sigma", blurSigma.map { "\($0)" }), ("noise seed", noiseSeed.map(String.init)),
             ("noise range", noiseRange.map { $0.map { String(format: "%.4f", $0) }.joined(separator: " to ") }),
             ("internal batch size", internalBatchSize.map(String.init)),
+            ("step search", stepSearch?.summary),
             ("layer", layer), ("relu", relu.map { $0 ? "on" : "off" }), ("upsample", upsample),
             ("layer resolution", list(layerShape)),
             ("window", list(window)), ("strides", list(strides)),

@@ -6,10 +6,20 @@ import LeafLensPipeline
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the forward pass and gradients (median over iterations, after warm-up).",
+        discussion: """
+            GFLOP/s are nominal: F = 2 × the model's multiply-accumulates at --size (`leaflens info` prints \
+            macs) × images, and each case counts forward F; input-gradient 3F; ig steps × 2F (forward and \
+            backward to the input; attribution needs no weight gradients, so the backward is about one more \
+            forward); grad-cam 2F; occlusion (windows + 1) × F; noise-tunnel samples × steps × 2F; \
+            gradient-shap samples × 2F; score-cam and ablation-cam (channels + 1) × F; deletion-insertion \
+            2 × (states + 1) × F. After timing, each prints the fraction of the CPU's all-cores peak it \
+            reached: the peak from `leaflens bench peak`'s FMA probe (measured then, about 0.4 s) or \
+            --peak-gflops; --no-peak skips it.
+            """,
         subcommands: [
             BenchForward.self, BenchInputGradient.self, BenchIntegratedGradients.self, BenchGradCAM.self,
             BenchOcclusion.self, BenchNoiseTunnel.self, BenchGradientShap.self, BenchScoreCAM.self,
-            BenchAblationCAM.self, BenchDeletionInsertion.self, BenchLoad.self,
+            BenchAblationCAM.self, BenchDeletionInsertion.self, BenchLoad.self, BenchPeak.self,
         ])
 }
 
@@ -29,8 +39,18 @@ struct BenchOptions: ParsableArguments {
     @Option(name: .long, help: "Input height and width in pixels (at least 32).")
     var size: Int = 224
 
-    @Flag(name: .long, help: "Print one JSON object with median_ms, min_ms, max_ms, gflops.")
+    @Flag(name: .long, help: "Print one JSON object with median_ms, min_ms, max_ms, gflops, fraction_of_peak.")
     var json = false
+
+    @Option(
+        name: .customLong("peak-gflops"),
+        help: ArgumentHelp(
+            "The all-cores peak to report the fraction of (e.g. from `leaflens bench peak`); default: measure it after the timed runs.",
+            valueName: "GFLOP/s"))
+    var peakGflops: Double?
+
+    @Flag(name: .customLong("no-peak"), help: "Do not measure or report the fraction of the CPU's peak FLOP rate.")
+    var noPeak = false
 
     /// `--batch-size` (or its old name `--batch`), default 1.
     var batch: Int { batchSize ?? batchAlias ?? 1 }
@@ -41,6 +61,22 @@ struct BenchOptions: ParsableArguments {
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup must be at least 0") }
         guard size >= 32 else { throw ValidationError("--size must be at least 32") }
+        if let peakGflops {
+            guard peakGflops.isFinite, peakGflops > 0 else {
+                throw ValidationError("--peak-gflops must be finite and > 0, got \(peakGflops)")
+            }
+            if noPeak { throw ValidationError("--peak-gflops and --no-peak exclude each other") }
+        }
+    }
+
+    /// The peak to compare with: given, measured (FMA probe, all cores), or none with --no-peak.
+    func peak() throws -> PeakFLOPRate? {
+        if noPeak { return nil }
+        if let peakGflops {
+            return PeakFLOPRate(
+                isa: PeakFLOPRate.isaName, perCoreGflops: .nan, allCoresGflops: peakGflops, threads: 0)
+        }
+        return try PeakFLOPRate.measure(seconds: 0.4)
     }
 
     /// The setup for `model` (loaded from the options when nil is not asked for).
@@ -50,7 +86,8 @@ struct BenchOptions: ParsableArguments {
 
     /// Times `subject` and prints the result.
     func measure(_ subject: BenchmarkSubject, in setup: BenchmarkSetup) throws {
-        let report = try setup.measure(subject, iterations: iterations, warmups: warmup)
+        var report = try setup.measure(subject, iterations: iterations, warmups: warmup)
+        if let peak = try peak() { report.compare(with: peak) }
         if json {
             try printJSON(report)
         } else {
@@ -60,8 +97,15 @@ struct BenchOptions: ParsableArguments {
                         "%@ batch %d at %dx%d: median %.2f ms (min %.2f, max %.2f) over %d runs, %.1f GFLOP/s [%@, %@]",
                     report.task, batch, size, size, report.medianMs, report.minMs, report.maxMs, iterations,
                     report.gflops,
-                    report.convKernel, report.blasCore))
+                    report.convKernel, report.blasCore) + peakText(report))
         }
+    }
+
+    /// ", 31.2% of the peak 95.0 GFLOP/s (avx2-fma, 2 threads)", or "" without a peak.
+    func peakText(_ report: BenchmarkReport) -> String {
+        guard let peak = report.peak, let fraction = report.fractionOfPeak else { return "" }
+        let source = peak.threads > 0 ? "\(peak.isa), \(peak.threads) threads" : "given by --peak-gflops"
+        return String(format: ", %.1f%% of the peak %.1f GFLOP/s (%@)", fraction * 100, peak.allCoresGflops, source)
     }
 }
 

@@ -81,6 +81,11 @@ struct Explain: ParsableCommand {
                     + "draws each image as it goes (and its shards run apart): use --scale per-map or per-image")
         }
         try validateGradientOptions()
+        if integratedGradients.steps == .auto, noiseTunnel.kind != nil, method.methods.contains(.integratedGradients) {
+            throw ValidationError(
+                "--steps auto needs Integrated Gradients' convergence delta, which a noise tunnel's averaged map does "
+                    + "not have: give a number of steps with --noise-tunnel")
+        }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw ValidationError("--out \(out): is an existing file, not a directory")

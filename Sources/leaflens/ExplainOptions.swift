@@ -46,10 +46,55 @@ struct ColormapName: ExpressibleByArgument {
     static var allValueStrings: [String] { VisualizationSettings.colormapNames }
 }
 
+/// `--steps N|auto`.
+enum StepCount: Equatable, ExpressibleByArgument {
+    case fixed(Int)
+    /// The fewest steps within `--delta-tolerance` (IntegratedGradients+StepSearch.swift).
+    case auto
+
+    init?(argument: String) {
+        if argument.lowercased() == "auto" {
+            self = .auto
+        } else if let n = Int(argument) {
+            self = .fixed(n)
+        } else {
+            return nil
+        }
+    }
+
+    var defaultValueDescription: String {
+        switch self {
+        case .fixed(let n): "\(n)"
+        case .auto: "auto"
+        }
+    }
+}
+
 /// Integrated Gradients' options.
 struct IntegratedGradientsOptions: ParsableArguments {
-    @Option(name: .long, help: "Integrated Gradients: number of integration steps.")
-    var steps: Int = 50
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            """
+            Integrated Gradients: number of integration steps, or auto: the fewest steps whose convergence \
+            delta is within --delta-tolerance (a doubling ladder up to --max-steps, then bisection).
+            """, valueName: "n|auto"))
+    var steps: StepCount = .fixed(50)
+
+    @Option(
+        name: .customLong("delta-tolerance"),
+        help: ArgumentHelp(
+            """
+            Integrated Gradients with --steps auto: the largest |convergence delta| accepted, as a fraction \
+            of |F(x) − F(baseline)| (default: 0.01, i.e. 1%).
+            """, valueName: "fraction"))
+    var deltaTolerance: Double?
+
+    @Option(
+        name: .customLong("max-steps"),
+        help: ArgumentHelp(
+            "Integrated Gradients with --steps auto: the most steps tried (default: 1024).", valueName: "n"))
+    var maxSteps: Int?
 
     @Option(name: .long, help: "Integrated Gradients: quadrature rule, as Captum's `method`.")
     var approximation: IntegrationRule = .gaussLegendre
@@ -82,10 +127,29 @@ struct IntegratedGradientsOptions: ParsableArguments {
     var internalBatchSize: Int = 16
 
     func validate() throws {
-        guard steps >= approximation.minimumSteps, steps <= 100_000 else {
-            throw ValidationError(
-                "--steps must be in \(approximation.minimumSteps)...100000 for --approximation \(approximation.rawValue), got \(steps)"
-            )
+        let range = "\(approximation.minimumSteps)...100000"
+        switch steps {
+        case .fixed(let steps):
+            guard steps >= approximation.minimumSteps, steps <= 100_000 else {
+                throw ValidationError(
+                    "--steps must be auto or in \(range) for --approximation \(approximation.rawValue), got \(steps)")
+            }
+            if deltaTolerance != nil { throw ValidationError("--delta-tolerance only applies with --steps auto") }
+            if maxSteps != nil { throw ValidationError("--max-steps only applies with --steps auto") }
+        case .auto:
+            if let deltaTolerance {
+                guard deltaTolerance.isFinite, deltaTolerance > 0, deltaTolerance <= 1 else {
+                    throw ValidationError(
+                        "--delta-tolerance must be a fraction in (0, 1] of |F(x) − F(baseline)|, got \(deltaTolerance)")
+                }
+            }
+            if let maxSteps {
+                guard maxSteps >= approximation.minimumSteps, maxSteps <= 100_000 else {
+                    throw ValidationError(
+                        "--max-steps must be in \(range) for --approximation \(approximation.rawValue), got \(maxSteps)"
+                    )
+                }
+            }
         }
         guard internalBatchSize >= 1 else {
             throw ValidationError("--internal-batch-size must be at least 1, got \(internalBatchSize)")
@@ -103,7 +167,13 @@ struct IntegratedGradientsOptions: ParsableArguments {
 
     var settings: IntegratedGradientsSettings {
         var settings = IntegratedGradientsSettings()
-        settings.steps = steps
+        switch steps {
+        case .fixed(let steps): settings.steps = steps
+        case .auto:
+            settings.stepSearch = IntegratedGradientsStepSearch(
+                relativeTolerance: deltaTolerance ?? IntegratedGradientsStepSearch.defaultRelativeTolerance,
+                maximumSteps: maxSteps ?? IntegratedGradientsStepSearch.defaultMaximumSteps)
+        }
         settings.rule = approximation
         settings.baseline = baseline
         settings.blurSigma = blurSigma
