@@ -81,6 +81,13 @@ struct Explain: ParsableCommand {
                     + "draws each image as it goes (and its shards run apart): use --scale per-map or per-image")
         }
         try validateGradientOptions()
+        if let tau = occlusion.occlusionTau, tau < 1, targetOptions.output == .probability,
+            method.methods.contains(.occlusion)
+        {
+            throw ValidationError(
+                "--occlusion-tau \(tau) needs ResNet's incremental occlusion path, which --output probability does not have"
+            )
+        }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw ValidationError("--out \(out): is an existing file, not a directory")
