@@ -15,8 +15,10 @@ extension Occlusion {
     ///   the example; all axes for a 1-D example) — the same window at twice the given stride,
     ///   starting at 0. Each window's *parent* is the coarse window at (2⌊i_d/2⌋) on those axes, so a
     ///   coarse window stands for its 2×2 block of fine windows. The coarse windows are ranked by
-    ///   their drop F(x) − F(occluded), **signed, largest first** (the regions that most support the
-    ///   target, Krypton's rule), ties to the lower window number; the top ⌈R·coarse count⌉ (rounded
+    ///   their drop d = F(x) − F(occluded), largest first — by |d| by default (`DrillDownRanking`:
+    ///   windows whose occlusion raises the score matter as much, and LeafLens draws occlusion's
+    ///   absolute value), or signed d as Krypton ranks it — ties to the lower window number; the
+    ///   top ⌈R·coarse count⌉ (rounded
     ///   up to within 1e-9, at least one) are *drilled into*: every window of their blocks is
     ///   evaluated at the given stride. Every other window takes its parent's drop. The map is then
     ///   Captum's average over all windows of the given grid, so **R = 1 evaluates every window and
@@ -29,10 +31,15 @@ extension Occlusion {
         public var projectiveFieldThreshold: Double
         /// R ∈ (0, 1]; nil: no drill-down (every window evaluated).
         public var drillDown: Double?
+        /// How the drill-down ranks the coarse windows' drops.
+        public var ranking: DrillDownRanking
 
-        public init(projectiveFieldThreshold: Double = 1, drillDown: Double? = nil) {
+        public init(
+            projectiveFieldThreshold: Double = 1, drillDown: Double? = nil, ranking: DrillDownRanking = .magnitude
+        ) {
             self.projectiveFieldThreshold = projectiveFieldThreshold
             self.drillDown = drillDown
+            self.ranking = ranking
         }
 
         /// Throws unless τ and R are in (0, 1].
@@ -45,6 +52,14 @@ extension Occlusion {
                 throw .invalidOption("the drill-down fraction R must be in (0, 1], got \(r)")
             }
         }
+    }
+
+    /// The key the drill-down ranks coarse windows by, largest first.
+    public enum DrillDownRanking: String, Sendable, Equatable, CaseIterable {
+        /// |F(x) − F(occluded)|: the strongest evidence for or against the target.
+        case magnitude
+        /// F(x) − F(occluded): the strongest evidence for the target (Krypton's rule).
+        case signed
     }
 
     /// An approximate occlusion map and how much work it took.
@@ -125,7 +140,7 @@ extension Occlusion {
                 try evaluate(plan.coarse)
                 // safe: the coarse pass just set every coarse window's output.
                 let drops = plan.coarse.map { clean - outputs[$0]! }
-                try evaluate(plan.drilled(drops: drops, fraction: r))
+                try evaluate(plan.drilled(drops: drops, fraction: r, ranking: approximation.ranking))
                 for index in 0..<grid.windowCount where outputs[index] == nil {
                     outputs[index] = outputs[plan.parent[index]]
                 }
@@ -208,11 +223,14 @@ struct DrillDownPlan: Sendable {
     }
 
     /// The fine (non-coarse) windows of the blocks whose coarse drops (`drops[i]` for `coarse[i]`)
-    /// rank in the top ⌈fraction·coarse count⌉, signed and largest first, ties to the lower number.
-    func drilled<Scalar: TensorScalar>(drops: [Scalar], fraction: Double) -> [Int] {
+    /// rank in the top ⌈fraction·coarse count⌉ by `ranking`, largest first, ties to the lower number.
+    func drilled<Scalar: TensorScalar>(
+        drops: [Scalar], fraction: Double, ranking: Occlusion.DrillDownRanking
+    ) -> [Int] {
         let count = min(coarse.count, max(1, Int((fraction * Double(coarse.count) - 1e-9).rounded(.up))))
+        let keys = ranking == .magnitude ? drops.map { abs($0) } : drops
         let ranked = coarse.indices.sorted { a, b in
-            drops[a] != drops[b] ? drops[a] > drops[b] : coarse[a] < coarse[b]
+            keys[a] != keys[b] ? keys[a] > keys[b] : coarse[a] < coarse[b]
         }
         let chosen = Set(ranked.prefix(count).map { coarse[$0] })
         return parent.indices.filter { parent[$0] != $0 && chosen.contains(parent[$0]) }

@@ -6,8 +6,10 @@ import LeafLensMath
 public struct OcclusionApproximationRecord: Codable, Equatable, Sendable {
     /// τ, the projective-field threshold (1: none).
     public var tau: Double
-    /// R, the drill-down fraction (absent: no drill-down).
+    /// R, the drill-down fraction (absent: no drill-down), and the ranking of the coarse windows
+    /// ("magnitude" |drop| or "signed" drop).
     public var drillDown: Double?
+    public var drillDownRanking: String?
     /// The drill-down's coarse pass strides `[C, H, W]` (twice the given spatial strides).
     public var coarseStrides: [Int]?
     /// Windows of the given grid, and how many were evaluated (the rest took their coarse parent's drop).
@@ -24,7 +26,7 @@ public struct OcclusionApproximationRecord: Codable, Equatable, Sendable {
     /// One report line: "τ 0.5, drill-down R 0.25 (343 of 784 windows), SSIM 0.9512 to exact".
     var summary: String {
         var parts = ["τ \(tau)"]
-        if let r = drillDown { parts.append("drill-down R \(r)") }
+        if let r = drillDown { parts.append("drill-down R \(r) by \(drillDownRanking ?? "magnitude")") }
         var text = parts.joined(separator: ", ") + " (\(evaluatedWindows) of \(windows) windows evaluated)"
         if let ssim = ssimToExact {
             text += String(format: ", SSIM %.4f to exact", locale: Locale(identifier: "en_US_POSIX"), ssim)
@@ -42,7 +44,8 @@ extension Explainer {
     ) throws -> (Tensor<Float>, OcclusionApproximationRecord) where Model.Scalar == Float {
         let options = settings.occlusion
         let approximation = Occlusion.Approximation(
-            projectiveFieldThreshold: options.projectiveFieldThreshold ?? 1, drillDown: options.drillDown)
+            projectiveFieldThreshold: options.projectiveFieldThreshold ?? 1, drillDown: options.drillDown,
+            ranking: options.drillDownRanking)
         let clock = ContinuousClock()
         let start = clock.now
         let result = try Occlusion.attribute(
@@ -50,6 +53,7 @@ extension Explainer {
             approximation: approximation, progress: progress)
         var record = OcclusionApproximationRecord(
             tau: approximation.projectiveFieldThreshold, drillDown: approximation.drillDown,
+            drillDownRanking: approximation.drillDown == nil ? nil : approximation.ranking.rawValue,
             coarseStrides: result.coarseStrides, windows: result.windowCount, evaluatedWindows: result.evaluatedWindows,
             seconds: Self.seconds(clock.now - start))
         if options.checkExact {
@@ -70,3 +74,4 @@ extension Explainer {
 
 /// Krypton's approximations for the CLI (which imports only the pipeline).
 public typealias OcclusionApproximation = Occlusion.Approximation
+public typealias OcclusionDrillDownRanking = Occlusion.DrillDownRanking

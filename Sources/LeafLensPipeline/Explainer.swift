@@ -153,8 +153,9 @@ public struct OcclusionSettings: Sendable {
     public var channels: OcclusionChannelWindow = .all
     /// Krypton's projective-field threshold τ ∈ (0, 1] (nil: exact; see `Occlusion.Approximation`).
     public var projectiveFieldThreshold: Double?
-    /// Krypton's adaptive drill-down fraction R ∈ (0, 1] (nil: none).
+    /// Krypton's adaptive drill-down fraction R ∈ (0, 1] (nil: none), and what it ranks coarse windows by.
     public var drillDown: Double?
+    public var drillDownRanking: OcclusionDrillDownRanking = .magnitude
     /// With an approximation: also compute the exact map and record the SSIM of the approximate one to it.
     public var checkExact = false
 

@@ -237,6 +237,11 @@ struct BenchOcclusion: ParsableCommand {
     )
     var occlusionDrilldown: Double?
 
+    @Option(
+        name: .customLong("occlusion-drilldown-rank"),
+        help: "Approximate: rank coarse windows by magnitude (|output drop|) or signed (the drop).")
+    var occlusionDrilldownRank: OcclusionDrillDownRanking = .magnitude
+
     func validate() throws {
         guard window >= 1, window <= options.size else { throw ValidationError("--window must be 1...--size") }
         guard stride >= 1, stride <= window else { throw ValidationError("--stride must be 1...--window") }
@@ -248,7 +253,10 @@ struct BenchOcclusion: ParsableCommand {
         let setup = try attribution.setup(options)
         let approximation =
             occlusionTau == nil && occlusionDrilldown == nil
-            ? nil : OcclusionApproximation(projectiveFieldThreshold: occlusionTau ?? 1, drillDown: occlusionDrilldown)
+            ? nil
+            : OcclusionApproximation(
+                projectiveFieldThreshold: occlusionTau ?? 1, drillDown: occlusionDrilldown,
+                ranking: occlusionDrilldownRank)
         try options.measure(
             try setup.occlusion(
                 target: attribution.target, window: window, stride: stride, perturbationsPerEval: perturbationsPerEval,

@@ -26,6 +26,7 @@ struct MethodList: ExpressibleByArgument {
 
 extension IntegrationRule: ExpressibleByArgument {}
 extension UpsampleMode: ExpressibleByArgument {}
+extension OcclusionDrillDownRanking: ExpressibleByArgument {}
 extension AttributionSign: ExpressibleByArgument {}
 
 extension IntegratedGradientsBaseline: ExpressibleByArgument {
@@ -210,6 +211,13 @@ struct OcclusionOptions: ParsableArguments {
             valueName: "R"))
     var occlusionDrilldown: Double?
 
+    @Option(
+        name: .customLong("occlusion-drilldown-rank"),
+        help: ArgumentHelp(
+            "Occlusion, drill-down: rank coarse windows by magnitude (|output drop|) or signed (the drop, Krypton's rule).",
+            valueName: "rank"))
+    var occlusionDrilldownRank: OcclusionDrillDownRanking = .magnitude
+
     @Flag(
         name: .customLong("check-exact"),
         help:
@@ -249,6 +257,7 @@ struct OcclusionOptions: ParsableArguments {
         settings.perturbationsPerEval = perturbationsPerEval
         settings.projectiveFieldThreshold = occlusionTau
         settings.drillDown = occlusionDrilldown
+        settings.drillDownRanking = occlusionDrilldownRank
         settings.checkExact = checkExact
         return settings
     }

@@ -69,20 +69,25 @@ import Testing
         let height: Int, width: Int
         let window: [Int], strides: [Int]
         let fraction: Double
-        var testDescription: String { "\(height)×\(width) window \(window) strides \(strides) R \(fraction)" }
+        var ranking: Occlusion.DrillDownRanking = .magnitude
+        var testDescription: String {
+            "\(height)×\(width) window \(window) strides \(strides) R \(fraction) by \(ranking)"
+        }
     }
 
     static let drillCases: [DrillCase] = [
         // 6 × 8 windows, 3 × 4 coarse; ⌈0.25·12⌉ = 3 blocks.
         DrillCase(height: 20, width: 17, window: [1, 5, 4], strides: [1, 3, 2], fraction: 0.25),
+        DrillCase(height: 20, width: 17, window: [1, 5, 4], strides: [1, 3, 2], fraction: 0.25, ranking: .signed),
         // 7 × 7 windows (odd counts: the last row and column of blocks hold one window); ⌈0.3·16⌉ = 5.
         DrillCase(height: 22, width: 22, window: [1, 4, 4], strides: [1, 3, 3], fraction: 0.3),
+        DrillCase(height: 22, width: 22, window: [1, 4, 4], strides: [1, 3, 3], fraction: 0.3, ranking: .signed),
         // The smallest R still drills one block.
         DrillCase(height: 16, width: 16, window: [1, 4, 4], strides: [1, 2, 2], fraction: 1e-6),
     ]
 
     /// The rule written out in window coordinates (i, j) (rows, columns): coarse windows have i and j
-    /// even; their drops are ranked signed, largest first, ties to the lower window number
+    /// even; their drops are ranked largest first (|drop| or the signed drop), ties to the lower window number
     /// (i + rows·j, the first axis fastest); the top ⌈R·coarse⌉ blocks {2a, 2a+1} × {2b, 2b+1} are
     /// evaluated; every other window takes the drop of (2⌊i/2⌋, 2⌊j/2⌋); then Captum's average.
     /// The linear model makes each drop Σ w·x over the window (zero baseline), with integer weights in
@@ -96,7 +101,7 @@ import Testing
             shape: [1, 1, c.height, c.width], storage: Array(repeating: 1, count: weights.count))
         let result = try Occlusion.attribute(
             model: model, input: x, targets: [0], window: c.window, strides: c.strides, perturbationsPerEval: 4,
-            approximation: .init(drillDown: c.fraction))
+            approximation: .init(drillDown: c.fraction, ranking: c.ranking))
 
         let (wh, ww, sh, sw) = (c.window[1], c.window[2], c.strides[1], c.strides[2])
         let rows = (c.height - wh + sh - 1) / sh + 1, cols = (c.width - ww + sw - 1) / sw + 1
@@ -111,7 +116,10 @@ import Testing
         for j in stride(from: 0, to: cols, by: 2) {
             for i in stride(from: 0, to: rows, by: 2) { coarse.append((i, j, drop(i, j))) }
         }
-        coarse.sort { $0.drop != $1.drop ? $0.drop > $1.drop : $0.i + rows * $0.j < $1.i + rows * $1.j }
+        func key(_ d: Double) -> Double { c.ranking == .magnitude ? abs(d) : d }
+        coarse.sort {
+            key($0.drop) != key($1.drop) ? key($0.drop) > key($1.drop) : $0.i + rows * $0.j < $1.i + rows * $1.j
+        }
         let chosen = Int((c.fraction * Double(coarse.count)).rounded(.up))
         let drilled = Set(coarse.prefix(chosen).map { $0.i + rows * $0.j })
         var total = [Double](repeating: 0, count: weights.count), covered = [Double](repeating: 0, count: weights.count)

@@ -28,11 +28,15 @@ struct ApproximateOcclusionCLITests {
         let directory = try FixturePaths.temporaryDirectory("leaflens-cli-approx")
         defer { try? FileManager.default.removeItem(at: directory) }
         let result = try explain(
-            ["--occlusion-tau", "0.5", "--occlusion-drilldown", "0.25", "--check-exact"], in: directory)
+            [
+                "--occlusion-tau", "0.5", "--occlusion-drilldown", "0.25", "--occlusion-drilldown-rank", "signed",
+                "--check-exact",
+            ], in: directory)
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let record = try #require(try parameters(in: directory)["occlusion_approximation"] as? [String: Any])
         #expect(record["tau"] as? Double == 0.5)
         #expect(record["drill_down"] as? Double == 0.25)
+        #expect(record["drill_down_ranking"] as? String == "signed")
         #expect(record["coarse_strides"] as? [Int] == [3, 16, 16])
         // 56 px, window 15, stride 8: 7 windows per axis (starts 0…48), 4 × 4 coarse (even indices);
         // ⌈0.25 · 16⌉ = 4 blocks drilled, each adding at most 3 windows (fewer on the last row and column).
