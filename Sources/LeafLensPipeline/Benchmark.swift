@@ -128,7 +128,7 @@ public struct BenchmarkSetup {
             "occlusion window \(window) stride \(stride) ppe \(perturbationsPerEval) (\(perAxis * perAxis) windows)"
         if let approximation {
             try approximation.validate()
-            let drill = approximation.drillDown.map { ", drill-down \($0)" } ?? ""
+            let drill = approximation.drillDown.map { ", drill-down \($0) by \(approximation.ranking.rawValue)" } ?? ""
             return BenchmarkSubject(
                 task: name + ", tau \(approximation.projectiveFieldThreshold)" + drill,
                 flopsPerRun: Double(perAxis * perAxis + 1) * forwardFlops
