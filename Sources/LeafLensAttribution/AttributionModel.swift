@@ -38,6 +38,15 @@ public protocol AttributionModel: Sendable {
     ) throws
         -> OcclusionEvaluator<Scalar>?
 
+    /// The same fast path with Krypton's projective-field threshold τ ∈ (0, 1] (approximate occlusion,
+    /// `Occlusion.Approximation`): each layer recomputes at most τ × its side around the exact region.
+    /// The default gives `occlusionEvaluator(example:fill:target:)` for τ = 1 and nil (no approximate
+    /// path) otherwise.
+    func occlusionEvaluator(
+        example: Tensor<Scalar>, fill: Tensor<Scalar>, target: Int, projectiveFieldThreshold: Double
+    ) throws
+        -> OcclusionEvaluator<Scalar>?
+
     /// An optional ability (AblationCAM): the activation at `layer` for `input` and a function running
     /// only the network above it on replaced activations (`LayerReplay`). nil (the default) when the
     /// model or that layer cannot.
@@ -51,6 +60,14 @@ extension AttributionModel {
         -> OcclusionEvaluator<Scalar>?
     {
         nil
+    }
+
+    public func occlusionEvaluator(
+        example: Tensor<Scalar>, fill: Tensor<Scalar>, target: Int, projectiveFieldThreshold: Double
+    ) throws
+        -> OcclusionEvaluator<Scalar>?
+    {
+        projectiveFieldThreshold >= 1 ? try occlusionEvaluator(example: example, fill: fill, target: target) : nil
     }
 }
 

@@ -87,8 +87,19 @@ public struct ContrastiveOutput<Base: OutputGradientModel>: OutputGradientModel 
     ) throws
         -> OcclusionEvaluator<Scalar>?
     {
-        guard let t = try base.occlusionEvaluator(example: example, fill: fill, target: target),
-            let b = try base.occlusionEvaluator(example: example, fill: fill, target: versus)
+        try occlusionEvaluator(example: example, fill: fill, target: target, projectiveFieldThreshold: 1)
+    }
+
+    public func occlusionEvaluator(
+        example: Tensor<Scalar>, fill: Tensor<Scalar>, target: Int, projectiveFieldThreshold tau: Double
+    ) throws
+        -> OcclusionEvaluator<Scalar>?
+    {
+        guard
+            let t = try base.occlusionEvaluator(
+                example: example, fill: fill, target: target, projectiveFieldThreshold: tau),
+            let b = try base.occlusionEvaluator(
+                example: example, fill: fill, target: versus, projectiveFieldThreshold: tau)
         else { return nil }
         return OcclusionEvaluator(clean: t.clean - b.clean) { windows in
             zip(try t.evaluate(windows), try b.evaluate(windows)).map { $0 - $1 }

@@ -19,6 +19,8 @@ import LeafLensMath
 /// A model with a fast path (`AttributionModel.occlusionEvaluator`; ResNet18 recomputes only the
 /// region each window can change) is asked for the occluded outputs instead, k windows at a time.
 /// `progress` is called after each forward: (forwards done, 1 + ⌈windows/k⌉ forwards in total).
+/// Approximate occlusion (Krypton's projective-field thresholding and adaptive drill-down) is
+/// `attribute(…, approximation:)` in Occlusion+Approximate.swift; this exact path is the default.
 public enum Occlusion {
     @_specialize(where Model == ResNetClassifier<Float>)
     public static func attribute<Model: AttributionModel>(
@@ -101,7 +103,7 @@ public enum Occlusion {
                 outputs = values
             } else {
                 outputs = try occludedOutputs(
-                    model, input: input, fill: fill, targets: targets, grid: grid, windows: chunk)
+                    model, input: input, fill: fill, targets: targets, grid: grid, windows: Array(chunk))
             }
             for (copy, index) in chunk.enumerated() {
                 grid.forEachRun(window: index) { start, length in
@@ -124,9 +126,9 @@ public enum Occlusion {
 
 /// Target outputs of the occluded copies of the whole batch, windows `chunk`, in one forward:
 /// rows [window j: ex 0..N−1, window j+1: …].
-private func occludedOutputs<Model: AttributionModel>(
+func occludedOutputs<Model: AttributionModel>(
     _ model: Model, input: Tensor<Model.Scalar>, fill: Tensor<Model.Scalar>, targets: [Int],
-    grid: OcclusionGrid, windows chunk: Range<Int>
+    grid: OcclusionGrid, windows chunk: [Int]
 ) throws -> [Model.Scalar] {
     let batch = input.shape[0]
     let size = input.count / batch

@@ -70,6 +70,13 @@ public struct ResNetClassifier<T: TensorScalar>: AttributionModel {
     /// Occlusion's fast path: only the part of each layer a window can change is recomputed
     /// (`RegionalOcclusion`, from the folded program's steps), in batches of the windows asked for.
     public func occlusionEvaluator(example: Tensor<T>, fill: Tensor<T>, target: Int) throws -> OcclusionEvaluator<T>? {
+        try occlusionEvaluator(example: example, fill: fill, target: target, projectiveFieldThreshold: 1)
+    }
+
+    /// The same with Krypton's projective-field threshold τ (`RegionalOcclusion`; τ = 1 is exact).
+    public func occlusionEvaluator(
+        example: Tensor<T>, fill: Tensor<T>, target: Int, projectiveFieldThreshold tau: Double
+    ) throws -> OcclusionEvaluator<T>? {
         try folded.validateInput(example.shape)
         guard folded.foldsBatchNorm, example.shape[0] == 1, fill.shape == example.shape else { return nil }
         try checkTargets([target], batch: 1)
@@ -77,7 +84,7 @@ public struct ResNetClassifier<T: TensorScalar>: AttributionModel {
         let clean = try runner.cleanPass(example)
         let classes = classCount
         return OcclusionEvaluator(clean: clean.outputs.storage[target]) { windows in
-            let logits = try runner.occludedOutputs(clean, fill: fill, windows: windows)
+            let logits = try runner.occludedOutputs(clean, fill: fill, windows: windows, projectiveFieldThreshold: tau)
             return (0..<windows.count).map { logits.storage[$0 * classes + target] }
         }
     }

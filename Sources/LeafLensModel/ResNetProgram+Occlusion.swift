@@ -17,6 +17,14 @@ import LeafLensMath
 /// with its forward pass to float rounding. The convolutions run im2col + GEMM (one algorithm for the
 /// clean pass and the boxes). For a 15×15 window at 224×224 the stem and layer1 run on ≈7% of their area,
 /// layer2 on ≈25%, which is most of a forward pass's FLOPs.
+///
+/// Projective-field thresholding (Krypton, Nakandala et al. 2019), τ ∈ (0, 1]: after every convolution,
+/// max-pool and residual add, each copy's dirty range on an axis is capped at ⌈τ·side⌉ positions of
+/// that map's side (rounded up, to within 1e-9; at least 1), centred on the exact range (its first
+/// position moves in by ⌊(exact − cap)/2⌋), so inside the map; positions outside the capped range are
+/// taken as unchanged (the clean activation, also inside a box larger than the range). The raw input's
+/// range (the window itself) is never capped. τ = 1 caps nothing and runs exactly the exact code
+/// (same operations, bit for bit).
 public struct RegionalOcclusion<T: TensorScalar>: Sendable {
     /// A convolution with BatchNorm folded in, as the clean pass runs it (padded) and as the boxes do
     /// (unpadded, the padding kept for geometry).
@@ -144,11 +152,15 @@ public struct RegionalOcclusion<T: TensorScalar>: Sendable {
 
     /// Outputs `[K, classes]` of K copies of the clean pass's example whose windows (channel, row and
     /// column ranges) are replaced by the same positions of `fill` `[1, 3, H, W]`.
+    /// `projectiveFieldThreshold` τ ∈ (0, 1] caps each layer's updated region (see the type's comment).
     @_specialize(where T == Float)
     public func occludedOutputs(
-        _ clean: CleanPass, fill: Tensor<T>, windows: [[Range<Int>]]
+        _ clean: CleanPass, fill: Tensor<T>, windows: [[Range<Int>]], projectiveFieldThreshold tau: Double = 1
     ) throws(ModelError) -> Tensor<T> {
         let (channels, height, width) = (clean.input.shape[1], clean.input.shape[2], clean.input.shape[3])
+        guard tau > 0, tau <= 1 else {
+            throw .invalidInput("the projective-field threshold τ must be in (0, 1], got \(tau)")
+        }
         guard fill.shape == clean.input.shape else {
             throw .invalidInput("occlusion fill has shape \(fill.shape), the example \(clean.input.shape)")
         }
@@ -197,7 +209,7 @@ public struct RegionalOcclusion<T: TensorScalar>: Sendable {
                 let out = clean.values[step.output]
                 switch step.operation {
                 case .convolution(let layer):
-                    states[step.output] = try convolve(state(step.inputs[0]), layer, clean: out)
+                    states[step.output] = try convolve(state(step.inputs[0]), layer, clean: out, tau: tau)
                 case .relu:
                     var s = state(step.inputs[0])
                     s.clean = out
@@ -208,9 +220,10 @@ public struct RegionalOcclusion<T: TensorScalar>: Sendable {
                     }
                     states[step.output] = s
                 case .maxPool(let pool):
-                    states[step.output] = try maxPool(state(step.inputs[0]), pool, clean: out)
+                    states[step.output] = try maxPool(state(step.inputs[0]), pool, clean: out, tau: tau)
                 case .add:
-                    states[step.output] = try add(state(step.inputs[0]), state(step.inputs[1]), clean: out)
+                    states[step.output] = try add(
+                        state(step.inputs[0]), state(step.inputs[1]), clean: out, tau: tau)
                 case .averagePool:
                     let s = state(step.inputs[0])
                     let whole = extract(
@@ -228,9 +241,13 @@ public struct RegionalOcclusion<T: TensorScalar>: Sendable {
     /// The residual add's state: boxes containing both inputs' dirty ranges (the residual branch's own
     /// boxes when they do, as in every ResNet block), each input read over them.
     @_specialize(where T == Float)
-    func add(_ a: State, _ b: State, clean: Tensor<T>) throws(TensorError) -> State {
+    func add(_ a: State, _ b: State, clean: Tensor<T>, tau: Double = 1) throws(TensorError) -> State {
+        let (mapH, mapW) = (clean.shape[2], clean.shape[3])
         let dirty = zip(a.dirty, b.dirty).map { x, y in
-            (rows: union(x.rows, y.rows), cols: union(x.cols, y.cols))
+            (
+                rows: Self.cap(union(x.rows, y.rows), side: mapH, tau: tau),
+                cols: Self.cap(union(x.cols, y.cols), side: mapW, tau: tau)
+            )
         }
         var next = a
         next.clean = clean
@@ -255,6 +272,7 @@ public struct RegionalOcclusion<T: TensorScalar>: Sendable {
         try ResidualAdd.add(
             extract(b, origins: next.origins, height: next.boxHeight, width: next.boxWidth, pad: 0), into: &sum)
         next.patches = sum
+        if tau < 1 { restrictToDirty(&next) }
         return next
     }
 
@@ -272,30 +290,33 @@ public struct RegionalOcclusion<T: TensorScalar>: Sendable {
     /// The next layer's state: its dirty ranges, one box size (the largest dirty extent) for all
     /// copies, and the boxes computed from the unpadded convolution over the matching input patches.
     @_specialize(where T == Float)
-    func convolve(_ state: State, _ layer: Layer, clean: Tensor<T>) throws(TensorError) -> State {
+    func convolve(_ state: State, _ layer: Layer, clean: Tensor<T>, tau: Double = 1) throws(TensorError) -> State {
         let (k, s, p) = (layer.kernel, layer.stride, layer.padding)
-        var next = boxes(
-            after: state, clean: clean, kernel: k, stride: s, padding: p)
+        var next = boxes(after: state, clean: clean, kernel: k, stride: s, padding: p, tau: tau)
         let source = extract(
             state, origins: next.origins.map { ($0.y * s - p, $0.x * s - p) },
             height: (next.boxHeight - 1) * s + k, width: (next.boxWidth - 1) * s + k, pad: 0)
         next.patches = try layer.conv.forward(source)
+        if tau < 1 { restrictToDirty(&next) }
         return next
     }
 
     @_specialize(where T == Float)
-    func maxPool(_ state: State, _ pool: MaxPool2d, clean: Tensor<T>) throws(TensorError) -> State {
+    func maxPool(_ state: State, _ pool: MaxPool2d, clean: Tensor<T>, tau: Double = 1) throws(TensorError) -> State {
         let (k, s, p) = (pool.kernel, pool.stride, pool.padding)
-        var next = boxes(after: state, clean: clean, kernel: k, stride: s, padding: p)
+        var next = boxes(after: state, clean: clean, kernel: k, stride: s, padding: p, tau: tau)
         let source = extract(
             state, origins: next.origins.map { ($0.y * s - p, $0.x * s - p) },
             height: (next.boxHeight - 1) * s + k, width: (next.boxWidth - 1) * s + k, pad: -T.infinity)
         next.patches = try MaxPool2d(kernel: k, stride: s, padding: 0).forward(source).output
+        if tau < 1 { restrictToDirty(&next) }
         return next
     }
 
-    /// Dirty ranges through a window (k, s, p), and boxes of one common size containing them.
-    func boxes(after state: State, clean: Tensor<T>, kernel k: Int, stride s: Int, padding p: Int) -> State {
+    /// Dirty ranges through a window (k, s, p), capped by τ, and boxes of one common size containing them.
+    func boxes(
+        after state: State, clean: Tensor<T>, kernel k: Int, stride s: Int, padding p: Int, tau: Double = 1
+    ) -> State {
         let (outH, outW) = (clean.shape[2], clean.shape[3])
         func map(_ r: Range<Int>, _ size: Int) -> Range<Int> {
             let first = r.lowerBound + p - k + 1
@@ -303,11 +324,52 @@ public struct RegionalOcclusion<T: TensorScalar>: Sendable {
             let hi = min(size, (r.upperBound - 1 + p) / s + 1)
             return min(lo, hi)..<hi
         }
-        let dirty = state.dirty.map { (map($0.rows, outH), map($0.cols, outW)) }
+        let dirty = state.dirty.map {
+            (Self.cap(map($0.rows, outH), side: outH, tau: tau), Self.cap(map($0.cols, outW), side: outW, tau: tau))
+        }
         let boxH = min(outH, max(1, dirty.map(\.0.count).max() ?? 1))
         let boxW = min(outW, max(1, dirty.map(\.1.count).max() ?? 1))
         let origins = dirty.map { (min($0.0.lowerBound, outH - boxH), min($0.1.lowerBound, outW - boxW)) }
         return State(clean: clean, boxHeight: boxH, boxWidth: boxW, origins: origins, dirty: dirty, patches: nil)
+    }
+
+    /// Krypton's projective-field threshold: `range` (inside a map of `side` positions) cut to at most
+    /// ⌈τ·side⌉ positions, centred on it. τ = 1 returns `range` unchanged.
+    static func cap(_ range: Range<Int>, side: Int, tau: Double) -> Range<Int> {
+        guard tau < 1 else { return range }
+        let limit = max(1, Int((tau * Double(side) - 1e-9).rounded(.up)))
+        guard range.count > limit else { return range }
+        let lower = range.lowerBound + (range.count - limit) / 2
+        return lower..<lower + limit
+    }
+
+    /// Sets each copy's patch to the clean map outside its (capped) dirty range, so positions the
+    /// threshold leaves out are unchanged whatever box size the batch shares.
+    @_specialize(where T == Float)
+    func restrictToDirty(_ state: inout State) {
+        guard var patches = state.patches else { return }
+        state.patches = nil
+        let channels = state.clean.shape[1]
+        let (mapH, mapW, boxH, boxW) = (state.height, state.width, state.boxHeight, state.boxWidth)
+        patches.storage.withUnsafeMutableBufferPointer { p in
+            state.clean.storage.withUnsafeBufferPointer { clean in
+                for (k, origin) in state.origins.enumerated() {
+                    let dirty = state.dirty[k]
+                    for c in 0..<channels {
+                        for r in 0..<boxH {
+                            let y = origin.y + r
+                            let rowDirty = dirty.rows.contains(y)
+                            let to = ((k * channels + c) * boxH + r) * boxW
+                            let from = (c * mapH + y) * mapW + origin.x
+                            for j in 0..<boxW where !(rowDirty && dirty.cols.contains(origin.x + j)) {
+                                p[to + j] = clean[from + j]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        state.patches = patches
     }
 
     /// `[K, C, height, width]`: copy k's state over rows [y, y + height) × [x, x + width) at

@@ -129,13 +129,30 @@ public struct BenchmarkSetup {
         }
     }
 
-    /// Occlusion (window over all channels, zero baseline); FLOPs: (windows + 1) forwards.
-    public func occlusion(target: Int, window: Int, stride: Int, perturbationsPerEval: Int) throws -> BenchmarkSubject {
+    /// Occlusion (window over all channels, zero baseline); FLOPs: (windows + 1) forwards, also for an
+    /// `approximation` (Krypton's τ and drill-down), so its GFLOP/s is the exact work per second.
+    public func occlusion(
+        target: Int, window: Int, stride: Int, perturbationsPerEval: Int, approximation: Occlusion.Approximation? = nil
+    ) throws -> BenchmarkSubject {
         let (model, input, targets) = try attributionSetup(target: target)
         let perAxis = (size - window + stride - 1) / stride + 1
+        let name =
+            "occlusion window \(window) stride \(stride) ppe \(perturbationsPerEval) (\(perAxis * perAxis) windows)"
+        if let approximation {
+            try approximation.validate()
+            let drill = approximation.drillDown.map { ", drill-down \($0) by \(approximation.ranking.rawValue)" } ?? ""
+            return BenchmarkSubject(
+                task: name + ", tau \(approximation.projectiveFieldThreshold)" + drill,
+                flopsPerRun: Double(perAxis * perAxis + 1) * forwardFlops
+            ) {
+                _ = try Occlusion.attribute(
+                    model: model, input: input, targets: targets, window: [3, window, window],
+                    strides: [3, stride, stride], perturbationsPerEval: perturbationsPerEval,
+                    approximation: approximation)
+            }
+        }
         return BenchmarkSubject(
-            task:
-                "occlusion window \(window) stride \(stride) ppe \(perturbationsPerEval) (\(perAxis * perAxis) windows)",
+            task: name,
             flopsPerRun: Double(perAxis * perAxis + 1) * forwardFlops
         ) {
             _ = try Occlusion.attribute(

@@ -413,9 +413,15 @@ extension Explainer {
             strideWidth: options.strideWidth ?? options.stride, channels: options.channels,
             baseline: .constant(options.baseline), perturbationsPerEval: options.perturbationsPerEval)
         let (window, strides) = try occlusion.captumWindow(channelCount: input.tensor.shape[1])
-        let a = try Occlusion.attribute(
-            model: model, input: input.tensor, targets: [target], parameters: occlusion, progress: progress)
         var parameters = MethodParameters()
+        let a: Tensor<Float>
+        if options.isApproximate {
+            (a, parameters.occlusionApproximation) = try approximateOcclusion(
+                input, target: target, parameters: occlusion, progress: progress, model: model)
+        } else {
+            a = try Occlusion.attribute(
+                model: model, input: input.tensor, targets: [target], parameters: occlusion, progress: progress)
+        }
         parameters.window = window
         parameters.strides = strides
         parameters.occlusionBaseline = options.baseline

@@ -44,6 +44,8 @@ public struct MethodParameters: Codable, Equatable, Sendable {
     public var strides: [Int]?
     public var occlusionBaseline: Double?
     public var perturbationsPerEval: Int?
+    /// Approximate occlusion's settings and cost, and its SSIM to the exact map (Explainer+Occlusion.swift).
+    public var occlusionApproximation: OcclusionApproximationRecord?
     // Saliency
     public var absolute: Bool?
     // CAM family (and grad-cam with pytorch-grad-cam's post-processing)
@@ -154,6 +156,16 @@ public struct OcclusionSettings: Sendable {
     /// Rectangular windows and channel windows (nil: square `window`, `stride` on both axes; all channels).
     public var windowWidth: Int?, strideWidth: Int?
     public var channels: OcclusionChannelWindow = .all
+    /// Krypton's projective-field threshold τ ∈ (0, 1] (nil: exact; see `Occlusion.Approximation`).
+    public var projectiveFieldThreshold: Double?
+    /// Krypton's adaptive drill-down fraction R ∈ (0, 1] (nil: none), and what it ranks coarse windows by.
+    public var drillDown: Double?
+    public var drillDownRanking: OcclusionDrillDownRanking = .magnitude
+    /// With an approximation: also compute the exact map and record the SSIM of the approximate one to it.
+    public var checkExact = false
+
+    /// Whether τ or R is set (the approximate path runs, even for τ = 1).
+    public var isApproximate: Bool { projectiveFieldThreshold != nil || drillDown != nil }
 
     public init() {}
 }

@@ -92,6 +92,7 @@ extension MethodParameters {
             ("window", list(window)), ("strides", list(strides)),
             ("occlusion baseline", occlusionBaseline.map { "\($0)" }),
             ("perturbations per eval", perturbationsPerEval.map(String.init)),
+            ("occlusion approximation", occlusionApproximation?.summary),
             ("absolute value", absolute.map { $0 ? "yes" : "no" }),
         ]
         return (pairs + camAndSegmentPairs).compactMap { name, value in value.map { (name, $0) } }

@@ -269,17 +269,42 @@ struct BenchOcclusion: ParsableCommand {
     @Option(name: .long, help: "Occluded copies per forward pass.")
     var perturbationsPerEval: Int = 32
 
+    @Option(
+        name: .customLong("occlusion-tau"),
+        help: "Approximate (Krypton): projective-field threshold T in (0, 1] (1 is exact).")
+    var occlusionTau: Double?
+
+    @Option(
+        name: .customLong("occlusion-drilldown"),
+        help:
+            "Approximate (Krypton): coarse pass at twice the stride, the given stride in the top R fraction; R in (0, 1]."
+    )
+    var occlusionDrilldown: Double?
+
+    @Option(
+        name: .customLong("occlusion-drilldown-rank"),
+        help: "Approximate: rank coarse windows by magnitude (|output drop|) or signed (the drop).")
+    var occlusionDrilldownRank: OcclusionDrillDownRanking = .magnitude
+
     func validate() throws {
         guard window >= 1, window <= options.size else { throw ValidationError("--window must be 1...--size") }
         guard stride >= 1, stride <= window else { throw ValidationError("--stride must be 1...--window") }
         guard perturbationsPerEval >= 1 else { throw ValidationError("--perturbations-per-eval must be at least 1") }
+        try OcclusionOptions.validateApproximation(tau: occlusionTau, drillDown: occlusionDrilldown)
     }
 
     func run() throws {
         let setup = try attribution.setup(options)
+        let approximation =
+            occlusionTau == nil && occlusionDrilldown == nil
+            ? nil
+            : OcclusionApproximation(
+                projectiveFieldThreshold: occlusionTau ?? 1, drillDown: occlusionDrilldown,
+                ranking: occlusionDrilldownRank)
         try options.measure(
             try setup.occlusion(
-                target: attribution.target, window: window, stride: stride, perturbationsPerEval: perturbationsPerEval),
+                target: attribution.target, window: window, stride: stride, perturbationsPerEval: perturbationsPerEval,
+                approximation: approximation),
             in: setup)
     }
 }

@@ -86,6 +86,13 @@ struct Explain: ParsableCommand {
                 "--steps auto needs Integrated Gradients' convergence delta, which a noise tunnel's averaged map does "
                     + "not have: give a number of steps with --noise-tunnel")
         }
+        if let tau = occlusion.occlusionTau, tau < 1, targetOptions.output == .probability,
+            method.methods.contains(.occlusion)
+        {
+            throw ValidationError(
+                "--occlusion-tau \(tau) needs ResNet's incremental occlusion path, which --output probability does not have"
+            )
+        }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw ValidationError("--out \(out): is an existing file, not a directory")

@@ -26,6 +26,7 @@ struct MethodList: ExpressibleByArgument {
 
 extension IntegrationRule: ExpressibleByArgument {}
 extension UpsampleMode: ExpressibleByArgument {}
+extension OcclusionDrillDownRanking: ExpressibleByArgument {}
 extension AttributionSign: ExpressibleByArgument {}
 
 extension IntegratedGradientsBaseline: ExpressibleByArgument {
@@ -266,7 +267,41 @@ struct OcclusionOptions: ParsableArguments {
         help: ArgumentHelp("Occlusion: occluded copies evaluated in one forward pass.", valueName: "P"))
     var perturbationsPerEval: Int = 16
 
+    @Option(
+        name: .customLong("occlusion-tau"),
+        help: ArgumentHelp(
+            "Occlusion, approximate (Krypton): each layer recomputes at most T × its side around a window's changed region (0 < T ≤ 1; 1 is exact).",
+            valueName: "T"))
+    var occlusionTau: Double?
+
+    @Option(
+        name: .customLong("occlusion-drilldown"),
+        help: ArgumentHelp(
+            "Occlusion, approximate (Krypton): a coarse pass at twice the stride, then the given stride only in the top R fraction of the coarse map (0 < R ≤ 1).",
+            valueName: "R"))
+    var occlusionDrilldown: Double?
+
+    @Option(
+        name: .customLong("occlusion-drilldown-rank"),
+        help: ArgumentHelp(
+            "Occlusion, drill-down: rank coarse windows by magnitude (|output drop|) or signed (the drop, Krypton's rule).",
+            valueName: "rank"))
+    var occlusionDrilldownRank: OcclusionDrillDownRanking = .magnitude
+
+    @Flag(
+        name: .customLong("check-exact"),
+        help:
+            "Occlusion, approximate: also compute the exact map and record the SSIM to it (and both times) in the JSON."
+    )
+    var checkExact = false
+
     func validate() throws {
+        try Self.validateApproximation(tau: occlusionTau, drillDown: occlusionDrilldown)
+        if checkExact, occlusionTau == nil, occlusionDrilldown == nil {
+            throw ValidationError(
+                "--check-exact compares an approximate map with the exact one: give --occlusion-tau or --occlusion-drilldown"
+            )
+        }
         guard stride.height <= window.height, stride.width <= window.width else {
             throw ValidationError(
                 "--stride \(stride.defaultValueDescription) must be at most the window \(window.defaultValueDescription) on each axis"
@@ -290,7 +325,21 @@ struct OcclusionOptions: ParsableArguments {
         settings.channels = windowChannels.window
         settings.baseline = occlusionBaseline
         settings.perturbationsPerEval = perturbationsPerEval
+        settings.projectiveFieldThreshold = occlusionTau
+        settings.drillDown = occlusionDrilldown
+        settings.drillDownRanking = occlusionDrilldownRank
+        settings.checkExact = checkExact
         return settings
+    }
+
+    /// `--occlusion-tau` and `--occlusion-drilldown` must be in (0, 1].
+    static func validateApproximation(tau: Double?, drillDown: Double?) throws {
+        if let tau, !(tau.isFinite && tau > 0 && tau <= 1) {
+            throw ValidationError("--occlusion-tau must be in (0, 1] (1 is exact), got \(tau)")
+        }
+        if let r = drillDown, !(r.isFinite && r > 0 && r <= 1) {
+            throw ValidationError("--occlusion-drilldown must be in (0, 1] (1 refines every window), got \(r)")
+        }
     }
 }
 
