@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import json
 import pathlib
 import sys
 import time
-import types
 
 import torch
 import torch.nn as nn
@@ -47,14 +45,7 @@ def torchvision_data_modules():
         return transforms, folder
     except Exception:  # RuntimeError: operator torchvision::nms does not exist
         pass
-    for name in [n for n in sys.modules if n == "torchvision" or n.startswith("torchvision.")]:
-        del sys.modules[name]
-    spec = importlib.util.find_spec("torchvision")
-    root = pathlib.Path(spec.submodule_search_locations[0])
-    for name, where in (("torchvision", root), ("torchvision.datasets", root / "datasets")):
-        package = types.ModuleType(name)
-        package.__path__ = [str(where)]
-        sys.modules[name] = package
+    common.register_bare_torchvision("datasets")
     return importlib.import_module("torchvision.transforms"), importlib.import_module("torchvision.datasets.folder")
 
 

@@ -88,13 +88,9 @@ extension Occlusion {
     ) throws -> ApproximateResult {
         typealias Scalar = Model.Scalar
         try approximation.validate()
-        try validateBatch(input, targets: targets, classCount: model.classCount)
-        guard perturbationsPerEval >= 1 else {
-            throw AttributionError.invalidOption("perturbationsPerEval must be ≥ 1, got \(perturbationsPerEval)")
-        }
-        let grid = try OcclusionGrid(
-            shape: Array(input.shape.dropFirst()), window: window, strides: strides ?? window.map { _ in 1 })
-        let fill = try baseline.resolved(for: input)
+        let (grid, fill) = try prepare(
+            model: model, input: input, targets: targets, window: window, strides: strides, baseline: baseline,
+            perturbationsPerEval: perturbationsPerEval)
         let batch = input.shape[0]
         let size = input.count / batch
         let tau = approximation.projectiveFieldThreshold

@@ -53,6 +53,21 @@ public enum Occlusion {
         return try checkedTensor(shape: input.shape, storage: result)
     }
 
+    /// The checks every occlusion run starts with (batch and targets, `perturbationsPerEval` ≥ 1), its
+    /// window grid over one example, and the baseline resolved to the input's shape.
+    static func prepare<Model: AttributionModel>(
+        model: Model, input: Tensor<Model.Scalar>, targets: [Int], window: [Int], strides: [Int]?,
+        baseline: Baseline<Model.Scalar>, perturbationsPerEval: Int
+    ) throws -> (grid: OcclusionGrid, fill: Tensor<Model.Scalar>) {
+        try validateBatch(input, targets: targets, classCount: model.classCount)
+        guard perturbationsPerEval >= 1 else {
+            throw AttributionError.invalidOption("perturbationsPerEval must be ≥ 1, got \(perturbationsPerEval)")
+        }
+        let grid = try OcclusionGrid(
+            shape: Array(input.shape.dropFirst()), window: window, strides: strides ?? window.map { _ in 1 })
+        return (grid, try baseline.resolved(for: input))
+    }
+
     /// Σ over windows of the drop F(x) − F(x occluded), per element, and how many windows cover each
     /// per-example element.
     @_specialize(where Model == ResNetClassifier<Float>)
@@ -62,13 +77,9 @@ public enum Occlusion {
         perturbationsPerEval: Int, progress: AttributionProgress?
     ) throws -> (total: [Model.Scalar], coverage: [Int]) {
         typealias Scalar = Model.Scalar
-        try validateBatch(input, targets: targets, classCount: model.classCount)
-        guard perturbationsPerEval >= 1 else {
-            throw AttributionError.invalidOption("perturbationsPerEval must be ≥ 1, got \(perturbationsPerEval)")
-        }
-        let grid = try OcclusionGrid(
-            shape: Array(input.shape.dropFirst()), window: window, strides: strides ?? window.map { _ in 1 })
-        let fill = try baseline.resolved(for: input)
+        let (grid, fill) = try prepare(
+            model: model, input: input, targets: targets, window: window, strides: strides, baseline: baseline,
+            perturbationsPerEval: perturbationsPerEval)
         let batch = input.shape[0]
         let size = input.count / batch  // per-example element count
         let evaluations = 1 + (grid.windowCount + perturbationsPerEval - 1) / perturbationsPerEval
