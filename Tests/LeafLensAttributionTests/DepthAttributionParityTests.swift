@@ -129,13 +129,17 @@ import Testing
 
     /// The resnet18 bound, or PyTorch's own float32 distance from the float64 reference when that is larger.
     func bound(_ tolerance: Double, _ a: Attribution) -> Double {
-        max(tolerance, a.kept_stride > 1 ? a.torch_float32_rel_l2_kept ?? 0 : a.torch_float32_rel_l2 ?? 0)
+        Self.float32Bound(
+            torch: a.kept_stride > 1 ? a.torch_float32_rel_l2_kept ?? 0 : a.torch_float32_rel_l2 ?? 0,
+            floor: tolerance)
     }
 
-    /// The float32 bound where PyTorch's own float32 result is over the resnet18 tolerance (`floor`) against
-    /// float64: twice PyTorch's distance, so LeafLens's float32 error may be as large as PyTorch's own and no
-    /// more than about twice it (the rule issue 17 generalises).
-    static func float32Bound(torch: Double, floor: Double) -> Double { max(2 * torch, floor) }
+    /// The float32 bound against a float64 reference: `DerivedBound`'s rule with PyTorch's own float32
+    /// distance as the noise and the resnet18 tolerance as the floor, max(2 · torch, floor) — LeafLens's
+    /// float32 error may be as large as PyTorch's own and no more than about twice it.
+    static func float32Bound(torch: Double, floor: Double) -> Double {
+        DerivedBound(noise: torch, floor: floor).value
+    }
 
     @Test func manifestCoversEveryCase() {
         #expect(Self.attributionCases.map(\.name) == Self.small + Self.full)

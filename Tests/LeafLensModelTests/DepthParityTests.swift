@@ -47,13 +47,16 @@ import Testing
         try NPY.read(FixturePaths.fixture("depths/\(c.name).\(what).npy"), as: Float.self)
     }
 
-    /// |Δ| ≤ max(1e-4 · max(1, max|ref|), `floor`): the resnet18 tolerance, unless PyTorch's own float32
-    /// result is further than that from the float64 reference (`floor`, that deviation): a float32
-    /// implementation is then held to PyTorch's float32 accuracy (the seeded full-width resnet50, whose
-    /// logits reach 1.2e4: PyTorch's float32 input gradient is 0.059 from float64, max |grad| 3.8).
-    func expectParity(_ actual: Tensor<Float>, _ expected: Tensor<Float>, floor: Double = 0, _ label: String) {
+    /// |Δ| ≤ max(2 · `torch`, 1e-4 · max(1, max|ref|)): `DerivedBound`'s rule with PyTorch's own float32
+    /// distance from the float64 reference (`torch`, max |Δ|, measured by the fixture script) as the noise
+    /// and the resnet18 tolerance as the floor. A float32 implementation may be as far from float64 as
+    /// PyTorch's float32 and at most about twice it: the seeded full-width resnet50, whose logits reach
+    /// 1.2e4, has PyTorch's float32 input gradient 0.059 from float64 (max |grad| 3.8); on resnet34 at full
+    /// width PyTorch's is 4.3e-4 and the packed AVX-512 kernels' summation order lands at the same distance.
+    func expectParity(_ actual: Tensor<Float>, _ expected: Tensor<Float>, torch: Double = 0, _ label: String) {
         let scale = max(1, expected.storage.map { abs(Double($0)) }.max() ?? 0)
-        expectClose(actual, expected, atol: max(1e-4 * scale, floor), rtol: 0, label)
+        let bound = DerivedBound(noise: torch, floor: 1e-4 * scale).value
+        expectClose(actual, expected, atol: bound, rtol: 0, label)
     }
 
     /// Every `stride`-th element of `t` in C order, as the fixture keeps them.
@@ -74,18 +77,21 @@ import Testing
         let seed = try ResNetProgram<Float>.oneHot(targets: c.targets, classCount: c.classes)
         let logits = try reference(c, "logits")
         let classifier = try model.program(for: .classification)
-        expectParity(try classifier.forward(x).outputs, logits, "\(c.name) logits, classification program")
+        expectParity(
+            try classifier.forward(x).outputs, logits, torch: c.torch_float32_deviation.logits_max_abs,
+            "\(c.name) logits, classification program")
         expectParity(
             try classifier.withWinogradConvolutions().forward(x).outputs, logits,
-            "\(c.name) logits, folded with Winograd")
+            torch: c.torch_float32_deviation.logits_max_abs, "\(c.name) logits, folded with Winograd")
         for purpose in [ProgramPurpose.attribution, .training] {
             let program = try model.program(for: purpose)
             let record = try program.forward(x, backward: .inputOnly)
             let grads = try program.backward(record, gradOutput: seed, input: true)
-            expectParity(record.outputs, logits, "\(c.name) logits, \(purpose)")
+            expectParity(
+                record.outputs, logits, torch: c.torch_float32_deviation.logits_max_abs, "\(c.name) logits, \(purpose)")
             expectParity(
                 strided(try #require(grads.input), c.grad_stride), try reference(c, "input_grad"),
-                floor: c.torch_float32_deviation.input_grad_max_abs, "\(c.name) input gradient, \(purpose)")
+                torch: c.torch_float32_deviation.input_grad_max_abs, "\(c.name) input gradient, \(purpose)")
         }
     }
 }
