@@ -339,17 +339,15 @@ public struct Conv2d<T: TensorScalar>: Sendable {
                             let dyp = UnsafeSendable(dys.baseAddress!), wp = UnsafeSendable(ws.baseAddress!)
                             let dxp = UnsafeSendable(dxs.baseAddress!), xp = UnsafeSendable(xs.baseAddress)
                             let pp = UnsafeSendable(parts.baseAddress)
-                            if let rotated = packed?.rotated, !wantsWeights {
+                            if let rotated = packed?.rotated {
                                 // Stride 1: ∂L/∂x is a convolution of ∂L/∂y with the rotated filters.
                                 GEMM.packedConvolution(
                                     rotated, shape: geometry.transposed(outChannels: o), images: n,
                                     image: floatPointer(UnsafePointer(dyp.value)), output: floatPointer(dxp.value),
                                     parallel: true)
-                                return
-                            }
-                            let column = UnsafeMutablePointer<T>.allocate(capacity: n == 1 ? k * p : 0)
-                            defer { column.deallocate() }
-                            if n == 1 {
+                            } else if n == 1 {
+                                let column = UnsafeMutablePointer<T>.allocate(capacity: k * p)
+                                defer { column.deallocate() }
                                 // dcol = Wᵀ·dY, then scatter-add into dx.
                                 if let transposed = packed?.transposed {
                                     GEMM.packedParallel(
@@ -361,39 +359,29 @@ public struct Conv2d<T: TensorScalar>: Sendable {
                                         lda: k, b: dyp.value, ldb: p, beta: 0, c: column, ldc: p)
                                 }
                                 geometry.columnsToImage(column, into: dxp.value, parallel: true)
-                                if wantsWeights, let x = xp.value, let part = pp.value {
-                                    geometry.withColumns(x, parallel: true) { col in
-                                        GEMM.parallel(
-                                            transA: false, transB: true, m: o, n: k, k: p, alpha: 1,
-                                            a: dyp.value, lda: p, b: col, ldb: p, beta: 0, c: part, ldc: k)
-                                    }
-                                }
-                                return
-                            }
-                            let groups = Parallel.chunks(n)
-                            Parallel.forEach(groups.count) { gi in
-                                let dcol = UnsafeMutablePointer<T>.allocate(capacity: k * p)
-                                defer { dcol.deallocate() }
-                                for i in groups[gi] {
-                                    if let transposed = packed?.transposed {
-                                        GEMM.packedSerial(
-                                            transposed, n: p, b: floatPointer(dyp.value + i &* o &* p),
-                                            ldb: p, c: floatPointer(dcol), ldc: p)
-                                    } else {
-                                        GEMM.serial(
-                                            transA: true, transB: false, m: k, n: p, k: o, alpha: 1, a: wp.value,
-                                            lda: k, b: dyp.value + i &* o &* p, ldb: p, beta: 0, c: dcol, ldc: p)
-                                    }
-                                    geometry.columnsToImage(dcol, into: dxp.value + i &* inSize, parallel: false)
-                                    if wantsWeights, let x = xp.value, let part = pp.value {
-                                        geometry.withColumns(x + i &* inSize, parallel: false) { col in
+                            } else {
+                                let groups = Parallel.chunks(n)
+                                Parallel.forEach(groups.count) { gi in
+                                    let dcol = UnsafeMutablePointer<T>.allocate(capacity: k * p)
+                                    defer { dcol.deallocate() }
+                                    for i in groups[gi] {
+                                        if let transposed = packed?.transposed {
+                                            GEMM.packedSerial(
+                                                transposed, n: p, b: floatPointer(dyp.value + i &* o &* p),
+                                                ldb: p, c: floatPointer(dcol), ldc: p)
+                                        } else {
                                             GEMM.serial(
-                                                transA: false, transB: true, m: o, n: k, k: p, alpha: 1,
-                                                a: dyp.value + i &* o &* p, lda: p, b: col, ldb: p, beta: 1,
-                                                c: part + gi &* o &* k, ldc: k)
+                                                transA: true, transB: false, m: k, n: p, k: o, alpha: 1, a: wp.value,
+                                                lda: k, b: dyp.value + i &* o &* p, ldb: p, beta: 0, c: dcol, ldc: p)
                                         }
+                                        geometry.columnsToImage(dcol, into: dxp.value + i &* inSize, parallel: false)
                                     }
                                 }
+                            }
+                            // ∂L/∂W += dY · colᵀ, after ∂L/∂x whichever way that was computed.
+                            if wantsWeights, let x = xp.value, let part = pp.value {
+                                weightGradient(
+                                    geometry, images: n, x: x, inSize: inSize, dy: dyp.value, partials: part)
                             }
                         }
                     }
@@ -420,6 +408,37 @@ public struct Conv2d<T: TensorScalar>: Sendable {
             parameterGradients = grads
         }
         return dx
+    }
+}
+
+extension Conv2d {
+    /// ∂L/∂W partials alone, dY · colᵀ per image (the input gradient computed elsewhere): one image splits
+    /// its GEMM over both workers into `partials`; a batch gives each worker a chunk of images, summed into
+    /// its own `o · k` slice of `partials` (as many slices as `Parallel.chunks(n)`, at most `Parallel.workers`).
+    fileprivate func weightGradient(
+        _ geometry: ConvolutionShape, images n: Int, x: UnsafePointer<T>, inSize: Int, dy: UnsafePointer<T>,
+        partials: UnsafeMutablePointer<T>
+    ) {
+        let (o, k, p) = (outChannels, geometry.columnRows, geometry.outputH * geometry.outputW)
+        if n == 1 {
+            geometry.withColumns(x, parallel: true) { col in
+                GEMM.parallel(
+                    transA: false, transB: true, m: o, n: k, k: p, alpha: 1, a: dy, lda: p, b: col, ldb: p, beta: 0,
+                    c: partials, ldc: k)
+            }
+            return
+        }
+        let (xp, dyp, pp) = (UnsafeSendable(x), UnsafeSendable(dy), UnsafeSendable(partials))
+        let groups = Parallel.chunks(n)
+        Parallel.forEach(groups.count) { gi in
+            for i in groups[gi] {
+                geometry.withColumns(xp.value + i &* inSize, parallel: false) { col in
+                    GEMM.serial(
+                        transA: false, transB: true, m: o, n: k, k: p, alpha: 1, a: dyp.value + i &* o &* p, lda: p,
+                        b: col, ldb: p, beta: 1, c: pp.value + gi &* o &* k, ldc: k)
+                }
+            }
+        }
     }
 }
 

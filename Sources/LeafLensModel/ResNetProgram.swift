@@ -9,12 +9,17 @@ public enum ProgramPurpose: String, Sendable, CaseIterable {
     /// Forward and input/layer gradients with fixed weights (attribution): BN folded; packed where the
     /// CPU allows, else im2col — never Winograd, whose rounding moved IG past the Captum tolerance.
     case attribution
-    /// Every state_dict layer its own step (training, parameter gradients, training-mode BatchNorm, and
-    /// taps at pre-BN convolution outputs such as `layer3.0.conv2`): BN unfolded; im2col (the weights change,
-    /// and packing would hold two more copies of them).
+    /// Every state_dict layer its own step (parameter gradients, training-mode BatchNorm, and taps at pre-BN
+    /// convolution outputs such as `layer3.0.conv2`): BN unfolded; im2col. The reference the others are
+    /// checked against (`leaflens verify`'s second implementation) and the program for pre-BN taps, where
+    /// packing would hold two more copies of the weights for one map.
     case training
+    /// One optimizer step: the unfolded program of `.training`, with the packed AVX-512 kernels where the CPU
+    /// has them — the weights are packed when the program is built, so once per step (W for the forward
+    /// pass, the rotated filters or Wᵀ for the input gradient); the weight gradients run im2col + GEMM.
+    case optimizerStep
 
-    public var foldsBatchNorm: Bool { self != .training }
+    public var foldsBatchNorm: Bool { self != .training && self != .optimizerStep }
 
     /// Winograd pays from this many input channels on (see `classification`).
     static let winogradMinimumChannels = 128
@@ -23,7 +28,7 @@ public enum ProgramPurpose: String, Sendable, CaseIterable {
     func algorithm<T>(for conv: Conv2d<T>) -> ConvolutionAlgorithm {
         switch self {
         case .training: return .im2col
-        case .attribution: return conv.supports(.packed) ? .packed : .im2col
+        case .attribution, .optimizerStep: return conv.supports(.packed) ? .packed : .im2col
         case .classification:
             if conv.supports(.packed) { return .packed }
             return conv.supports(.winograd) && conv.inChannels >= Self.winogradMinimumChannels ? .winograd : .im2col
@@ -104,7 +109,9 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
                         parameter: nil), [input], name: unit.norm
                 )
             }
-            let c = emit(.convolution(conv, parameter: unit.convolution), [input], name: unit.convolution)
+            let c = emit(
+                .convolution(conv.using(purpose.algorithm(for: conv)), parameter: unit.convolution), [input],
+                name: unit.convolution)
             return emit(.batchNorm(bn, parameter: unit.norm), [c], name: unit.norm)
         }
 
@@ -139,7 +146,7 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
         for key in [ScheduleKey(taps: [], plan: nil), ScheduleKey(taps: [], plan: .inputOnly)] {
             schedules[key] = schedule(for: key)
         }
-        if purpose == .training {
+        if !purpose.foldsBatchNorm {
             let key = ScheduleKey(taps: [], plan: BackwardPlan(parameterGradients: true, training: true))
             schedules[key] = schedule(for: key)
         }

@@ -366,7 +366,8 @@ public final class Trainer {
 }
 
 /// One optimisation step of the whole network, as a PyTorch loop body in `model.train()` mode:
-/// forward with BatchNorm on batch statistics → mean cross-entropy → backward → optimizer step on the
+/// forward with BatchNorm on batch statistics (the `.optimizerStep` program: convolution weights packed
+/// for this step where the CPU has the AVX-512 kernel) → mean cross-entropy → backward → optimizer step on the
 /// `trained` parameters → BatchNorm running statistics replaced by the forward pass's updates
 /// (momentum 0.1, unbiased variance; all BN layers, frozen or not, as `model.train()` does).
 /// Returns the loss (before the update) and the batch's predictions.
@@ -375,7 +376,7 @@ public enum TrainingStep {
         model: inout ResNet<Float>, optimizer: inout Optimizer, inputs: Tensor<Float>, labels: [Int],
         trained: Set<String>, learningRate: Double
     ) throws -> CrossEntropy.Result<Float> {
-        let program = try model.program(for: .training)
+        let program = try model.program(for: .optimizerStep)
         let record = try program.forward(inputs, backward: BackwardPlan(parameterGradients: true, training: true))
         let ce = try CrossEntropy.evaluate(logits: record.outputs, targets: labels)
         let grads = try program.backward(record, gradOutput: ce.gradient, input: false)

@@ -53,6 +53,9 @@ import Testing
         Case(
             input: [5, 24, 7, 7], outChannels: 72, kernel: (3, 3), stride: (2, 2), padding: (1, 1),
             note: "split, spanning"),
+        Case(
+            input: [3, 24, 5, 6], outChannels: 20, kernel: (1, 1), stride: (1, 1), padding: (0, 0),
+            note: "pointwise (the image is its own column matrix)"),
     ]
 
     func convolutions(_ c: Case, seed: UInt64) throws -> (Conv2d<Double>, Conv2d<Float>) {
@@ -128,6 +131,34 @@ import Testing
             #expect((packed.packed?.rotated != nil) == rotates)
         }
         expectClose(actual, expected, atol: Self.tolerance.atol, rtol: Self.tolerance.rtol)
+    }
+
+    /// A training step's backward with packed weights: ∂L/∂x (rotated-filter convolution for stride 1,
+    /// packed Wᵀ + col2im otherwise) and the accumulated ∂L/∂W, ∂L/∂b (im2col + GEMM) against the im2col VJP
+    /// in Double, starting from non-zero gradients (the VJP adds to them, never overwrites).
+    @Test(arguments: cases) func inputAndParameterGradientsMatchVJP(_ c: Case) throws {
+        let (reference, packed) = try convolutions(c, seed: 308)
+        let outShape = try reference.outputShape(for: c.input)
+        let x = randomTensor(c.input, seed: 309)
+        let dy = randomTensor(outShape, seed: 310)
+        var start = ConvGradients<Double>(weightShape: reference.weight.shape, hasBias: c.hasBias)
+        start.weight = randomTensor(reference.weight.shape, seed: 311)
+        if c.hasBias { start.bias = randomTensor([c.outChannels], seed: 312) }
+        var expectedGradients: ConvGradients<Double>? = start
+        let expected = try reference.backward(
+            gradOutput: dy, inputShape: c.input, input: x, parameterGradients: &expectedGradients)
+        var startFloat = ConvGradients<Float>(weightShape: reference.weight.shape, hasBias: c.hasBias)
+        startFloat.weight = start.weight.converted()
+        startFloat.bias = start.bias?.converted()
+        var actualGradients: ConvGradients<Float>? = startFloat
+        let actual = try packed.backward(
+            gradOutput: dy.converted(), inputShape: c.input, input: x.converted(), parameterGradients: &actualGradients)
+        let tolerance = Self.tolerance
+        expectClose(actual, expected, atol: tolerance.atol, rtol: tolerance.rtol, "input gradient")
+        let (a, e) = (try #require(actualGradients), try #require(expectedGradients))
+        // ∂L/∂W sums N·OH·OW products (up to 2·13·17 here): the same float32 rounding argument, more terms.
+        expectClose(a.weight, e.weight, atol: 1e-3, rtol: 1e-5, "weight gradient")
+        if let eb = e.bias { expectClose(try #require(a.bias), eb, atol: 1e-3, rtol: 1e-5, "bias gradient") }
     }
 
     /// Changing the weights drops the packed copy (a stale one would silently compute with old weights).
