@@ -127,7 +127,8 @@ import Testing
         return Tensor(uncheckedShape: [values.count], storage: values)
     }
 
-    /// The resnet18 bound, or PyTorch's own float32 distance from the float64 reference when that is larger.
+    /// The resnet18 bound, or twice PyTorch's own float32 distance from the float64 reference when that is
+    /// larger (`float32Bound`).
     func bound(_ tolerance: Double, _ a: Attribution) -> Double {
         Self.float32Bound(
             torch: a.kept_stride > 1 ? a.torch_float32_rel_l2_kept ?? 0 : a.torch_float32_rel_l2 ?? 0,
