@@ -19,11 +19,11 @@ import LeafLensMath
 public enum AblationCAM {
     public static let defaultBatchSize = 32
 
-    /// `[N, 1, H, W]` in [0, 1) (see `CAMParameters`); `targets == nil` explains each image's argmax.
+    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters`); `targets == nil` explains each image's argmax.
     @_specialize(where Model == ResNetClassifier<Float>)
     public static func attribute<Model: AttributionModel>(
         model: Model, input: Tensor<Model.Scalar>, targets: [Int]?, parameters: CAMParameters = CAMParameters()
-    ) throws -> Tensor<Float> {
+    ) throws -> Tensor<Model.Scalar> {
         let batchSize = parameters.batchSize ?? defaultBatchSize
         return try CAMEngine.run(
             model: model, input: input, targets: targets, parameters: parameters, alwaysProjects: false,
@@ -51,18 +51,17 @@ public enum AblationCAM {
             }
             let plane = t.shape[2] * t.shape[3], size = t.count
             let target = data.targets[n]
-            func scores(_ batch: [S], count: Int) throws -> [Float] {
+            func scores(_ batch: [S], count: Int) throws -> [S] {
                 let x = try checkedTensor(shape: [count] + Array(t.shape.dropFirst()), storage: batch)
                 let out = try replay.outputs(x)
                 return try selectTargets(
                     out, targets: Array(repeating: target, count: count), classCount: model.classCount
                 )
-                .map { Float($0) }
             }
             let original = try scores(t.storage, count: 1)[0]
             let low = t.storage.min() ?? 0
             let value: S = low == 0 ? 0 : low - 10_000_000
-            var ablated: [Float] = []
+            var ablated: [S] = []
             var start = 0
             while start < data.channels {
                 let count = min(batchSize, data.channels - start)

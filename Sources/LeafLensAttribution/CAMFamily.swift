@@ -56,12 +56,14 @@ typealias CAMWeighting<Scalar: TensorScalar> = (CAMLayerData<Scalar>) throws -> 
 ///     per layer:   raw[n] = Σ_c weighted[n, c]   (or the first principal component, see `CAMProjection`)
 ///                  map[n] = resize(minmax(max(raw[n], 0)), H×W)
 ///     layers:      cam[n] = minmax(mean_l max(map_l[n], 0))
-///     minmax(m)    = (m − min m) / (1e−7 + max(m − min m))   in Float (so the maximum is 0.9999999)
+///     minmax(m)    = (m − min m) / (1e−7 + max(m − min m))   in Model.Scalar (Float: the maximum is 0.9999999)
 ///     resize       = bilinear, half-pixel centres, edge clamp (cv2.INTER_LINEAR; within ~1e−7 of OpenCV,
 ///                    whose IPP build is not bit-reproducible)
 ///
-/// Output `[N, 1, H, W]` Float. `targets == nil` explains each image's (augmented image's) argmax,
-/// like `targets=None`.
+/// Output `[N, 1, H, W]` in the model's precision: every step runs in `Model.Scalar`, so a Float model
+/// follows the library's float32 arithmetic and a Double model is the same pipeline in float64 (what the
+/// float64 parity fixtures hold the library to, its float32 casts widened). `targets == nil` explains
+/// each image's (augmented image's) argmax, like `targets=None`.
 ///
 /// **Target layers modified in place (decision).** pytorch-grad-cam records a layer's output tensor by
 /// reference; torchvision's `BasicBlock` then adds the identity to `bn2`'s output and applies an in-place
@@ -74,7 +76,7 @@ enum CAMEngine {
     static func run<Model: AttributionModel>(
         model: Model, input: Tensor<Model.Scalar>, targets: [Int]?, parameters: CAMParameters,
         alwaysProjects: Bool, weighting: CAMWeighting<Model.Scalar>
-    ) throws -> Tensor<Float> {
+    ) throws -> Tensor<Model.Scalar> {
         guard input.rank == 4, input.shape[0] > 0 else {
             throw AttributionError.shapeMismatch("CAM methods need an input [N, C, H, W], got \(input.shape)")
         }
@@ -102,17 +104,18 @@ enum CAMEngine {
                 shape = map.shape
             }
         }
-        return try checkedTensor(shape: shape, storage: sum.map { Float($0 / 6) })
+        return try checkedTensor(shape: shape, storage: sum.map { Model.Scalar($0 / 6) })
     }
 
     /// One pass of `BaseCAM.forward`: every layer finished, then aggregated.
     static func finishedMap<Model: AttributionModel>(
         _ model: Model, _ input: Tensor<Model.Scalar>, _ targets: [Int]?, _ parameters: CAMParameters,
         project: Bool, weighting: CAMWeighting<Model.Scalar>
-    ) throws -> Tensor<Float> {
+    ) throws -> Tensor<Model.Scalar> {
+        typealias S = Model.Scalar
         let (batch, height, width) = (input.shape[0], input.shape[2], input.shape[3])
         let chosen = try targets ?? argmaxTargets(model, input)
-        var layerMaps: [Tensor<Float>] = []
+        var layerMaps: [Tensor<S>] = []
         for layer in parameters.layers {
             let raw = try rawMap(model, input, chosen, layer: layer, parameters, project: project, weighting: weighting)
             var map = raw
@@ -122,11 +125,11 @@ enum CAMEngine {
         }
         if layerMaps.count == 1 { return minMaxNormalised(layerMaps[0]) }
         let plane = batch * height * width
-        var mean = [Float](repeating: 0, count: plane)
+        var mean = [S](repeating: 0, count: plane)
         for map in layerMaps {
             for i in 0..<plane { mean[i] += max(map.storage[i], 0) }
         }
-        let count = Float(layerMaps.count)
+        let count = S(layerMaps.count)
         return minMaxNormalised(try checkedTensor(shape: [batch, 1, height, width], storage: mean.map { $0 / count }))
     }
 
@@ -134,7 +137,7 @@ enum CAMEngine {
     static func rawMap<Model: AttributionModel>(
         _ model: Model, _ input: Tensor<Model.Scalar>, _ targets: [Int], layer: String,
         _ parameters: CAMParameters, project: Bool, weighting: CAMWeighting<Model.Scalar>
-    ) throws -> Tensor<Float> {
+    ) throws -> Tensor<Model.Scalar> {
         let (_, activation, gradient) = try model.layerGradient(input, layer: layer, targets: targets)
         guard activation.rank == 4, activation.shape == gradient.shape, activation.shape[0] == input.shape[0] else {
             throw AttributionError.shapeMismatch(
@@ -144,18 +147,18 @@ enum CAMEngine {
             layer: layer, activation: activation, gradient: gradient, input: input, targets: targets)
         let weighted = try weighting(data)
         let (channels, area) = (data.channels, data.area)
-        var raw: [Float] = []
+        var raw: [Model.Scalar] = []
         raw.reserveCapacity(data.batch * area)
         for n in 0..<data.batch {
             let w = weighted[n]
             if project {
                 let p = CAMProjection.firstComponent(w, channels: channels, area: area, sign: parameters.projectionSign)
-                raw.append(contentsOf: p.map { Float($0) })
+                raw.append(contentsOf: p.map { Model.Scalar($0) })
             } else {
                 for j in 0..<area {
                     var s = 0.0
                     for c in 0..<channels { s += w[c * area + j] }
-                    raw.append(Float(s))
+                    raw.append(Model.Scalar(s))
                 }
             }
         }
@@ -163,20 +166,21 @@ enum CAMEngine {
     }
 
     /// pytorch-grad-cam's `scale_cam_image` without resizing, per example (each `[1, h, w]` plane):
-    /// m − min, then ÷ (1e−7 + max), in Float. A constant map becomes 0; NaN spreads, as in numpy.
-    static func minMaxNormalised(_ map: Tensor<Float>) -> Tensor<Float> {
+    /// m − min, then ÷ (1e−7 + max), in the map's precision (Float for a Float model, as the library's
+    /// float32 arrays). A constant map becomes 0; NaN spreads, as in numpy.
+    static func minMaxNormalised<S: TensorScalar>(_ map: Tensor<S>) -> Tensor<S> {
         var out = map
         let batch = map.shape[0]
         let plane = map.count / max(batch, 1)
         for n in 0..<batch {
             let range = (n * plane)..<((n + 1) * plane)
-            var low = Float.infinity
+            var low = S.infinity
             var sawNaN = false
             for i in range {
                 if map.storage[i].isNaN { sawNaN = true }
                 low = min(low, map.storage[i])
             }
-            var high = -Float.infinity
+            var high = -S.infinity
             for i in range {
                 out.storage[i] = map.storage[i] - low
                 high = max(high, out.storage[i])

@@ -13,11 +13,11 @@ import LeafLensMath
 public enum ScoreCAM {
     public static let defaultBatchSize = 16
 
-    /// `[N, 1, H, W]` in [0, 1) (see `CAMParameters`); `targets == nil` explains each image's argmax.
+    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters`); `targets == nil` explains each image's argmax.
     @_specialize(where Model == ResNetClassifier<Float>)
     public static func attribute<Model: AttributionModel>(
         model: Model, input: Tensor<Model.Scalar>, targets: [Int]?, parameters: CAMParameters = CAMParameters()
-    ) throws -> Tensor<Float> {
+    ) throws -> Tensor<Model.Scalar> {
         let batchSize = parameters.batchSize ?? defaultBatchSize
         return try CAMEngine.run(
             model: model, input: input, targets: targets, parameters: parameters, alwaysProjects: false,
@@ -35,7 +35,7 @@ public enum ScoreCAM {
         let plane = height * width, example = colours * plane
         var all: [Double] = []
         for n in 0..<data.batch {
-            var scores: [Float] = []
+            var scores: [S] = []
             var start = 0
             while start < channels {
                 let count = min(batchSize, channels - start)
@@ -55,7 +55,7 @@ public enum ScoreCAM {
                 let outputs = try selectTargets(
                     model.outputs(x), targets: Array(repeating: data.targets[n], count: count),
                     classCount: model.classCount)
-                scores.append(contentsOf: outputs.map { Float($0) })
+                scores.append(contentsOf: outputs)
                 start += count
             }
             all.append(contentsOf: softmax(scores).map(Double.init))
@@ -63,39 +63,41 @@ public enum ScoreCAM {
         return all
     }
 
-    /// One channel upsampled with align_corners = true (src = dst·(in − 1)/(out − 1), in Float as torch
-    /// computes the scale), then min–max normalised with 1e−8.
+    /// One channel upsampled with align_corners = true (src = dst·(in − 1)/(out − 1), the scale in the
+    /// activation's precision, as torch computes it for float32 and float64), then min–max normalised
+    /// with 1e−8.
     static func normalisedMask<S: TensorScalar>(_ a: [S], h: Int, w: Int, height: Int, width: Int) -> [S] {
-        func taps(_ input: Int, _ output: Int) -> [(Int, Int, Float)] {
-            let scale: Float = output > 1 ? Float(input - 1) / Float(output - 1) : 0
+        func taps(_ input: Int, _ output: Int) -> [(Int, Int, S)] {
+            let scale: S = output > 1 ? S(input - 1) / S(output - 1) : 0
             return (0..<output).map { dst in
-                let src = scale * Float(dst)
+                let src = scale * S(dst)
                 let i0 = min(Int(src), input - 1)
                 let i1 = min(i0 + 1, input - 1)
-                return (i0, i1, src - Float(i0))
+                return (i0, i1, src - S(i0))
             }
         }
         let rows = taps(h, height), cols = taps(w, width)
-        var u = [Float](repeating: 0, count: height * width)
+        var u = [S](repeating: 0, count: height * width)
         for y in 0..<height {
             let (r0, r1, ly) = rows[y]
             for x in 0..<width {
                 let (c0, c1, lx) = cols[x]
-                let top = (1 - lx) * Float(a[r0 * w + c0]) + lx * Float(a[r0 * w + c1])
-                let bottom = (1 - lx) * Float(a[r1 * w + c0]) + lx * Float(a[r1 * w + c1])
+                let top = (1 - lx) * a[r0 * w + c0] + lx * a[r0 * w + c1]
+                let bottom = (1 - lx) * a[r1 * w + c0] + lx * a[r1 * w + c1]
                 u[y * width + x] = (1 - ly) * top + ly * bottom
             }
         }
         let low = u.min() ?? 0, high = u.max() ?? 0
-        let denominator = high - low + 1e-8
-        return u.map { S(($0 - low) / denominator) }
+        let denominator = high - low + S(1e-8)
+        return u.map { ($0 - low) / denominator }
     }
 
-    /// softmax in Float, shifted by the maximum (as torch does).
-    static func softmax(_ s: [Float]) -> [Float] {
+    /// softmax shifted by the maximum (as torch does), the exponentials summed in Double and the result
+    /// rounded to the scores' precision (float32 for a Float model, as the library's `torch.Tensor(scores)`).
+    static func softmax<S: TensorScalar>(_ s: [S]) -> [S] {
         let top = s.max() ?? 0
-        let e = s.map { Double(exp(Double($0 - top))) }
+        let e = s.map { exp(Double($0 - top)) }
         let total = e.reduce(0, +)
-        return e.map { Float($0 / total) }
+        return e.map { S($0 / total) }
     }
 }

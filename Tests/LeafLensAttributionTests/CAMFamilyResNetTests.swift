@@ -37,7 +37,7 @@ import Testing
         // The raw map at the layer, compared sign-invariantly for the projections (LAPACK's sign is arbitrary).
         if let rawFile = reference.raw_files?.first {
             let expected = try MethodsCAMManifest.array(rawFile)
-            var raw = try rawMap(method, model, x, target: target, parameters)
+            var raw = try CAMMethods.rawMap(method, model: model, input: x, targets: [target], parameters: parameters)
             raw = try raw.reshaped(expected.shape)
             if method.hasPrefix("eigen") {
                 let negated = try Tensor(shape: raw.shape, storage: raw.storage.map { -$0 })
@@ -64,29 +64,6 @@ import Testing
             expectClose(
                 try map.reshaped(whole.shape), whole, atol: finalTolerance, rtol: 0, "\(method) final, element-wise")
         }
-    }
-
-    /// The method's raw map through the engine's own per-layer step (before ReLU and normalisation).
-    func rawMap(
-        _ method: String, _ model: ResNetClassifier<Float>, _ x: Tensor<Float>, target: Int, _ p: CAMParameters
-    ) throws -> Tensor<Float> {
-        let weighting: CAMWeighting<Float>
-        switch method {
-        case "grad-cam": weighting = { CAMEngine.channelWeighted($0, weights: NormalizedGradCAM.gradientMeans($0)) }
-        case "grad-cam-plus-plus": weighting = { CAMEngine.channelWeighted($0, weights: GradCAMPlusPlus.weights($0)) }
-        case "xgrad-cam": weighting = { CAMEngine.channelWeighted($0, weights: XGradCAM.weights($0)) }
-        case "layer-cam": weighting = { CAMEngine.elementWise($0) { g, a in max(g, 0) * a } }
-        case "hires-cam": weighting = { CAMEngine.elementWise($0) { g, a in g * a } }
-        case "grad-cam-element-wise": weighting = { CAMEngine.elementWise($0) { g, a in max(g * a, 0) } }
-        case "eigen-cam": weighting = { CAMEngine.elementWise($0) { _, a in a } }
-        case "eigen-grad-cam": weighting = { CAMEngine.elementWise($0) { g, a in g * a } }
-        case "score-cam":
-            weighting = { CAMEngine.channelWeighted($0, weights: try ScoreCAM.weights(model, $0, batchSize: 16)) }
-        default:
-            weighting = { CAMEngine.channelWeighted($0, weights: try AblationCAM.weights(model, $0, batchSize: 32)) }
-        }
-        return try CAMEngine.rawMap(
-            model, x, [target], layer: p.layers[0], p, project: method.hasPrefix("eigen"), weighting: weighting)
     }
 
     struct Variant: Sendable, CustomTestStringConvertible {

@@ -1,8 +1,9 @@
 import Foundation
-import LeafLensAttribution
 import LeafLensMath
 import LeafLensTestSupport
 import Testing
+
+@testable import LeafLensAttribution
 
 // Fixtures/methods_cam/manifest.json (scripts/fixtures/methods_cam.py): pytorch-grad-cam 1.5.7 and
 // Captum 0.9 on the seeded full ResNet18, TinyCAM known answers, scikit-image SLIC.
@@ -89,7 +90,7 @@ enum CAMMethods {
 
     static func run<Model: AttributionModel>(
         _ method: String, model: Model, input: Tensor<Model.Scalar>, targets: [Int]?, parameters: CAMParameters
-    ) throws -> Tensor<Float> {
+    ) throws -> Tensor<Model.Scalar> {
         switch method {
         case "grad-cam":
             try NormalizedGradCAM.attribute(model: model, input: input, targets: targets, parameters: parameters)
@@ -108,6 +109,31 @@ enum CAMMethods {
             try AblationCAM.attribute(model: model, input: input, targets: targets, parameters: parameters)
         default: throw AttributionError.invalidOption("unknown CAM method \(method)")
         }
+    }
+
+    /// The method's raw map at `parameters.layers[0]` through the engine's own per-layer step (before
+    /// ReLU and normalisation), `[N, 1, h, w]` in the model's precision.
+    static func rawMap<Model: AttributionModel>(
+        _ method: String, model: Model, input: Tensor<Model.Scalar>, targets: [Int], parameters p: CAMParameters
+    ) throws -> Tensor<Model.Scalar> {
+        let weighting: CAMWeighting<Model.Scalar>
+        switch method {
+        case "grad-cam": weighting = { CAMEngine.channelWeighted($0, weights: NormalizedGradCAM.gradientMeans($0)) }
+        case "grad-cam-plus-plus": weighting = { CAMEngine.channelWeighted($0, weights: GradCAMPlusPlus.weights($0)) }
+        case "xgrad-cam": weighting = { CAMEngine.channelWeighted($0, weights: XGradCAM.weights($0)) }
+        case "layer-cam": weighting = { CAMEngine.elementWise($0) { g, a in max(g, 0) * a } }
+        case "hires-cam": weighting = { CAMEngine.elementWise($0) { g, a in g * a } }
+        case "grad-cam-element-wise": weighting = { CAMEngine.elementWise($0) { g, a in max(g * a, 0) } }
+        case "eigen-cam": weighting = { CAMEngine.elementWise($0) { _, a in a } }
+        case "eigen-grad-cam": weighting = { CAMEngine.elementWise($0) { g, a in g * a } }
+        case "score-cam":
+            weighting = { CAMEngine.channelWeighted($0, weights: try ScoreCAM.weights(model, $0, batchSize: 16)) }
+        case "ablation-cam":
+            weighting = { CAMEngine.channelWeighted($0, weights: try AblationCAM.weights(model, $0, batchSize: 32)) }
+        default: throw AttributionError.invalidOption("unknown CAM method \(method)")
+        }
+        return try CAMEngine.rawMap(
+            model, input, targets, layer: p.layers[0], p, project: method.hasPrefix("eigen"), weighting: weighting)
     }
 }
 
