@@ -361,10 +361,11 @@ import Testing
     /// raw map, 9.6× for Ablation-CAM's finished map, 2.2× for FeatureAblation; `LEAFLENS_REPORT_PARITY=1`
     /// prints each). The Double results are exact (≤ 1e−10) for all of them, so the math is the libraries';
     /// the float32 error is not yet PyTorch's size. What was measured: LeafLens's resnet50 layer4 activation
-    /// is 9.9e−7 from float64 (PyTorch 7.4e−7), but its error is coherent per channel — its projection on
-    /// the fc row that Grad-CAM's raw map is (exact weights) is 1.4e−6 against PyTorch's 3.7e−7, and the
-    /// same with BatchNorm unfolded (1.5e−6) — and Score-CAM, Ablation-CAM and FeatureAblation take
-    /// differences of nearly equal logits, which amplify it. PyTorch's own e_pt moves with its backend
+    /// is 9.9e−7 from float64 (PyTorch 7.4e−7), with the same size and per-channel structure as PyTorch's
+    /// error layer by layer from conv1 on, but its projection on the fc row that Grad-CAM's raw map is
+    /// (exact weights; 8 numbers) is 1.4e−6 against PyTorch's 3.7e−7, and 1.5e−6 with BatchNorm unfolded;
+    /// Score-CAM, Ablation-CAM and FeatureAblation take differences of nearly equal logits, which amplify
+    /// such errors. Whether that is chance on a statistic of 8 numbers or a systematic effect is open. PyTorch's own e_pt moves with its backend
     /// (oneDNN on/off, 1 or 2 threads: Score-CAM's raw map 1.4e−5 … 6.2e−5), but not enough to cover
     /// these. Until the cause is found these entries are reported as known issues (intermittent: which of
     /// them exceed depends on the CPU's kernels); the seeded and trained cases' CAM and segment entries are
