@@ -93,6 +93,66 @@ enum CaptumFixtures {
     static func classifier(_ c: CaptumCase) throws -> ResNetClassifier<Float> {
         try SeededResNets.classifier(seed: c.weight_seed, classes: c.classes, width: c.width)
     }
+
+    /// Fixtures/captum/float64.json (scripts/fixtures/captum_float64.py): each attribution's Captum call on
+    /// the double model, kept at every `kept_stride`-th element, and Captum's own float32 distance from it.
+    struct Float64Entry: Codable, Sendable {
+        var name: String
+        var file: String
+        var shape: [Int]
+        var kept_stride: Int
+        var torch_float32_rel_l2: Double
+    }
+    struct Float64Case: Codable, Sendable {
+        var name: String
+        var attributions: [Float64Entry]
+    }
+    struct Float64Manifest: Codable { var cases: [Float64Case] }
+
+    /// `Fixtures/<directory>/float64.json` (captum, methods_captum), read once each.
+    static let float64: [String: Float64Manifest] = {
+        var manifests: [String: Float64Manifest] = [:]
+        for directory in ["captum", "methods_captum"] {
+            guard let data = try? Data(contentsOf: FixturePaths.fixture("\(directory)/float64.json")),
+                let manifest = try? JSONDecoder().decode(Float64Manifest.self, from: data)
+            else { continue }
+            manifests[directory] = manifest
+        }
+        return manifests
+    }()
+
+    /// LeafLens's float32 `result` against the float64 reference of `attribution` under the project's rule,
+    /// `DerivedBound(noise: e_pt)`: at most max(2·e_pt, 8 float32 ulps) from float64, relative L2 over the
+    /// kept elements. `LEAFLENS_REPORT_PARITY=1` prints the three numbers.
+    static func expectWithinDerivedBound(
+        _ result: Tensor<Float>, network: String, attribution: String, directory: String = "captum",
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let manifest = try #require(float64[directory], "Fixtures/\(directory)/float64.json is missing or unreadable")
+        let entries = try #require(manifest.cases.first { $0.name == network }, "no case '\(network)'").attributions
+        let entry = try #require(entries.first { $0.name == attribution }, "no float64 '\(attribution)'")
+        #expect(result.shape == entry.shape, "\(network) \(attribution): shape", sourceLocation: sourceLocation)
+        let reference = try NPY.read(FixturePaths.fixture("\(directory)/\(entry.file)"), as: Double.self)
+        let kept = stride(from: 0, to: result.count, by: entry.kept_stride).map { Double(result.storage[$0]) }
+        let ours = try Tensor(shape: [kept.count], storage: kept)
+        guard reference.storage.contains(where: { $0 != 0 }) else {
+            // A map that is zero everywhere in float64 (a ReLU'd Grad-CAM): float32 must give zeros too.
+            #expect(
+                kept.allSatisfy { $0 == 0 }, "\(network) \(attribution): not all zero", sourceLocation: sourceLocation)
+            return
+        }
+        let error = relativeL2Error(ours, try reference.reshaped([reference.count]))
+        let bound = DerivedBound(noise: entry.torch_float32_rel_l2)
+        if ProcessInfo.processInfo.environment["LEAFLENS_REPORT_PARITY"] == "1" {
+            print(
+                "\(directory) float64 \(network) \(attribution): LeafLens \(error), Captum float32 \(entry.torch_float32_rel_l2), bound \(bound.value)"
+            )
+        }
+        #expect(
+            bound.admits(error),
+            "\(network) \(attribution): LeafLens float32 \(error) from float64 > \(bound.value) (Captum's own \(entry.torch_float32_rel_l2))",
+            sourceLocation: sourceLocation)
+    }
 }
 
 /// Seeded ResNet18 classifiers (Fixtures/README.md), built once per process and (seed, classes,
