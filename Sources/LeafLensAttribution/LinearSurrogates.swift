@@ -17,15 +17,9 @@ enum WeightedLeastSquares {
     static func fit(_ z: [[Double]], _ y: [Double], weights w: [Double]) -> (coefficients: [Double], intercept: Double)
     {
         let n = z.count, m = z.first?.count ?? 0
-        let (xbar, ybar) = weightedMeans(z, y, w)
-        // Column-major X̃ and ỹ.
-        var x = [Double](repeating: 0, count: n * m)
-        var r = [Double](repeating: 0, count: n)
-        for i in 0..<n {
-            let s = w[i].squareRoot()
-            for j in 0..<m { x[j * n + i] = (z[i][j] - xbar[j]) * s }
-            r[i] = (y[i] - ybar) * s
-        }
+        let scaled = scaledCentred(z, y, w)
+        var x = scaled.x
+        let (r, xbar, ybar) = (scaled.r, scaled.xbar, scaled.ybar)
         let (columns, v) = OneSidedJacobi.orthogonalise(&x, rows: n, columns: m)
         let sigma = columns.map { $0.squareRoot() }
         let top = sigma.max() ?? 0
@@ -40,6 +34,24 @@ enum WeightedLeastSquares {
         var intercept = ybar
         for j in 0..<m { intercept -= xbar[j] * beta[j] }
         return (beta, intercept)
+    }
+
+    /// X̃ = diag(√w)(Z − x̄) column-major (column j at j·n) and ỹ = diag(√w)(y − ȳ), with the weighted means.
+    static func scaledCentred(
+        _ z: [[Double]], _ y: [Double], _ w: [Double]
+    ) -> (
+        x: [Double], r: [Double], xbar: [Double], ybar: Double
+    ) {
+        let n = z.count, m = z.first?.count ?? 0
+        let (xbar, ybar) = weightedMeans(z, y, w)
+        var x = [Double](repeating: 0, count: n * m)
+        var r = [Double](repeating: 0, count: n)
+        for i in 0..<n {
+            let s = w[i].squareRoot()
+            for j in 0..<m { x[j * n + i] = (z[i][j] - xbar[j]) * s }
+            r[i] = (y[i] - ybar) * s
+        }
+        return (x, r, xbar, ybar)
     }
 
     static func weightedMeans(_ z: [[Double]], _ y: [Double], _ w: [Double]) -> ([Double], Double) {
@@ -72,15 +84,9 @@ enum WeightedLasso {
         let n = z.count, m = z.first?.count ?? 0
         let total = weights.reduce(0, +)
         let w = weights.map { $0 * Double(n) / total }
-        let (xbar, ybar) = WeightedLeastSquares.weightedMeans(z, y, w)
-        // Column-major scaled, centred data.
-        var x = [Double](repeating: 0, count: n * m)
-        var r = [Double](repeating: 0, count: n)
-        for i in 0..<n {
-            let s = w[i].squareRoot()
-            for j in 0..<m { x[j * n + i] = (z[i][j] - xbar[j]) * s }
-            r[i] = (y[i] - ybar) * s
-        }
+        let scaled = WeightedLeastSquares.scaledCentred(z, y, w)
+        let (x, xbar, ybar) = (scaled.x, scaled.xbar, scaled.ybar)
+        var r = scaled.r
         let norms = (0..<m).map { j in (0..<n).reduce(0.0) { $0 + x[j * n + $1] * x[j * n + $1] } }
         let threshold = alpha * Double(n)
         var beta = [Double](repeating: 0, count: m)
