@@ -109,10 +109,10 @@ enum CaptumFixtures {
     }
     struct Float64Manifest: Codable { var cases: [Float64Case] }
 
-    /// `Fixtures/<directory>/float64.json` (captum, methods_captum), read once each.
+    /// `Fixtures/<directory>/float64.json` (captum, methods_captum, methods_cam), read once each.
     static let float64: [String: Float64Manifest] = {
         var manifests: [String: Float64Manifest] = [:]
-        for directory in ["captum", "methods_captum"] {
+        for directory in ["captum", "methods_captum", "methods_cam"] {
             guard let data = try? Data(contentsOf: FixturePaths.fixture("\(directory)/float64.json")),
                 let manifest = try? JSONDecoder().decode(Float64Manifest.self, from: data)
             else { continue }
