@@ -34,9 +34,9 @@ static inline __mmask16 lane_range(long lo, long hi) {
 typedef struct { long t0, len; float *base; const float *skip; } out_segment;
 
 // One MR×32 tile: C (=|+=) Σ_k a[k][r] · b[k][0..32) for rows r < mb, the block's sum accumulated in 2·MR zmm
-// registers from zero (then added to C when `accumulate`) and written through `segs`. When `finish` (the last block of k), the epilogue runs in this order, each a
-// separate float32 operation as in the unfused layers: + bias[r] (if `bias`), + the segment's `skip`
-// values (if any), then ReLU (x < 0 ? 0 : x) if `relu`.
+// registers from zero (then added to C when `accumulate`) and written through `segs`. When `finish` (the
+// last block of k), the epilogue runs in this order, each a separate float32 operation as in the unfused
+// layers: + bias[r] (if `bias`), + the segment's `skip` values (if any), then ReLU (x < 0 ? 0 : x) if `relu`.
 LL_TARGET static inline __attribute__((always_inline)) void kernel_tile(
     long kb, const float *a, const float *b, const out_segment *segs, long nsegs, long ldc, long mb,
     int accumulate, const float *bias, int finish, int relu) {

@@ -4,7 +4,8 @@ import LeafLensMath
 /// activations on their first principal component (`CAMProjection`, sign by `CAMParameters.projectionSign`).
 /// Gradients and targets do not enter the map (the targets still pick nothing: EigenCAM is class-agnostic).
 public enum EigenCAM {
-    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters` for layers, eigen-smooth and aug-smooth);
+    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters` for layers, eigen-smooth
+    /// and aug-smooth);
     /// `targets == nil` explains each image's argmax, as pytorch-grad-cam's `targets=None`.
     @_specialize(where Model == ResNetClassifier<Float>)
     public static func attribute<Model: AttributionModel>(

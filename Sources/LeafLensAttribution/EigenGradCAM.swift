@@ -3,7 +3,8 @@ import LeafLensMath
 /// EigenGrad-CAM as pytorch-grad-cam 1.5.7's `EigenGradCAM`: the first principal component of g·A
 /// (`CAMProjection`, sign by `CAMParameters.projectionSign`).
 public enum EigenGradCAM {
-    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters` for layers, eigen-smooth and aug-smooth);
+    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters` for layers, eigen-smooth
+    /// and aug-smooth);
     /// `targets == nil` explains each image's argmax, as pytorch-grad-cam's `targets=None`.
     @_specialize(where Model == ResNetClassifier<Float>)
     public static func attribute<Model: AttributionModel>(

@@ -6,7 +6,8 @@ import LeafLensMath
 ///     α = g² / (2g² + S_c·g³ + 1e−6),  S_c = Σ_ij A_c,  α := 0 where g = 0 (the gradient, as the library does)
 ///     w_c = Σ_ij relu(g)·α,            raw = Σ_c w_c·A_c
 public enum GradCAMPlusPlus {
-    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters` for layers, eigen-smooth and aug-smooth);
+    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters` for layers, eigen-smooth
+    /// and aug-smooth);
     /// `targets == nil` explains each image's argmax, as pytorch-grad-cam's `targets=None`.
     @_specialize(where Model == ResNetClassifier<Float>)
     public static func attribute<Model: AttributionModel>(

@@ -3,7 +3,8 @@ import LeafLensMath
 /// HiResCAM (Draelos & Carin 2020) as pytorch-grad-cam 1.5.7's `HiResCAM`: raw = Σ_c g·A_c, element-wise.
 /// (The paper's faithfulness guarantee does not hold with eigen-smooth; the library warns, LeafLens documents it.)
 public enum HiResCAM {
-    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters` for layers, eigen-smooth and aug-smooth);
+    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters` for layers, eigen-smooth
+    /// and aug-smooth);
     /// `targets == nil` explains each image's argmax, as pytorch-grad-cam's `targets=None`.
     @_specialize(where Model == ResNetClassifier<Float>)
     public static func attribute<Model: AttributionModel>(

@@ -6,8 +6,8 @@ import LeafLensMath
 /// weight 1e6 for |z| ∈ {0, M} and 1 otherwise. The attributions are the coefficients.
 ///
 /// Solver: `WeightedLeastSquares` in Double (the √w-scaled centred data's SVD by one-sided Jacobi,
-/// minimum-norm solution when rank-deficient) — Captum's default `SkLearnLinearRegression` solves the same problem with LAPACK
-/// gelsd in float32; the two agree to ~1e−5 relative (methods-and-metrics.md A7).
+/// minimum-norm solution when rank-deficient) — Captum's default `SkLearnLinearRegression` solves the
+/// same problem with LAPACK gelsd in float32; the two agree to ~1e−5 relative (methods-and-metrics.md A7).
 /// Several examples: one regression each, the sample stream continuing (as Captum's per-example loop).
 public enum KernelShap {
     public struct Parameters: Sendable, Equatable {

@@ -2,7 +2,8 @@ import LeafLensMath
 
 /// LayerCAM (Jiang et al. 2021) as pytorch-grad-cam 1.5.7's `LayerCAM`: raw = Σ_c relu(g)·A_c, element-wise.
 public enum LayerCAM {
-    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters` for layers, eigen-smooth and aug-smooth);
+    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters` for layers, eigen-smooth
+    /// and aug-smooth);
     /// `targets == nil` explains each image's argmax, as pytorch-grad-cam's `targets=None`.
     @_specialize(where Model == ResNetClassifier<Float>)
     public static func attribute<Model: AttributionModel>(

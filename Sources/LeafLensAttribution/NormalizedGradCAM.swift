@@ -4,7 +4,8 @@ import LeafLensMath
 /// Captum's `LayerGradCam` (w_c = mean over h×w of ∂F/∂A_c), then the CAM family's post-processing
 /// (ReLU, min–max with 1e−7, bilinear resize; see `CAMEngine`). `GradCAM` keeps Captum's raw maps.
 public enum NormalizedGradCAM {
-    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters` for layers, eigen-smooth and aug-smooth);
+    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters` for layers, eigen-smooth
+    /// and aug-smooth);
     /// `targets == nil` explains each image's argmax, as pytorch-grad-cam's `targets=None`.
     @_specialize(where Model == ResNetClassifier<Float>)
     public static func attribute<Model: AttributionModel>(

@@ -13,7 +13,8 @@ import LeafLensMath
 public enum ScoreCAM {
     public static let defaultBatchSize = 16
 
-    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters`); `targets == nil` explains each image's argmax.
+    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters`); `targets == nil` explains
+    /// each image's argmax.
     @_specialize(where Model == ResNetClassifier<Float>)
     public static func attribute<Model: AttributionModel>(
         model: Model, input: Tensor<Model.Scalar>, targets: [Int]?, parameters: CAMParameters = CAMParameters()

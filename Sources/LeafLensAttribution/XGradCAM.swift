@@ -3,7 +3,8 @@ import LeafLensMath
 /// XGrad-CAM (Fu et al. 2020) as pytorch-grad-cam 1.5.7's `XGradCAM`:
 /// w_c = Σ_ij (g·A_c) / (Σ_ij A_c + 1e−7), raw = Σ_c w_c·A_c.
 public enum XGradCAM {
-    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters` for layers, eigen-smooth and aug-smooth);
+    /// `[N, 1, H, W]` in [0, 1), in the model's precision (see `CAMParameters` for layers, eigen-smooth
+    /// and aug-smooth);
     /// `targets == nil` explains each image's argmax, as pytorch-grad-cam's `targets=None`.
     @_specialize(where Model == ResNetClassifier<Float>)
     public static func attribute<Model: AttributionModel>(

@@ -50,7 +50,6 @@ struct MethodsCAMManifest: Codable, Sendable {
         var coalitions: [[Int]]?
         var f_x: Double?
         var f_baseline: Double?
-        var values_tight_lasso: [Double]?
     }
     struct Slic: Codable, Sendable {
         var image_file: String

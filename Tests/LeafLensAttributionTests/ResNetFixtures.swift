@@ -69,10 +69,6 @@ struct CaptumCase: Codable, Sendable {
         try #require(attributions.first { $0.name == name }, "no attribution '\(name)' in case '\(self.name)'")
     }
 
-    func reference(_ a: CaptumAttribution) throws -> Tensor<Float> {
-        try NPY.read(FixturePaths.fixture("captum/\(a.file)"), as: Float.self)
-    }
-
     var input: Tensor<Float> { ResNet18<Float>.seededInput(seed: input_seed, shape: input_shape) }
 }
 
