@@ -35,6 +35,9 @@ import Testing
         var shape: [Int]
         var kept_stride: Int
         var torch_float32_rel_l2: Double
+        /// PyTorch's float32 distance per draw (its backends and the case's reorderings).
+        var torch_float32_rel_l2_by_draw: [String: Double]
+        var torch_float32_rel_l2_earlier_cpu: Double?
         var method: String?
         var n_steps: Int?
         var internal_batch_size: Int?
@@ -62,11 +65,21 @@ import Testing
         var weight_seed: UInt64?
         var input_seed: UInt64?
         var input_file: String?
+        var reorderings: [Reordering]
         var results: [Result]
 
         func result(_ name: String) throws -> Result {
             try #require(results.first { $0.name == name }, "no '\(name)' in case '\(self.name)'")
         }
+    }
+
+    /// One reordering of the case's network (float64.py's `reordered`): per block (`layer3.1`), the
+    /// permutation of its internal channels after conv1 (and, in a Bottleneck, after conv2). The same
+    /// function in exact arithmetic; in float32 its sums run in another order.
+    struct Reordering: Codable, Sendable {
+        var label: String
+        var seed: Int
+        var blocks: [String: [[Int]]]
     }
 
     struct Manifest: Codable { var cases: [Case] }
@@ -112,6 +125,45 @@ import Testing
         return try #require(m.cases.first { $0.name == name }, "no case '\(name)' in Fixtures/float64")
     }
 
+    /// The case's float32 weights with `reordering`'s permutations applied (rows of the producing conv and
+    /// its BatchNorm, input channels of the consuming conv).
+    static func floatModel(_ c: Case, reordering: Reordering?) throws -> ResNet18<Float> {
+        var model = try floatModel(c)
+        guard let reordering else { return model }
+        for (block, orders) in reordering.blocks {
+            for (k, order) in orders.enumerated() {
+                let (producer, norm, consumer) = ("conv\(k + 1)", "bn\(k + 1)", "conv\(k + 2)")
+                for name in [
+                    "\(producer).weight", "\(norm).weight", "\(norm).bias", "\(norm).running_mean",
+                    "\(norm).running_var",
+                ] {
+                    let key = "\(block).\(name)"
+                    let t = try #require(model.parameters[key], "no \(key)")
+                    try model.setParameter(key, try permuted(t, order, axis: 0))
+                }
+                let key = "\(block).\(consumer).weight"
+                try model.setParameter(
+                    key, try permuted(try #require(model.parameters[key], "no \(key)"), order, axis: 1))
+            }
+        }
+        return model
+    }
+
+    /// `t` with index i of `axis` (0 or 1) taken from index order[i].
+    static func permuted(_ t: Tensor<Float>, _ order: [Int], axis: Int) throws -> Tensor<Float> {
+        let outer = axis == 0 ? 1 : t.shape[0]
+        let n = t.shape[axis]
+        let inner = t.count / (outer * n)
+        try #require(order.count == n && Set(order) == Set(0..<n), "not a permutation of \(n) channels")
+        var out = t.storage
+        for a in 0..<outer {
+            for (i, from) in order.enumerated() {
+                for j in 0..<inner { out[(a * n + i) * inner + j] = t.storage[(a * n + from) * inner + j] }
+            }
+        }
+        return try Tensor(shape: t.shape, storage: out)
+    }
+
     /// The case's float32 weights, as LeafLens loads them (converted exactly for the Double path).
     static func floatModel(_ c: Case) throws -> ResNet18<Float> {
         if let seed = c.weight_seed {
@@ -141,8 +193,10 @@ import Testing
 
     // MARK: LeafLens's result for one fixture entry, in T
 
-    static func compute<T: TensorScalar>(_ c: Case, _ r: Result, as _: T.Type) throws -> Tensor<T> {
-        let model = try ResNetClassifier(try floatModel(c).converted(to: T.self))
+    static func compute<T: TensorScalar>(
+        _ c: Case, _ r: Result, as _: T.Type, reordering: Reordering? = nil
+    ) throws -> Tensor<T> {
+        let model = try ResNetClassifier(try floatModel(c, reordering: reordering).converted(to: T.self))
         let x = try floatInput(c).converted(to: T.self)
         let targets = c.targets
         let rules: [String: IntegrationRule] = [
@@ -329,53 +383,50 @@ import Testing
         #expect(error <= Self.exactBound, "\(run): LeafLens Double vs float64 reference: relative L2 \(error)")
     }
 
-    /// LeafLens's float32 path is within the derived bound of the float64 answer.
+    /// LeafLens's float32 path is within the derived bound of the float64 answer, both libraries' float32
+    /// error taken over the same draws: LeafLens's median over the case's network and its four reorderings
+    /// against `DerivedBound(noise:)` of PyTorch's median over its eight draws (four backends, the same four
+    /// reorderings; and an earlier CPU's, where recorded). See `float32ErrorOverDraws`.
     @Test(arguments: runs) func float32WithinDerivedBound(_ run: Run) throws {
         let c = try Self.case(run.caseName)
         let r = try c.result(run.name)
         let expected = try Self.reference(c, r)
-        let ours = try Self.kept(try Self.compute(c, r, as: Float.self), stride: r.kept_stride)
-        let error = relativeL2Error(ours, expected)
-        let bound = DerivedBound(noise: r.torch_float32_rel_l2)
-        if Self.reportParity {
-            print("float32 \(run): LeafLens \(error), PyTorch \(r.torch_float32_rel_l2), bound \(bound.value)")
+        var ours: [Double] = []
+        for reordering in [nil] + c.reorderings.map(Optional.some) {
+            let result = try Self.kept(
+                try Self.compute(c, r, as: Float.self, reordering: reordering), stride: r.kept_stride)
+            ours.append(relativeL2Error(result, expected))
         }
-        let check = {
-            #expect(
-                bound.admits(error),
-                "\(run): LeafLens float32 \(error) from float64 > bound \(bound.value) (PyTorch's own: \(r.torch_float32_rel_l2))"
+        let theirs =
+            Array(r.torch_float32_rel_l2_by_draw.values) + (r.torch_float32_rel_l2_earlier_cpu.map { [$0] } ?? [])
+        let (error, noise) = (Self.median(ours), Self.median(theirs))
+        let bound = DerivedBound(noise: noise)
+        if Self.reportParity {
+            print(
+                "float32 \(run): LeafLens \(error) (median of \(ours.count); on the network itself \(ours[0])), "
+                    + "PyTorch \(noise) (median of \(theirs.count); largest \(r.torch_float32_rel_l2)), bound \(bound.value)"
             )
         }
-        if Self.float32GapKnown(run) {
-            withKnownIssue(
-                "float32 gap on the depth networks' CAM and segment entries (see float32GapKnown)",
-                isIntermittent: true, check)
-        } else {
-            check()
-        }
+        #expect(
+            bound.admits(error),
+            "\(run): LeafLens float32 \(error) from float64 (median over \(ours)) > bound \(bound.value) (PyTorch's median over \(theirs))"
+        )
     }
 
-    /// An open gap, measured and not hidden: on the resnet34 and resnet50 cases, 7 of these 52 float32 CAM
-    /// and segment entries exceed the derived rule (2026-12-02, AMD EPYC with AVX-512). The worst is
-    /// resnet50's XGrad-CAM finished map at 1.7× its bound; `LEAFLENS_REPORT_PARITY=1` prints each entry.
-    /// The Double results are exact (≤ 1e−10) for all of them, so the math is the libraries'.
-    ///
-    /// Two causes were found and fixed before this count (17 entries were over before them):
-    /// - the AVX-512 kernel's one-chain summation, now blocked;
-    /// - single draws of e_pt, now the largest over PyTorch's backends and over CPUs.
-    ///
-    /// Over many draws the two libraries' float32 errors are the same size. `scripts/float32_spread.py`
-    /// measured Grad-CAM's raw map for 16 inputs × every class (resnet50 medians: LeafLens 8.9e−7, PyTorch
-    /// 8.4e−7). Still, one library's error exceeds twice the other's on 8–13% of the pairs. These quantities are a few
-    /// numbers (2×2 maps), or differences of nearly equal logits (Score-CAM, Ablation-CAM, FeatureAblation),
-    /// and on them the rule cannot carry a per-entry verdict.
-    ///
-    /// These entries are reported as known issues. They are intermittent: which of them exceed depends on
-    /// the CPU's kernels. The seeded and trained cases' CAM and segment entries are enforced.
-    static func float32GapKnown(_ run: Run) -> Bool {
-        guard run.caseName == "resnet34" || run.caseName == "resnet50" else { return false }
-        return run.name.hasPrefix("cam_")
-            || ["feature_ablation", "shapley_value_sampling", "kernel_shap", "lime"].contains(run.name)
+    /// Why medians over draws. One float32 run is one draw of its error; how large a draw is depends on the
+    /// order of every sum, which any kernel or summation change reshuffles. For a quantity of many numbers
+    /// (a logit vector, an attribution map) draws differ little; for a quantity of a few numbers (a 2×2 CAM
+    /// map, a segment value that is a difference of nearly equal logits) they differ severalfold: on the
+    /// resnet50 case PyTorch's own eight draws span 3.7× on Ablation-CAM's raw map (1.5e−6 to 5.5e−6) and
+    /// 69× on Score-CAM's (8.9e−7 to 6.2e−5), against 1.3× on layer4's activation; and one change that made
+    /// LeafLens's float32 path more accurate overall (BatchNorm folded in Double: median error over these
+    /// entries −9%) moved which of LeafLens's single draws fell outside twice PyTorch's largest. A
+    /// per-entry verdict on one draw each is a coin toss there; on the median of draws over the same
+    /// orderings it compares the two libraries' error sizes, which is the rule's question.
+    static func median(_ values: [Double]) -> Double {
+        let v = values.sorted()
+        guard !v.isEmpty else { return .nan }
+        return v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
     }
 
     /// The rule rejects a result perturbed past it: LeafLens's own float32 Grad-CAM and IG moved by
