@@ -17,22 +17,54 @@ public struct Linear<T: TensorScalar>: Sendable {
     public var inFeatures: Int { weight.shape[1] }
     public var outFeatures: Int { weight.shape[0] }
 
+    /// Each output is accumulated in Double and rounded to `T` once. The logits are what every
+    /// perturbation method differences (Ablation-CAM's score drops, Score-CAM's softmax over masked
+    /// scores, occlusion's drops): a float32 dot product over K inputs, summed in one chain as
+    /// OpenBLAS's kernel does, put LeafLens's Ablation-CAM and Score-CAM weights 2–3× farther from float64
+    /// than PyTorch's on the float64 fixtures (issue 17). The layer is small beside the convolutions
+    /// (K·out multiply-adds per row).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func forward(_ x: Tensor<T>) throws(TensorError) -> Tensor<T> {
         guard x.rank == 2, x.shape[1] == inFeatures else {
             throw .shapeMismatch(operation: "linear input", expected: [-1, inFeatures], found: x.shape)
         }
-        let n = x.shape[0]
-        var y = Tensor<T>(zeros: [n, outFeatures])
-        if let bias {
-            for i in 0..<n { for o in 0..<outFeatures { y.storage[i * outFeatures + o] = bias.storage[o] } }
+        let (n, k, out) = (x.shape[0], inFeatures, outFeatures)
+        var y = Tensor<T>(zeros: [n, out])
+        x.storage.withUnsafeBufferPointer { xs in
+            weight.storage.withUnsafeBufferPointer { ws in
+                y.storage.withUnsafeMutableBufferPointer { ys in
+                    for i in 0..<n {
+                        let row = xs.baseAddress! + i * k  // safe: n·k elements, checked above
+                        for o in 0..<out {
+                            ys[i * out + o] = T(
+                                Self.dot(row, ws.baseAddress! + o * k, count: k)
+                                    + Double(bias?.storage[o] ?? 0))
+                        }
+                    }
+                }
+            }
         }
-        GEMM.serial(
-            transA: false, transB: true, m: n, n: outFeatures, k: inFeatures, alpha: 1,
-            a: x.storage, lda: inFeatures, b: weight.storage, ldb: inFeatures, beta: 1,
-            c: &y.storage, ldc: outFeatures)
         return y
+    }
+
+    /// Σ a[j]·b[j] in Double (four lanes, then their sum).
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, count: Int) -> Double {
+        var lanes = SIMD4<Double>()
+        var j = 0
+        while j + 4 <= count {
+            lanes +=
+                SIMD4(Double(a[j]), Double(a[j + 1]), Double(a[j + 2]), Double(a[j + 3]))
+                * SIMD4(Double(b[j]), Double(b[j + 1]), Double(b[j + 2]), Double(b[j + 3]))
+            j += 4
+        }
+        var sum = lanes.sum()
+        while j < count {
+            sum += Double(a[j]) * Double(b[j])
+            j += 1
+        }
+        return sum
     }
 
     /// ∂L/∂x = dy·W. ACCUMULATES ∂L/∂W += dyᵀ·x and ∂L/∂b += Σ_n dy when `parameterGradients` is non-nil
