@@ -14,7 +14,7 @@
 #endif
 
 // MR rows of A (broadcast) × NR columns of B (two zmm vectors) per tile; KC rows of B per packed block.
-enum { MR = 8, NR = 32, KC_MAX = 256 };
+enum { MR = 8, NR = 32, KC_MAX = 128 };
 
 #if LL_HAS_KERNEL
 
@@ -51,8 +51,10 @@ LL_TARGET static inline __attribute__((always_inline)) void kernel_tile(
     }
     // Blocked summation: each block of k (kb ≤ KC_MAX) is summed from zero in registers and then added to
     // C when continuing a sum (accumulate). One sequential chain over all of K = C·KH·KW (4,608 terms in a
-    // ResNet's layer4) lets float32 rounding grow like √K; blocks of 256 keep it near √256 + √(K/256). On the
-    // full-width ResNet18 that took Grad-CAM's float32 error from 2.5× Captum's own to 1.1× (README).
+    // ResNet's layer4) lets float32 rounding grow like √K; blocks of at most 128 keep it near √128 + √(K/128).
+    // On the full-width ResNet18 blocks of 256 took Grad-CAM's float32 error from 2.5× Captum's own to 1.1×;
+    // 128 put layer4's float32 error below PyTorch's median draw on all four float64 fixture networks (on
+    // the trained one it was 1.2× above it with 256), for IG 3% slower at the median (README, BENCHMARKS.md).
     __m512 acc[MR][2];
 #pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();

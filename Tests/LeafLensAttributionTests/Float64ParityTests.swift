@@ -415,34 +415,29 @@ import Testing
         }
         if Self.float32GapKnown(run) {
             withKnownIssue(
-                "Score-CAM's float32 gap on the seeded and trained cases (see float32GapKnown)", isIntermittent: true,
+                "GradientShap's ReLU flip on the trained case (see float32GapKnown)", isIntermittent: true,
                 check)
         } else {
             check()
         }
     }
 
-    /// An open gap, measured and not hidden (2026-12-02, AMD EPYC with AVX-512): Score-CAM on the seeded
-    /// and trained cases. On the trained case LeafLens's five draws of the raw map are 0.8–2.4e−6 from
-    /// float64 and PyTorch's eight 0.5–1.2e−6 (medians 1.6e−6 and 6.2e−7: 1.26× the bound; the finished
-    /// map 1.55×); on the seeded case only the finished map is over (1.09×). `LEAFLENS_REPORT_PARITY=1`
-    /// prints every draw. The Double results are exact (≤ 1e−10).
+    /// An open gap, measured and not hidden (2026-12-02, AMD EPYC with AVX-512): GradientShap on the trained
+    /// case. Its error is bimodal: one ReLU input near zero at one of the sample points flips or not. Two of
+    /// PyTorch's nine draws (oneDNN off, both thread counts) are 4.3657e−3 from float64, the other seven
+    /// 0.9–1.3e−7; all five of LeafLens's are 4.3657e−3 — the same distance to five digits, so the same
+    /// flip. The reorderings do not reach it: they permute the blocks' internal channels and leave the stem
+    /// and the residual stream's sums in one order, so there LeafLens's five draws are one. The Double
+    /// result is exact (≤ 1e−10). `LEAFLENS_REPORT_PARITY=1` prints every draw.
     ///
-    /// What was measured of the cause, on the trained case: the error is the masks'. Score-CAM's weights
-    /// are a softmax over the scores of the input masked by each normalised channel of layer4, and one
-    /// channel holds 0.48 of the weight. Scoring LeafLens's own masked inputs in float64 leaves the raw
-    /// map's error unchanged (2.1e−6), and LeafLens's masks are torch's float32 masks of LeafLens's layer4
-    /// activation to 6e−8; so it is layer4's float32 error, carried into the masks. That error is 1.15–1.33×
-    /// PyTorch's in every band of channels (1.2× overall) and larger in the two channels that carry most of
-    /// the weight. Torch's own kernels with BatchNorm folded as LeafLens folds it give 2.1e−7 on layer4
-    /// against LeafLens's 2.4e−7: the rest is the convolution kernels' summation order.
-    ///
-    /// Two causes of the same kind were found and fixed by this test: BatchNorm folded in float32
-    /// (`BatchNorm2d.folded(into:)`, now in Double) and the fully connected layer's one-chain float32 dot
+    /// Three causes of the same kind were found by this test and fixed: BatchNorm folded in float32
+    /// (`BatchNorm2d.folded(into:)`, now in Double); the fully connected layer's one-chain float32 dot
     /// products (`Linear.forward`, now accumulated in Double), which had put Ablation-CAM's weights 2–4×
-    /// PyTorch's distance from float64.
+    /// PyTorch's distance from float64; and the AVX-512 convolution tile's sums in blocks of 256 (now 128),
+    /// which had left the trained network's layer4 at 1.2× PyTorch's float32 error, and Score-CAM, which
+    /// carries it into its masks, at 2–3× (all five of LeafLens's draws above all eight of PyTorch's).
     static func float32GapKnown(_ run: Run) -> Bool {
-        (run.caseName == "trained" || run.caseName == "seeded") && run.name.hasPrefix("cam_score_cam")
+        run.caseName == "trained" && run.name == "gradient_shap"
     }
 
     /// Why medians over draws. One float32 run is one draw of its error; how large a draw is depends on the
