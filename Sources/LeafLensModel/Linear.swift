@@ -20,8 +20,8 @@ public struct Linear<T: TensorScalar>: Sendable {
     /// Each output is accumulated in Double and rounded to `T` once. The logits are what every
     /// perturbation method differences (Ablation-CAM's score drops, Score-CAM's softmax over masked
     /// scores, occlusion's drops): a float32 dot product over K inputs, summed in one chain as
-    /// OpenBLAS's kernel does, put LeafLens's Ablation-CAM and Score-CAM weights 2–3× farther from float64
-    /// than PyTorch's on the float64 fixtures (issue 17). The layer is small beside the convolutions
+    /// OpenBLAS's kernel does, put LeafLens's Ablation-CAM weights 2–4× farther from float64 than
+    /// PyTorch's on the float64 fixtures (issue 17). The layer is small beside the convolutions
     /// (K·out multiply-adds per row).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
@@ -31,14 +31,18 @@ public struct Linear<T: TensorScalar>: Sendable {
         }
         let (n, k, out) = (x.shape[0], inFeatures, outFeatures)
         var y = Tensor<T>(zeros: [n, out])
+        guard n > 0, k > 0 else {  // no products: the bias alone (and no pointers into empty storage)
+            for i in 0..<n { for o in 0..<out { y.storage[i * out + o] = bias?.storage[o] ?? 0 } }
+            return y
+        }
         x.storage.withUnsafeBufferPointer { xs in
             weight.storage.withUnsafeBufferPointer { ws in
                 y.storage.withUnsafeMutableBufferPointer { ys in
                     for i in 0..<n {
-                        let row = xs.baseAddress! + i * k  // safe: n·k elements, checked above
+                        let row = xs.baseAddress! + i * k  // safe: n, k > 0 and n·k elements, checked above
                         for o in 0..<out {
                             ys[i * out + o] = T(
-                                Self.dot(row, ws.baseAddress! + o * k, count: k)
+                                Self.dot(row, ws.baseAddress! + o * k, count: k)  // safe: weight is out·k > 0
                                     + Double(bias?.storage[o] ?? 0))
                         }
                     }

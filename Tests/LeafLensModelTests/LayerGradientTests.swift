@@ -323,3 +323,24 @@ extension Tensor {
         return t
     }
 }
+
+/// The fully connected layer accumulates in Double and rounds once (`Linear.forward`).
+@Suite struct LinearForwardTests {
+    /// Each output is the float32 rounding of the exact dot product plus bias: 1 + 2⁻²⁴ + 2⁻²⁴ is 1 in a
+    /// float32 chain, and 1 + 2⁻²³ (one ulp above 1) when summed in Double first.
+    @Test func roundsOnceAfterTheWholeSum() throws {
+        let tiny = Float(1) / Float(1 << 24)
+        let layer = try Linear<Float>(
+            weight: try Tensor(shape: [1, 3], storage: [1, tiny, tiny]), bias: try Tensor(shape: [1], storage: [0]))
+        let y = try layer.forward(try Tensor(shape: [1, 3], storage: [1, 1, 1]))
+        #expect(y.storage == [1 + 2 * tiny])
+    }
+
+    /// No inputs or no rows: the bias alone, and no pointer into empty storage.
+    @Test func emptyInputsGiveTheBias() throws {
+        let layer = try Linear<Float>(
+            weight: Tensor(zeros: [2, 0]), bias: try Tensor(shape: [2], storage: [0.5, -1]))
+        #expect(try layer.forward(Tensor(zeros: [1, 0])).storage == [0.5, -1])
+        #expect(try layer.forward(Tensor(zeros: [0, 0])).shape == [0, 2])
+    }
+}
