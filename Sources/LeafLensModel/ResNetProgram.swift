@@ -100,18 +100,13 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
                     runningMean: try tensor("\(unit.norm).running_mean"),
                     runningVar: try tensor("\(unit.norm).running_var"))
             } catch let e as ModelError { throw e } catch { throw .notResNet("\(unit.convolution): \(error)") }
+            // The convolutions are bound unprepared here and prepared together below.
             if purpose.foldsBatchNorm {
                 let folded: Conv2d<T>
                 do { folded = try bn.folded(into: conv) } catch { throw .notResNet("\(unit.norm): \(error)") }
-                return emit(
-                    .convolution(
-                        folded.using(purpose.algorithm(for: folded), inputGradients: purpose != .classification),
-                        parameter: nil), [input], name: unit.norm
-                )
+                return emit(.convolution(folded, parameter: nil), [input], name: unit.norm)
             }
-            let c = emit(
-                .convolution(conv.using(purpose.algorithm(for: conv)), parameter: unit.convolution), [input],
-                name: unit.convolution)
+            let c = emit(.convolution(conv, parameter: unit.convolution), [input], name: unit.convolution)
             return emit(.batchNorm(bn, parameter: unit.norm), [c], name: unit.norm)
         }
 
@@ -143,12 +138,40 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
             let fc = try Linear(weight: try tensor("fc.weight"), bias: try tensor("fc.bias"))
             _ = emit(.linear(fc, parameter: "fc"), [x], name: "fc")
         } catch let e as ModelError { throw e } catch { throw .notResNet("fc: \(error)") }
+        prepareConvolutions()
         for key in [ScheduleKey(taps: [], plan: nil), ScheduleKey(taps: [], plan: .inputOnly)] {
             schedules[key] = schedule(for: key)
         }
         if !purpose.foldsBatchNorm {
             let key = ScheduleKey(taps: [], plan: BackwardPlan(parameterGradients: true, training: true))
             schedules[key] = schedule(for: key)
+        }
+    }
+
+    /// Prepares every convolution for `purpose` (packs its weights, or transforms them for Winograd), the
+    /// convolutions spread over the workers, largest first: packing is most of a one-image process's
+    /// set-up, and the workers would otherwise spin idle beside it. Each convolution is prepared exactly as
+    /// alone (`Conv2d.using`), so the numbers do not depend on this.
+    private mutating func prepareConvolutions() {
+        var found: [(step: Int, conv: Conv2d<T>)] = []
+        for (i, step) in steps.enumerated() {
+            if case .convolution(let conv, _) = step.operation { found.append((i, conv)) }
+        }
+        let work = found.indices.sorted { found[$0].conv.weight.count > found[$1].conv.weight.count }
+        let (purpose, convs) = (self.purpose, found.map(\.conv))
+        var prepared = convs
+        prepared.withUnsafeMutableBufferPointer { out in
+            let out = UnsafeSendable(out)
+            Parallel.forEach(work.count) { k in
+                let conv = convs[work[k]]
+                // Each worker writes its own element of `out`.
+                out.value[work[k]] = conv.using(
+                    purpose.algorithm(for: conv), inputGradients: purpose != .classification)
+            }
+        }
+        for (k, item) in found.enumerated() {
+            guard case .convolution(_, let parameter) = steps[item.step].operation else { continue }
+            steps[item.step].operation = .convolution(prepared[k], parameter: parameter)
         }
     }
 

@@ -20,6 +20,9 @@ public struct BenchmarkReport: Codable, Sendable {
     public var gflops: Double
     public var blasCore: String
     public var convKernel: String
+    /// `bench ig --steps auto`: the count the step search chose, and every count it tried (in order).
+    public var chosenSteps: Int? = nil
+    public var stepsTried: [Int]? = nil
     /// The all-cores peak the run is compared with (`leaflens bench peak`), when one was measured or given.
     public var peak: PeakFLOPRate? = nil
     /// gflops / peak.allCoresGflops (nil without a peak).
@@ -48,6 +51,9 @@ public struct BenchmarkSubject {
     public var task: String
     public var flopsPerRun: Double
     public var body: () throws -> Void
+    /// For a step search: the count chosen and the counts tried (the same every run: the search is
+    /// deterministic).
+    public var stepSearch: (chosen: Int, tried: [Int])? = nil
 }
 
 /// The model, input and FLOP count a benchmark runs on.
@@ -118,6 +124,31 @@ public struct BenchmarkSetup {
         }
     }
 
+    /// Integrated Gradients with `--steps auto` (zero baseline): the whole step search, ladder and
+    /// bisection, as `explain --steps auto` runs it. The search is run once here to learn its counts; FLOPs:
+    /// (Σ tried counts) × 2 forwards for the attributions + 2 forwards for F(x) and F(baseline).
+    public func integratedGradientsStepSearch(
+        target: Int, search: IntegratedGradientsStepSearch, rule: IntegrationRule, internalBatchSize: Int?
+    ) throws -> BenchmarkSubject {
+        let (model, input, targets) = try attributionSetup(target: target)
+        func run() throws -> IntegratedGradients.StepSearchResult<Float> {
+            try IntegratedGradients.attribute(
+                model: model, input: input, targets: targets, stepSearch: search, rule: rule,
+                internalBatchSize: internalBatchSize)
+        }
+        let first = try run()
+        let tried = first.trials.map(\.steps)
+        let name =
+            "ig \(rule.rawValue) auto (delta within \(String(format: "%g%%", search.relativeTolerance * 100)) of |F(x) − F(0)|): "
+            + "\(first.steps) steps\(first.converged ? "" : " (not converged)"), tried \(tried.map(String.init).joined(separator: ", "))"
+            + (internalBatchSize.map { ", internal batch \($0)" } ?? "")
+        var subject = BenchmarkSubject(
+            task: name, flopsPerRun: (Double(tried.reduce(0, +)) * 2 + 2) * forwardFlops
+        ) { _ = try run() }
+        subject.stepSearch = (first.steps, tried)
+        return subject
+    }
+
     /// The layers Grad-CAM can use.
     public func layerNames() throws -> [String] { try ResNetClassifier(network).layerNames }
 
@@ -165,10 +196,13 @@ public struct BenchmarkSetup {
     /// Runs `subject` `warmups` times (default twice) to warm up, then `iterations` times: median, min and max.
     public func measure(_ subject: BenchmarkSubject, iterations: Int, warmups: Int = 2) throws -> BenchmarkReport {
         let t = try BenchmarkTimings(subject.body, warmups: warmups, iterations: iterations)
-        return BenchmarkReport(
+        var report = BenchmarkReport(
             task: subject.task, batch: batch, size: size, iterations: iterations, medianMs: t.median,
             minMs: t.min, maxMs: t.max, gflops: subject.flopsPerRun / (t.median / 1000) / 1e9,
             blasCore: BLASRuntime.coreName, convKernel: PackedMatrix.kernelName)
+        report.chosenSteps = subject.stepSearch?.chosen
+        report.stepsTried = subject.stepSearch?.tried
+        return report
     }
 
     /// Runs `subject` once and reads the process's peak RSS before and after it. The model is already

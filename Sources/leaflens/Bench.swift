@@ -182,8 +182,27 @@ struct BenchIntegratedGradients: ParsableCommand {
     @OptionGroup var options: BenchOptions
     @OptionGroup var attribution: BenchAttributionOptions
 
-    @Option(name: .long, help: "Integration steps n.")
-    var steps: Int = 50
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            """
+            Integration steps n, or auto: the whole step search of `explain --steps auto` (the fewest steps whose \
+            convergence delta is within --delta-tolerance), timed end to end; the JSON adds chosen_steps and \
+            steps_tried.
+            """, valueName: "n|auto"))
+    var steps: StepCount = .fixed(50)
+
+    @Option(
+        name: .customLong("delta-tolerance"),
+        help: ArgumentHelp(
+            "With --steps auto: the largest |convergence delta| accepted, as a fraction of |F(x) − F(baseline)| (default: 0.01).",
+            valueName: "fraction"))
+    var deltaTolerance: Double?
+
+    @Option(
+        name: .customLong("max-steps"),
+        help: ArgumentHelp("With --steps auto: the most steps tried (default: 1024).", valueName: "n"))
+    var maxSteps: Int?
 
     @Option(name: .long, help: "Steps × images per forward/backward (bounds memory); default: all steps at once.")
     var internalBatchSize: Int?
@@ -195,19 +214,45 @@ struct BenchIntegratedGradients: ParsableCommand {
     var rss = false
 
     func validate() throws {
-        guard steps >= approximation.minimumSteps else {
-            throw ValidationError(
-                "--steps must be at least \(approximation.minimumSteps) for \(approximation.rawValue)")
+        switch steps {
+        case .fixed(let steps):
+            guard steps >= approximation.minimumSteps else {
+                throw ValidationError(
+                    "--steps must be auto or at least \(approximation.minimumSteps) for \(approximation.rawValue)")
+            }
+            if deltaTolerance != nil { throw ValidationError("--delta-tolerance only applies with --steps auto") }
+            if maxSteps != nil { throw ValidationError("--max-steps only applies with --steps auto") }
+        case .auto:
+            if let deltaTolerance, !(deltaTolerance.isFinite && deltaTolerance > 0 && deltaTolerance <= 1) {
+                throw ValidationError(
+                    "--delta-tolerance must be a fraction in (0, 1] of |F(x) − F(baseline)|, got \(deltaTolerance)")
+            }
+            if let maxSteps, maxSteps < approximation.minimumSteps || maxSteps > 100_000 {
+                throw ValidationError(
+                    "--max-steps must be in \(approximation.minimumSteps)...100000 for \(approximation.rawValue), got \(maxSteps)"
+                )
+            }
         }
         if let size = internalBatchSize, size < 1 { throw ValidationError("--internal-batch-size must be at least 1") }
     }
 
     func run() throws {
         let setup = try attribution.setup(options)
-        var subject = try setup.integratedGradients(
-            target: attribution.target, steps: steps, rule: approximation, internalBatchSize: internalBatchSize)
+        var subject: BenchmarkSubject
+        switch steps {
+        case .fixed(let steps):
+            subject = try setup.integratedGradients(
+                target: attribution.target, steps: steps, rule: approximation, internalBatchSize: internalBatchSize)
+        case .auto:
+            let search = IntegratedGradientsStepSearch(
+                relativeTolerance: deltaTolerance ?? IntegratedGradientsStepSearch.defaultRelativeTolerance,
+                maximumSteps: maxSteps ?? IntegratedGradientsStepSearch.defaultMaximumSteps)
+            subject = try setup.integratedGradientsStepSearch(
+                target: attribution.target, search: search, rule: approximation, internalBatchSize: internalBatchSize)
+        }
         guard rss else { return try options.measure(subject, in: setup) }
-        subject.task = "ig steps \(steps) internal batch \(internalBatchSize.map(String.init) ?? "none")"
+        subject.task =
+            "ig steps \(steps.defaultValueDescription) internal batch \(internalBatchSize.map(String.init) ?? "none")"
         let memory = try setup.peakMemory(subject)
         if options.json {
             let fields = [
