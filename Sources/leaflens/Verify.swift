@@ -15,7 +15,8 @@ struct Verify: ParsableCommand {
             central differences of the target logit at seeded input elements against the analytic gradient); \
             completeness (Integrated Gradients' relative delta at 16, 32, … --max-steps steps; \
             passes when 1% is reached and kept from some count on); relu-near-zero (INFO: ReLU inputs within 8 float32 ulps of zero, where any two \
-            float32 libraries may disagree).
+            float32 libraries may disagree); maxpool-near-tie (INFO: stem max-pool windows whose two largest \
+            inputs are within 8 float32 ulps of each other, where they may route the gradient differently).
 
             Exit status: 0 when every check is within its bound, 1 when one fails (or on a runtime error), \
             2 on a usage error. --out DIR writes DIR/verify.json atomically; --json prints it instead of the \

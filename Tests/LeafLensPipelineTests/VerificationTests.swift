@@ -62,7 +62,7 @@ struct VerificationTests {
         #expect(
             names == [
                 "weights", "logits", "integrated-gradients", "grad-cam", "saliency", "input-x-gradient",
-                "finite-differences", "completeness", "relu-near-zero",
+                "finite-differences", "completeness", "relu-near-zero", "maxpool-near-tie",
             ])
         for check in report.checks where check.status != .pass {
             #expect(check.status == .info, "\(check.name): \(check.measured) > \(check.bound ?? .nan): \(check.detail)")
@@ -133,6 +133,40 @@ struct VerificationTests {
         #expect(VerificationSettings.doublingSteps(upTo: 256) == [16, 32, 64, 128, 256])
         #expect(VerificationSettings.doublingSteps(upTo: 100) == [16, 32, 64, 100])
         #expect(VerificationSettings.doublingSteps(upTo: 16) == [16])
+    }
+
+    /// A window counts when its largest input is positive and the runner-up (another position) is within
+    /// the threshold; padding never wins; a window of zeros does not count (its gradient is zero anyway).
+    @Test func maxPoolNearTiesCountsWindowsWhoseTwoLargestInputsAreClose() throws {
+        // One 1×1×4×4 plane, pool 2×2 stride 2 (4 windows): a near tie, a clear winner, all zeros, an exact tie.
+        let plane: [Double] = [
+            0.5, 0.5 + 1e-9, 0.9, 0.1,
+            0.2, 0.1, 0.3, 0.2,
+            0, 0, 0.7, 0,
+            0, 0, 0, 0.7,
+        ]
+        let t = try Tensor(shape: [1, 1, 4, 4], storage: plane)
+        let counted = Verification.nearTies(t, kernel: 2, stride: 2, padding: 0, threshold: 1e-6)
+        #expect(counted.near == 2 && counted.windows == 4, "\(counted)")
+        #expect(Verification.nearTies(t, kernel: 2, stride: 2, padding: 0, threshold: 1e-12).near == 1)
+        // 3×3 stride 2 padding 1 over the same plane: 4 windows, padding excluded.
+        let padded = Verification.nearTies(t, kernel: 3, stride: 2, padding: 1, threshold: 1e-6)
+        #expect(padded.windows == 4)
+        #expect(padded.near == 2, "\(padded)")  // (0, 0): 0.5 + 1e-9 against 0.5; (1, 1): 0.7 against 0.7
+    }
+
+    /// A max-pool window counts as decided differently only when the choices differ and float64's two
+    /// candidates are within the threshold (8 float32 ulps of the layer's maximum, 1.0 here).
+    @Test func maxPoolFlipsCountsOtherChoicesOfNearTiesOnly() throws {
+        // One 1×1×2×2 plane: the stem pool (3×3, stride 2, padding 1) has one window over all four.
+        let near = 1.0 + 1e-7, far = 1.5
+        let double = try Tensor<Double>(shape: [1, 1, 2, 2], storage: [near, 1.0, 0, 0])
+        let agrees = try Tensor<Float>(shape: [1, 1, 2, 2], storage: [Float(near) + 2e-7, 1.0, 0, 0])
+        let flipped = try Tensor<Float>(shape: [1, 1, 2, 2], storage: [1.0, 1.0 + 2e-7, 0, 0])
+        #expect(Verification.maxPoolFlips(agrees, double) == 0)
+        #expect(Verification.maxPoolFlips(flipped, double) == 1)
+        let clear = try Tensor<Double>(shape: [1, 1, 2, 2], storage: [far, 1.0, 0, 0])
+        #expect(Verification.maxPoolFlips(flipped, clear) == 0, "a clear winner chosen otherwise is not a near-tie")
     }
 
     @Test func unsupportedMethodIsRefused() throws {

@@ -226,4 +226,75 @@ extension Verification {
             )
         }
     }
+
+    /// Max-pool windows whose two largest inputs are within float32 rounding of each other, in float64: the
+    /// stem's pool (`maxpool`, reading `relu`), a window counted when its largest input is positive and the
+    /// gap to the second largest is below `reluThresholdUlps` · eps32 · max |layer|. Such a window can pick
+    /// another input in one float32 implementation than in another, and the gradient is routed to another
+    /// pixel (on the bundled model one such window, 1.4e−8 apart, puts GradientShap 4.4e−3 from float64 in
+    /// PyTorch's oneDNN-off runs and in LeafLens's alike). An `.info` line, no bound.
+    func maxPoolNearTies(
+        input: VerificationInput, x: Tensor<Double>, model: ResNetClassifier<Double>
+    )
+        -> VerificationCheck
+    {
+        let name = "maxpool-near-tie"
+        do {
+            let record = try model.folded.forward(x, taps: ["relu"])
+            // safe: tapped above.
+            let values = record.layerActivations["relu"]!
+            let pool = ResNetConfiguration.maxPool
+            let maximum = values.storage.map(abs).max() ?? 0
+            let (near, windows) = Self.nearTies(
+                values, kernel: pool.kernel, stride: pool.stride, padding: pool.padding,
+                threshold: Self.reluThresholdUlps * Double(Float.ulpOfOne) * maximum)
+            return VerificationCheck(
+                name: name, input: input.name, measured: Double(near), bound: nil, noise: nil, status: .info,
+                detail: "\(near) of \(windows) max-pool windows (maxpool) with their two largest inputs within "
+                    + "\(Int(Self.reluThresholdUlps)) float32 ulps of each other")
+        } catch {
+            return VerificationCheck(
+                name: name, input: input.name, measured: .nan, bound: nil, noise: nil, status: .info,
+                detail: "could not be computed: \(error)")
+        }
+    }
+
+    /// For a square max pool over `values` ([N, C, H, W]; padding never wins): how many windows have a
+    /// positive largest input within `threshold` of the second largest (another position of the window),
+    /// and how many windows there are.
+    public static func nearTies(
+        _ values: Tensor<Double>, kernel: Int, stride: Int, padding: Int, threshold: Double
+    ) -> (near: Int, windows: Int) {
+        guard values.rank == 4 else { return (0, 0) }
+        let (n, c, h, w) = (values.shape[0], values.shape[1], values.shape[2], values.shape[3])
+        let oh = (h + 2 * padding - kernel) / stride + 1
+        let ow = (w + 2 * padding - kernel) / stride + 1
+        guard oh > 0, ow > 0 else { return (0, 0) }
+        var near = 0
+        for plane in 0..<(n * c) {
+            let base = plane * h * w
+            for i in 0..<oh {
+                for j in 0..<ow {
+                    var first = -Double.infinity, second = -Double.infinity
+                    for p in 0..<kernel {
+                        let y = i * stride - padding + p
+                        guard y >= 0, y < h else { continue }
+                        for q in 0..<kernel {
+                            let x = j * stride - padding + q
+                            guard x >= 0, x < w else { continue }
+                            let v = values.storage[base + y * w + x]
+                            if v > first {
+                                second = first
+                                first = v
+                            } else if v > second {
+                                second = v
+                            }
+                        }
+                    }
+                    if first > 0, first - second < threshold { near += 1 }
+                }
+            }
+        }
+        return (near, n * c * oh * ow)
+    }
 }
