@@ -1,4 +1,5 @@
 import LeafLensMath
+import Synchronization
 
 /// 2-D convolution (cross-correlation, as PyTorch's Conv2d), NCHW.
 ///
@@ -103,10 +104,13 @@ public struct Conv2d<T: TensorScalar>: Sendable {
     /// Integrated Gradients 1.5e-3 (relative L2) away from Captum's, over the 1e-3 the parity tests allow;
     /// so programs use it for classification only, and its backward pass is im2col's.
     ///
-    /// `inputGradients: false` packs the forward weights only (a classification program never runs a
-    /// backward pass; the input gradient then falls back to OpenBLAS over `weight`), which halves the
-    /// packed copies' memory.
-    public func using(_ algorithm: ConvolutionAlgorithm, inputGradients: Bool = true) -> Conv2d {
+    /// `inputGradients` says when the input gradient's copies (the rotated filters or Wᵀ) are packed:
+    /// `.never` packs the forward weights only (a classification program never runs a backward pass; the
+    /// input gradient then falls back to OpenBLAS over `weight`); `.onFirstUse` packs them the first time
+    /// a backward pass asks (`ResNetProgram.backward` does it for the steps it will run, on all workers), so
+    /// runs whose backward passes stop above this convolution (Grad-CAM at layer4, the CAM family,
+    /// occlusion) hold the forward copy only; `.now` packs them here.
+    public func using(_ algorithm: ConvolutionAlgorithm, inputGradients: InputGradientPacking = .now) -> Conv2d {
         var copy = self
         guard supports(algorithm) else {
             copy.prepared = .none
@@ -121,46 +125,66 @@ public struct Conv2d<T: TensorScalar>: Sendable {
     }
 
     /// Bytes held by the prepared (packed or Winograd-transformed) copies of the weights; 0 for im2col.
+    /// Input-gradient copies not yet made (`.onFirstUse`) count nothing.
     public var preparedBytes: Int {
         switch prepared {
         case .none: 0
         case .winograd(let filters): filters.values.count * MemoryLayout<T>.stride
         case .packed(let packed):
-            [packed.forward, packed.transposed, packed.rotated].compactMap { $0 }.reduce(0) { $0 + $1.byteCount }
+            packed.forward.byteCount + (packed.inputGradient?.madeBytes ?? 0)
         }
     }
 
-    private func packedWeights(inputGradients: Bool) -> PackedConvWeights {
-        let (o, k) = (outChannels, inChannels * kernel.h * kernel.w)
-        let c = inChannels, (kh, kw) = kernel
-        // Stride 1 (and padding < kernel): ∂L/∂x is itself a convolution of ∂L/∂y, with the filters
-        // transposed over channels and rotated 180°, stride 1 and padding kernel − 1 − padding.
+    /// Packs the input gradient's copies now if they are packed on first use and not yet made.
+    public func prepareInputGradient() {
+        _ = packed?.inputGradient?.copies
+    }
+
+    /// Whether a backward pass would pack input-gradient copies first.
+    public var inputGradientPending: Bool { packed?.inputGradient?.isMade == false }
+
+    private func packedWeights(inputGradients: InputGradientPacking) -> PackedConvWeights {
+        let (o, c, (kh, kw)) = (outChannels, inChannels, kernel)
+        let forward = weight.storage.withUnsafeBufferPointer { ws in
+            // safe: the weights have positive dimensions.
+            PackedMatrix(convolution: floatPointer(ws.baseAddress!), outChannels: o, inChannels: c, taps: kh * kw)
+        }
+        guard inputGradients != .never else { return PackedConvWeights(forward: forward, inputGradient: nil) }
+        let (weight, stride, padding) = (self.weight, self.stride, self.padding)
+        let lazy = InputGradientCopies { Self.inputGradientCopies(weight, stride: stride, padding: padding) }
+        if inputGradients == .now { _ = lazy.copies }
+        return PackedConvWeights(forward: forward, inputGradient: lazy)
+    }
+
+    /// Stride 1 (and padding < kernel): ∂L/∂x is itself a convolution of ∂L/∂y, with the filters
+    /// transposed over channels and rotated 180°, stride 1 and padding kernel − 1 − padding: the rotated
+    /// filters, packed. Otherwise Wᵀ, packed.
+    static func inputGradientCopies(
+        _ weight: Tensor<T>, stride: (h: Int, w: Int), padding: (h: Int, w: Int)
+    ) -> InputGradientCopies.Copies {
+        let (o, c, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+        let k = c * kh * kw
         let strideOne = stride == (1, 1) && padding.h < kh && padding.w < kw
-        let flips = inputGradients && strideOne
-        var rotated = [Float](repeating: 0, count: flips ? weight.count : 0)
         return weight.storage.withUnsafeBufferPointer { ws in
             let w = floatPointer(ws.baseAddress!)  // safe: the weights have positive dimensions
-            if flips {
-                for oc in 0..<o {
-                    for ic in 0..<c {
-                        for p in 0..<kh {
-                            for q in 0..<kw {
-                                rotated[((ic * o + oc) * kh + (kh - 1 - p)) * kw + (kw - 1 - q)] =
-                                    w[((oc * c + ic) * kh + p) * kw + q]
-                            }
+            guard strideOne else {
+                return (PackedMatrix(rows: k, columns: o, w, lda: k, transposed: true), nil)
+            }
+            var rotated = [Float](repeating: 0, count: weight.count)
+            for oc in 0..<o {
+                for ic in 0..<c {
+                    for p in 0..<kh {
+                        for q in 0..<kw {
+                            rotated[((ic * o + oc) * kh + (kh - 1 - p)) * kw + (kw - 1 - q)] =
+                                w[((oc * c + ic) * kh + p) * kw + q]
                         }
                     }
                 }
             }
-            return PackedConvWeights(
-                forward: PackedMatrix(convolution: w, outChannels: o, inChannels: c, taps: kh * kw),
-                transposed: inputGradients && !strideOne
-                    ? PackedMatrix(rows: k, columns: o, w, lda: k, transposed: true) : nil,
-                rotated: flips
-                    ? rotated.withUnsafeBufferPointer {
-                        PackedMatrix(convolution: $0.baseAddress!, outChannels: c, inChannels: o, taps: kh * kw)  // safe: non-empty
-                    }
-                    : nil)
+            return rotated.withUnsafeBufferPointer {
+                // safe: non-empty
+                (nil, PackedMatrix(convolution: $0.baseAddress!, outChannels: c, inChannels: o, taps: kh * kw))
+            }
         }
     }
 
@@ -454,12 +478,48 @@ public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
 
 /// A convolution's weights packed for LeafLens's AVX-512 kernel: W `[O, C·KH·KW]` for the forward pass, and
 /// one form for the input gradient.
+/// When a packed convolution packs its input gradient's copies (`Conv2d.using`).
+public enum InputGradientPacking: Sendable {
+    case never, onFirstUse, now
+}
+
 struct PackedConvWeights: Sendable {
     let forward: PackedMatrix
-    /// Wᵀ `[C·KH·KW, O]`, for ∂L/∂x = col2im(Wᵀ·dY) (strided convolutions).
-    let transposed: PackedMatrix?
-    /// W rotated: `[C, O·KH·KW]`, for ∂L/∂x as a stride-1 convolution of dY (stride-1 convolutions).
-    let rotated: PackedMatrix?
+    /// The input gradient's copies; nil when the program packs the forward weights only.
+    let inputGradient: InputGradientCopies?
+    /// Wᵀ `[C·KH·KW, O]`, for ∂L/∂x = col2im(Wᵀ·dY) (strided convolutions); made on first use.
+    var transposed: PackedMatrix? { inputGradient?.copies.transposed }
+    /// W rotated: `[C, O·KH·KW]`, for ∂L/∂x as a stride-1 convolution of dY (stride-1 convolutions); made
+    /// on first use.
+    var rotated: PackedMatrix? { inputGradient?.copies.rotated }
+}
+
+/// A convolution's input-gradient copies, made once by the first caller (under a lock: programs are
+/// shared between threads) and kept; the copies of a `Conv2d` and of its value copies are one.
+final class InputGradientCopies: Sendable {
+    typealias Copies = (transposed: PackedMatrix?, rotated: PackedMatrix?)
+    private let make: @Sendable () -> Copies
+    private let state = Mutex<Copies?>(nil)
+
+    init(_ make: @escaping @Sendable () -> Copies) { self.make = make }
+
+    var copies: Copies {
+        state.withLock { made in
+            if let made { return made }
+            let copies = make()
+            made = copies
+            return copies
+        }
+    }
+
+    var isMade: Bool { state.withLock { $0 != nil } }
+
+    var madeBytes: Int {
+        state.withLock { made in
+            guard let made else { return 0 }
+            return (made.transposed?.byteCount ?? 0) + (made.rotated?.byteCount ?? 0)
+        }
+    }
 }
 
 /// Reinterprets a pointer to `T` as one to Float; only called where `T == Float` was checked

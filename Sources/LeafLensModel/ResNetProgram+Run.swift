@@ -136,6 +136,7 @@ extension ResNetProgram {
             )
         }
 
+        prepareInputGradients(steps: (stopAt + 1)..<steps.count)
         let tappedValues = Set(names.compactMap { layers[$0] })
         var grads = [Tensor<T>?](repeating: nil, count: valueCount)
         grads[outputValue] = gradOutput
@@ -251,5 +252,24 @@ extension ResNetProgram {
             g.storage[i * classCount + t] = 1
         }
         return g
+    }
+}
+
+extension ResNetProgram {
+    /// Packs every convolution's input-gradient copies not made yet (`leaflens info` measures them).
+    public func prepareInputGradients() { prepareInputGradients(steps: steps.indices) }
+
+    /// Packs, on all workers and largest first, the input-gradient copies (`InputGradientPacking.onFirstUse`)
+    /// that the convolutions among `steps` have not made yet, which their first backward pass would
+    /// otherwise make one after another on the calling thread. The copies are the same either way.
+    func prepareInputGradients(steps range: Range<Int>) {
+        var pending: [Conv2d<T>] = []
+        for i in range {
+            if case .convolution(let conv, _) = steps[i].operation, conv.inputGradientPending { pending.append(conv) }
+        }
+        guard !pending.isEmpty else { return }
+        pending.sort { $0.weight.count > $1.weight.count }
+        let work = pending
+        Parallel.forEach(work.count) { work[$0].prepareInputGradient() }
     }
 }

@@ -21,6 +21,18 @@ public enum ProgramPurpose: String, Sendable, CaseIterable {
 
     public var foldsBatchNorm: Bool { self != .training && self != .optimizerStep }
 
+    /// When packed convolutions pack their input gradient's copies: never for classification (no backward
+    /// pass); on first use for attribution, so a run whose backward passes stop above a convolution
+    /// (Grad-CAM at layer4, occlusion, the CAM family) never makes its copies; at once for an optimizer
+    /// step, whose backward always reaches every convolution.
+    var inputGradientPacking: InputGradientPacking {
+        switch self {
+        case .classification: .never
+        case .attribution: .onFirstUse
+        case .training, .optimizerStep: .now
+        }
+    }
+
     /// Winograd pays from this many input channels on (see `classification`).
     static let winogradMinimumChannels = 128
 
@@ -166,7 +178,7 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
                 let conv = convs[work[k]]
                 // Each worker writes its own element of `out`.
                 out.value[work[k]] = conv.using(
-                    purpose.algorithm(for: conv), inputGradients: purpose != .classification)
+                    purpose.algorithm(for: conv), inputGradients: purpose.inputGradientPacking)
             }
         }
         for (k, item) in found.enumerated() {

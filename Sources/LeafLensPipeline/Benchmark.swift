@@ -253,8 +253,16 @@ public enum ModelFacts {
             guard !prepared.isEmpty else { return "none (im2col over the folded weights)" }
             let kinds = Dictionary(grouping: prepared, by: \.rawValue).map { "\($0.key) for \($0.value.count)" }
             let megabytes = Double(program.preparedWeightBytes) / 1_000_000
-            return "\(kinds.sorted().joined(separator: ", ")) of \(algorithms.count) convolutions, "
+            let summary =
+                "\(kinds.sorted().joined(separator: ", ")) of \(algorithms.count) convolutions, "
                 + String(format: "%.1f MB", megabytes)
+            program.prepareInputGradients()
+            let later = Double(program.preparedWeightBytes) / 1_000_000 - megabytes
+            guard later > 0 else { return summary }
+            return summary
+                + String(
+                    format: " (+ %.1f MB for the input gradient, packed when a backward pass first needs it: "
+                        + "not for Grad-CAM at layer4 or occlusion)", later)
         }
         return [("prepared-classify", describe(.classification)), ("prepared-explain", describe(.attribution))]
     }
