@@ -214,25 +214,7 @@ struct BenchIntegratedGradients: ParsableCommand {
     var rss = false
 
     func validate() throws {
-        switch steps {
-        case .fixed(let steps):
-            guard steps >= approximation.minimumSteps else {
-                throw ValidationError(
-                    "--steps must be auto or at least \(approximation.minimumSteps) for \(approximation.rawValue)")
-            }
-            if deltaTolerance != nil { throw ValidationError("--delta-tolerance only applies with --steps auto") }
-            if maxSteps != nil { throw ValidationError("--max-steps only applies with --steps auto") }
-        case .auto:
-            if let deltaTolerance, !(deltaTolerance.isFinite && deltaTolerance > 0 && deltaTolerance <= 1) {
-                throw ValidationError(
-                    "--delta-tolerance must be a fraction in (0, 1] of |F(x) − F(baseline)|, got \(deltaTolerance)")
-            }
-            if let maxSteps, maxSteps < approximation.minimumSteps || maxSteps > 100_000 {
-                throw ValidationError(
-                    "--max-steps must be in \(approximation.minimumSteps)...100000 for \(approximation.rawValue), got \(maxSteps)"
-                )
-            }
-        }
+        try steps.validate(deltaTolerance: deltaTolerance, maxSteps: maxSteps, rule: approximation)
         if let size = internalBatchSize, size < 1 { throw ValidationError("--internal-batch-size must be at least 1") }
     }
 

@@ -69,6 +69,30 @@ enum StepCount: Equatable, ExpressibleByArgument {
         case .auto: "auto"
         }
     }
+
+    /// The checks `explain` and `bench ig` share: a fixed count in range and no auto-only option, or auto
+    /// with its options in range.
+    func validate(deltaTolerance: Double?, maxSteps: Int?, rule: IntegrationRule) throws {
+        let range = "\(rule.minimumSteps)...100000"
+        switch self {
+        case .fixed(let steps):
+            guard steps >= rule.minimumSteps, steps <= 100_000 else {
+                throw ValidationError(
+                    "--steps must be auto or in \(range) for --approximation \(rule.rawValue), got \(steps)")
+            }
+            if deltaTolerance != nil { throw ValidationError("--delta-tolerance only applies with --steps auto") }
+            if maxSteps != nil { throw ValidationError("--max-steps only applies with --steps auto") }
+        case .auto:
+            if let deltaTolerance, !(deltaTolerance.isFinite && deltaTolerance > 0 && deltaTolerance <= 1) {
+                throw ValidationError(
+                    "--delta-tolerance must be a fraction in (0, 1] of |F(x) − F(baseline)|, got \(deltaTolerance)")
+            }
+            if let maxSteps, maxSteps < rule.minimumSteps || maxSteps > 100_000 {
+                throw ValidationError(
+                    "--max-steps must be in \(range) for --approximation \(rule.rawValue), got \(maxSteps)")
+            }
+        }
+    }
 }
 
 /// Integrated Gradients' options.
@@ -128,30 +152,7 @@ struct IntegratedGradientsOptions: ParsableArguments {
     var internalBatchSize: Int = 16
 
     func validate() throws {
-        let range = "\(approximation.minimumSteps)...100000"
-        switch steps {
-        case .fixed(let steps):
-            guard steps >= approximation.minimumSteps, steps <= 100_000 else {
-                throw ValidationError(
-                    "--steps must be auto or in \(range) for --approximation \(approximation.rawValue), got \(steps)")
-            }
-            if deltaTolerance != nil { throw ValidationError("--delta-tolerance only applies with --steps auto") }
-            if maxSteps != nil { throw ValidationError("--max-steps only applies with --steps auto") }
-        case .auto:
-            if let deltaTolerance {
-                guard deltaTolerance.isFinite, deltaTolerance > 0, deltaTolerance <= 1 else {
-                    throw ValidationError(
-                        "--delta-tolerance must be a fraction in (0, 1] of |F(x) − F(baseline)|, got \(deltaTolerance)")
-                }
-            }
-            if let maxSteps {
-                guard maxSteps >= approximation.minimumSteps, maxSteps <= 100_000 else {
-                    throw ValidationError(
-                        "--max-steps must be in \(range) for --approximation \(approximation.rawValue), got \(maxSteps)"
-                    )
-                }
-            }
-        }
+        try steps.validate(deltaTolerance: deltaTolerance, maxSteps: maxSteps, rule: approximation)
         guard internalBatchSize >= 1 else {
             throw ValidationError("--internal-batch-size must be at least 1, got \(internalBatchSize)")
         }
