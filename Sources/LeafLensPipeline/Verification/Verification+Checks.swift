@@ -193,12 +193,7 @@ extension Verification {
             var found: [ReLUSite] = []
             var near = 0, total = 0
             for (site, parts) in sites {
-                // safe: every part was tapped.
-                var values = record.layerActivations[parts[0]]!.storage
-                if parts.count == 2 {
-                    let other = record.layerActivations[parts[1]]!.storage  // safe: tapped
-                    for i in values.indices { values[i] += other[i] }
-                }
+                let values = Self.summed(record.layerActivations, parts)
                 let maximum = values.map(abs).max() ?? 0
                 let threshold = Self.reluThresholdUlps * Double(Float.ulpOfOne) * maximum
                 let count = values.filter { abs($0) < threshold }.count
@@ -265,36 +260,52 @@ extension Verification {
     public static func nearTies(
         _ values: Tensor<Double>, kernel: Int, stride: Int, padding: Int, threshold: Double
     ) -> (near: Int, windows: Int) {
-        guard values.rank == 4 else { return (0, 0) }
-        let (n, c, h, w) = (values.shape[0], values.shape[1], values.shape[2], values.shape[3])
+        var near = 0, windows = 0
+        forEachPoolWindow(values.shape, kernel: kernel, stride: stride, padding: padding) { window in
+            windows += 1
+            var first = -Double.infinity, second = -Double.infinity
+            for at in window {
+                let v = values.storage[at]
+                if v > first {
+                    second = first
+                    first = v
+                } else if v > second {
+                    second = v
+                }
+            }
+            if first > 0, first - second < threshold { near += 1 }
+        }
+        return (near, windows)
+    }
+
+    /// Calls `body` with the flat indices (C order) of each window of a square pool over `shape`
+    /// ([N, C, H, W]), padding left out; nothing for another rank or a pool larger than the padded input.
+    static func forEachPoolWindow(
+        _ shape: [Int], kernel: Int, stride: Int, padding: Int, _ body: ([Int]) -> Void
+    ) {
+        guard shape.count == 4 else { return }
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let oh = (h + 2 * padding - kernel) / stride + 1
         let ow = (w + 2 * padding - kernel) / stride + 1
-        guard oh > 0, ow > 0 else { return (0, 0) }
-        var near = 0
+        guard oh > 0, ow > 0 else { return }
+        var window: [Int] = []
+        window.reserveCapacity(kernel * kernel)
         for plane in 0..<(n * c) {
             let base = plane * h * w
             for i in 0..<oh {
                 for j in 0..<ow {
-                    var first = -Double.infinity, second = -Double.infinity
+                    window.removeAll(keepingCapacity: true)
                     for p in 0..<kernel {
                         let y = i * stride - padding + p
                         guard y >= 0, y < h else { continue }
                         for q in 0..<kernel {
                             let x = j * stride - padding + q
-                            guard x >= 0, x < w else { continue }
-                            let v = values.storage[base + y * w + x]
-                            if v > first {
-                                second = first
-                                first = v
-                            } else if v > second {
-                                second = v
-                            }
+                            if x >= 0, x < w { window.append(base + y * w + x) }
                         }
                     }
-                    if first > 0, first - second < threshold { near += 1 }
+                    body(window)
                 }
             }
         }
-        return (near, n * c * oh * ow)
     }
 }
