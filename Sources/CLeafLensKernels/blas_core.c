@@ -11,6 +11,14 @@
 // weak: absent, nothing happens. A user-set OPENBLAS_CORETYPE is always respected, and
 // LEAFLENS_BLAS_CORE=keep (in the environment before the process starts) turns the check off. A core is never forced
 // beyond what CPUID+XGETBV allow (forcing SkylakeX on a CPU without AVX-512 would die of SIGILL).
+//
+// The same constructor sets OpenBLAS to one thread and stops its idle worker threads (the setting the
+// Swift side documents as "OpenBLAS forced to one thread"). Its pthread build starts the workers in its
+// own constructor (one per core, less one), and each busy-waits with sched_yield for 2^28 time-stamp
+// ticks (about 0.1 s) before it sleeps: on a 2-core machine that took a core from the program's first
+// 0.1 s, a third of a one-image classify. OpenBLAS 0.3.21 starts them again in openblas_set_num_threads
+// (even when setting 1) and in multi-threaded calls, so the count is set here, once, before the shutdown.
+// LEAFLENS_BLAS_THREADS=keep leaves the count and the threads alone.
 #include "leaflens_blas_core.h"
 #include "leaflens_cpu.h"
 
@@ -20,6 +28,9 @@
 extern char *openblas_get_corename(void) __attribute__((weak));
 extern void gotoblas_dynamic_init(void) __attribute__((weak));
 extern void gotoblas_dynamic_quit(void) __attribute__((weak));
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+extern void openblas_set_num_threads(int) __attribute__((weak));
+extern int openblas_get_num_threads(void) __attribute__((weak));
 
 static int core_action = 0;
 static char original_core[64] = "unknown";
@@ -35,7 +46,44 @@ static int core_class(const char *name) {
     return 0;
 }
 
-__attribute__((constructor(65000))) static void leaflens_select_blas_core(void) {
+static int threads_before = -1, threads_stopped = 0;
+
+static void set_one_blas_thread(void) {
+    const char *setting = getenv("LEAFLENS_BLAS_THREADS");
+    if (setting != NULL && strcmp(setting, "keep") == 0) return;
+    if (openblas_set_num_threads == NULL || openblas_get_num_threads == NULL) return;
+    threads_before = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    if (blas_thread_shutdown_ == NULL) return;
+    blas_thread_shutdown_();
+    threads_stopped = 1;
+}
+
+int leaflens_blas_threads_before(void) { return threads_before; }
+
+int leaflens_blas_idle_threads_stopped(void) { return threads_stopped; }
+
+int leaflens_blas_set_threads(int count) {
+    if (openblas_set_num_threads == NULL || openblas_get_num_threads == NULL) return 0;
+    if (count < 1) count = 1;
+    if (count == openblas_get_num_threads() && (count > 1 || threads_stopped)) return 1;
+    openblas_set_num_threads(count);
+    threads_stopped = 0;
+    if (count == 1 && blas_thread_shutdown_ != NULL) {
+        blas_thread_shutdown_();
+        threads_stopped = 1;
+    }
+    return 1;
+}
+
+static void select_core(void);
+
+__attribute__((constructor(65000))) static void leaflens_blas_load_time(void) {
+    select_core();
+    set_one_blas_thread();
+}
+
+static void select_core(void) {
     if (openblas_get_corename == NULL) { core_action = 3; return; }
     const char *chosen = openblas_get_corename();
     if (chosen) { strncpy(original_core, chosen, sizeof(original_core) - 1); }

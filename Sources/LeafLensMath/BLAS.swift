@@ -42,34 +42,28 @@ public enum BLASRuntime {
         ["skylakex", "cooperlake", "sapphirerapids"].contains(name.lowercased())
     }
 
-    /// OpenBLAS's own thread count (LeafLens sets 1 on first use, unless turned off).
-    public static var threads: Int {
-        configure()
-        return Int(openblas_get_num_threads())
-    }
+    /// OpenBLAS's own thread count (LeafLens sets 1 at load time, unless turned off).
+    public static var threads: Int { Int(openblas_get_num_threads()) }
 
     /// OpenBLAS's thread count before LeafLens set it to 1; nil if LeafLens left it alone
     /// (`LEAFLENS_BLAS_THREADS=keep` in the environment).
-    public static var threadsBeforeLeafLens: Int? { configured }
+    public static var threadsBeforeLeafLens: Int? {
+        let before = Int(leaflens_blas_threads_before())
+        return before < 0 ? nil : before
+    }
 
-    private static let configured: Int? = {
-        if ProcessInfo.processInfo.environment["LEAFLENS_BLAS_THREADS"] == "keep" { return nil }
-        let before = Int(openblas_get_num_threads())
-        openblas_set_num_threads(1)
-        return before
-    }()
+    /// Whether OpenBLAS's idle worker threads are shut down (at load time, unless
+    /// `LEAFLENS_BLAS_THREADS=keep`): its pthread build otherwise keeps one per extra core busy-waiting
+    /// with `sched_yield` for about 0.1 s after start-up and after each multi-threaded call.
+    public static var idleThreadsStopped: Bool { leaflens_blas_idle_threads_stopped() != 0 }
 
-    /// Sets OpenBLAS to one thread, once (unless `LEAFLENS_BLAS_THREADS=keep`). Called by every GEMM
-    /// entry point. OpenBLAS's thread count is process-wide; `setThreads(_:)` changes it afterwards.
-    @inline(__always)
-    public static func configure() { _ = configured }
-
-    /// Sets OpenBLAS's process-wide thread count (after LeafLens's own one-time setting). LeafLens
-    /// parallelises its convolutions itself and measured fastest with 1; a program that calls OpenBLAS
-    /// for its own large GEMMs may want more.
+    /// Sets OpenBLAS's process-wide thread count. LeafLens parallelises its convolutions itself and
+    /// measured fastest with 1; a program that calls OpenBLAS for its own large GEMMs may want more.
+    /// Setting 1 again shuts OpenBLAS's worker threads down. Call while no BLAS work runs.
     public static func setThreads(_ count: Int) {
-        configure()
-        openblas_set_num_threads(Int32(max(1, count)))
+        if leaflens_blas_set_threads(Int32(clamping: max(1, count))) == 0 {
+            openblas_set_num_threads(Int32(clamping: max(1, count)))
+        }
     }
 
     /// Re-initialises OpenBLAS with the kernel set it chose by itself, undoing LeafLens's load-time switch
@@ -90,7 +84,6 @@ public enum GEMM {
         b: UnsafePointer<T>, ldb: Int,
         beta: T, c: UnsafeMutablePointer<T>, ldc: Int
     ) {
-        BLASRuntime.configure()
         let small = m * n * k < 2_000_000 || Parallel.workers == 1
         let splitRows = n < 4 * m && m >= 32
         let blocks = small ? [0..<(splitRows ? m : n)] : Parallel.chunks(splitRows ? m : n, minimum: 16)
@@ -129,7 +122,6 @@ public enum GEMM {
         b: UnsafePointer<T>, ldb: Int,
         beta: T, c: UnsafeMutablePointer<T>, ldc: Int
     ) {
-        BLASRuntime.configure()
         T.gemm(
             transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
             b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)

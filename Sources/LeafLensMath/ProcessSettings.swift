@@ -4,14 +4,14 @@ import CLeafLensKernels
 ///
 /// Three settings affect the whole process, not only LeafLens's own calls. They stay on for the
 /// `leaflens` CLI and the tests (they are measured wins there); an embedding program can see each one
-/// here, prevent it with an environment variable set before the process starts (the first two happen in
+/// here, prevent it with an environment variable set before the process starts (all three happen in
 /// C constructors, before `main`), or undo it at run time:
 ///
 /// | setting | when | prevent | undo |
 /// |---|---|---|---|
 /// | glibc malloc: no mmap per large block, no heap trimming (a ReLU over 51 MB: 23 ms of page faults → none) | load time | `LEAFLENS_MALLOC_TUNING=0` | `restoreAllocatorDefaults()` |
 /// | OpenBLAS kernels re-selected by CPUID (Debian's 0.3.21 picks Prescott on recent Intel CPUs) | load time | `LEAFLENS_BLAS_CORE=keep` (or set `OPENBLAS_CORETYPE`) | `BLASRuntime.restoreOriginalCore()` |
-/// | OpenBLAS forced to one thread (LeafLens parallelises itself) | first GEMM | `LEAFLENS_BLAS_THREADS=keep` | `BLASRuntime.setThreads(_:)` |
+/// | OpenBLAS forced to one thread (LeafLens parallelises itself), its idle worker threads stopped (they busy-wait for ~0.1 s after start-up otherwise) | load time | `LEAFLENS_BLAS_THREADS=keep` | `BLASRuntime.setThreads(_:)` |
 ///
 /// The CLI additionally installs SIGINT/SIGTERM handlers (`TemporaryFiles.installSignalHandlers()`);
 /// the library never does that by itself.
@@ -32,7 +32,8 @@ public enum ProcessSettings {
             "malloc tuning: " + (allocatorTuned ? "on" : "off"),
             "OpenBLAS core: \(BLASRuntime.coreName) (\(BLASRuntime.selection))",
             "OpenBLAS threads: \(BLASRuntime.threads)"
-                + (BLASRuntime.threadsBeforeLeafLens.map { " (set by LeafLens; was \($0))" } ?? " (left as found)"),
+                + (BLASRuntime.threadsBeforeLeafLens.map { " (set by LeafLens; was \($0))" } ?? " (left as found)")
+                + (BLASRuntime.idleThreadsStopped ? ", idle worker threads stopped" : ""),
         ]
     }
 }

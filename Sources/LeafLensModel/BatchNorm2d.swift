@@ -215,13 +215,17 @@ public struct BatchNorm2d<T: TensorScalar>: Sendable {
             scale[c] = Double(weight.storage[c]) / (Double(runningVar.storage[c]) + Double(eps)).squareRoot()
             shift[c] = Double(bias.storage[c]) - Double(runningMean.storage[c]) * scale[c]
         }
-        var w = conv.weight
-        let per = w.count / channels
-        w.storage.withUnsafeMutableBufferPointer { ws in
-            for o in 0..<channels {
-                for j in o * per..<(o + 1) * per { ws[j] = T(Double(ws[j]) * scale[o]) }
+        // One pass from the unfolded weights into the new storage (no copy first, then scale in place).
+        let count = conv.weight.count, per = count / channels
+        let values = conv.weight.storage.withUnsafeBufferPointer { source in
+            [T](unsafeUninitializedCapacity: count) { out, initialized in
+                for o in 0..<channels {
+                    for j in o * per..<(o + 1) * per { out[j] = T(Double(source[j]) * scale[o]) }
+                }
+                initialized = count
             }
         }
+        let w = try Tensor(shape: conv.weight.shape, storage: values)
         var b = Tensor<T>(zeros: [channels])
         for o in 0..<channels { b.storage[o] = T(Double(conv.bias?.storage[o] ?? 0) * scale[o] + shift[o]) }
         return try Conv2d(weight: w, bias: b, stride: conv.stride, padding: conv.padding)

@@ -198,6 +198,18 @@ public struct Conv2d<T: TensorScalar>: Sendable {
 
     // MARK: forward
 
+    /// The blocks (start, length) in which the im2col forward sums its K = C·KH·KW terms: in float32,
+    /// blocks of at most 128 (each GEMM over one block sums it from zero, then adds it to the output), as
+    /// the AVX-512 kernel sums them (`kernel_tile`, avx512_tile.h) — one OpenBLAS GEMM over all of K
+    /// sums chains as long as its own K block (hundreds of terms), and float32 rounding grows with the
+    /// chain. Double keeps one GEMM.
+    static func sumBlocks(_ k: Int) -> [(start: Int, count: Int)] {
+        let limit = 128
+        guard T.self == Float.self, k > limit else { return [(0, k)] }
+        let blocks = (k + limit - 1) / limit, size = (k + blocks - 1) / blocks
+        return Swift.stride(from: 0, to: k, by: size).map { ($0, min(size, k - $0)) }
+    }
+
     /// y = conv(x): `[N, C, H, W]` → `[N, O, OH, OW]`.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
@@ -223,20 +235,25 @@ public struct Conv2d<T: TensorScalar>: Sendable {
                     // safe: all three buffers are non-empty (checked above; weights have positive dimensions).
                     let xp = UnsafeSendable(xs.baseAddress!), wp = UnsafeSendable(ws.baseAddress!)
                     let yp = UnsafeSendable(ys.baseAddress!)
+                    let blocks = Self.sumBlocks(k)
                     if n == 1 {
                         // One image: im2col split over channels, GEMM split over columns.
                         g.withColumns(xp.value, parallel: true) { col in
-                            GEMM.parallel(
-                                transA: false, transB: false, m: o, n: p, k: k, alpha: 1, a: wp.value,
-                                lda: k, b: col, ldb: p, beta: 0, c: yp.value, ldc: p)
+                            for (k0, kb) in blocks {
+                                GEMM.parallel(
+                                    transA: false, transB: false, m: o, n: p, k: kb, alpha: 1, a: wp.value + k0,
+                                    lda: k, b: col + k0 &* p, ldb: p, beta: k0 == 0 ? 0 : 1, c: yp.value, ldc: p)
+                            }
                         }
                     } else {
                         Parallel.forEach(n) { i in
                             g.withColumns(xp.value + i &* inSize, parallel: false) { col in
-                                GEMM.serial(
-                                    transA: false, transB: false, m: o, n: p, k: k, alpha: 1,
-                                    a: wp.value, lda: k, b: col, ldb: p, beta: 0,
-                                    c: yp.value + i &* o &* p, ldc: p)
+                                for (k0, kb) in blocks {
+                                    GEMM.serial(
+                                        transA: false, transB: false, m: o, n: p, k: kb, alpha: 1,
+                                        a: wp.value + k0, lda: k, b: col + k0 &* p, ldb: p, beta: k0 == 0 ? 0 : 1,
+                                        c: yp.value + i &* o &* p, ldc: p)
+                                }
                             }
                         }
                     }

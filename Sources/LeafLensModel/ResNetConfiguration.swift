@@ -99,6 +99,17 @@ public struct ResNetConfiguration: Sendable, Equatable, Hashable, Codable {
         return table
     }
 
+    /// Every convolution with its BatchNorm, in forward order: the stem, then each block's body and its
+    /// shortcut.
+    public var convolutionUnits: [ConvolutionUnit] {
+        var units = [stem]
+        for block in blocks {
+            units += block.body
+            if let shortcut = block.shortcut { units.append(shortcut) }
+        }
+        return units
+    }
+
     /// Every state_dict entry in torchvision's order (without `num_batches_tracked`): name, shape and role.
     public var parameters: [ResNetParameter] {
         var entries: [ResNetParameter] = []
@@ -114,11 +125,7 @@ public struct ResNetConfiguration: Sendable, Equatable, Hashable, Codable {
                 entries.append(ResNetParameter(name: "\(unit.norm).\(suffix)", role: role, shape: [unit.outChannels]))
             }
         }
-        add(stem)
-        for block in blocks {
-            block.body.forEach(add)
-            if let shortcut = block.shortcut { add(shortcut) }
-        }
+        convolutionUnits.forEach(add)
         entries.append(ResNetParameter(name: "fc.weight", role: .linearWeight, shape: [classCount, featureCount]))
         entries.append(ResNetParameter(name: "fc.bias", role: .linearBias(fanIn: featureCount), shape: [classCount]))
         return entries

@@ -101,23 +101,29 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
             guard let t = p[name] else { throw .missingKeys([name]) }
             return t
         }
-        /// conv (+ BN): one folded step named after the BN, or two steps.
-        func unit(_ input: Int, _ unit: ConvolutionUnit) throws(ModelError) -> Int {
-            let conv: Conv2d<T>, bn: BatchNorm2d<T>
+        func bind(_ unit: ConvolutionUnit) throws(ModelError) -> (Conv2d<T>, BatchNorm2d<T>) {
             do {
-                conv = try Conv2d(
+                let conv = try Conv2d(
                     weight: try tensor("\(unit.convolution).weight"), stride: unit.stride, padding: unit.padding)
-                bn = try BatchNorm2d(
+                let bn = try BatchNorm2d(
                     weight: try tensor("\(unit.norm).weight"), bias: try tensor("\(unit.norm).bias"),
                     runningMean: try tensor("\(unit.norm).running_mean"),
                     runningVar: try tensor("\(unit.norm).running_var"))
+                return (conv, bn)
             } catch let e as ModelError { throw e } catch { throw .notResNet("\(unit.convolution): \(error)") }
+        }
+        // Folding writes a new copy of every convolution's weights (45 MB for the full-width ResNet18, most
+        // of it first-touch page faults): spread over the workers, as the packing below is.
+        let units = configuration.convolutionUnits
+        let folded = purpose.foldsBatchNorm ? try Self.foldAll(units.map(bind), names: units.map(\.norm)) : []
+        let foldedIndex = Dictionary(uniqueKeysWithValues: zip(units.map(\.norm), units.indices))
+        /// conv (+ BN): one folded step named after the BN, or two steps.
+        func unit(_ input: Int, _ unit: ConvolutionUnit) throws(ModelError) -> Int {
             // The convolutions are bound unprepared here and prepared together below.
-            if purpose.foldsBatchNorm {
-                let folded: Conv2d<T>
-                do { folded = try bn.folded(into: conv) } catch { throw .notResNet("\(unit.norm): \(error)") }
-                return emit(.convolution(folded, parameter: nil), [input], name: unit.norm)
+            if purpose.foldsBatchNorm, let i = foldedIndex[unit.norm] {
+                return emit(.convolution(folded[i], parameter: nil), [input], name: unit.norm)
             }
+            let (conv, bn) = try bind(unit)
             let c = emit(.convolution(conv, parameter: unit.convolution), [input], name: unit.convolution)
             return emit(.batchNorm(bn, parameter: unit.norm), [c], name: unit.norm)
         }
@@ -158,6 +164,36 @@ public struct ResNetProgram<T: TensorScalar>: Sendable {
             let key = ScheduleKey(taps: [], plan: BackwardPlan(parameterGradients: true, training: true))
             schedules[key] = schedule(for: key)
         }
+    }
+
+    /// Each BatchNorm folded into its convolution (`BatchNorm2d.folded(into:)`), the units spread over the
+    /// workers, largest first; each fold is computed exactly as alone. Throws the first unit's error in
+    /// `units` order, named by `names` (the BatchNorms').
+    private static func foldAll(
+        _ units: [(Conv2d<T>, BatchNorm2d<T>)], names: [String]
+    ) throws(ModelError) -> [Conv2d<T>] {
+        var results = [Result<Conv2d<T>, TensorError>?](repeating: nil, count: units.count)
+        let work = units.indices.sorted { units[$0].0.weight.count > units[$1].0.weight.count }
+        results.withUnsafeMutableBufferPointer { out in
+            let out = UnsafeSendable(out)
+            Parallel.forEach(work.count) { k in
+                let (conv, bn) = units[work[k]]
+                // Each worker writes its own element of `out`.
+                do throws(TensorError) { out.value[work[k]] = .success(try bn.folded(into: conv)) } catch {
+                    out.value[work[k]] = .failure(error)
+                }
+            }
+        }
+        var folded: [Conv2d<T>] = []
+        folded.reserveCapacity(units.count)
+        for (i, result) in results.enumerated() {
+            switch result {
+            case .success(let conv): folded.append(conv)
+            case .failure(let error): throw .notResNet("\(names[i]): \(error)")
+            case nil: throw .notResNet("\(names[i]) was not folded")
+            }
+        }
+        return folded
     }
 
     /// Prepares every convolution for `purpose` (packs its weights, or transforms them for Winograd), the

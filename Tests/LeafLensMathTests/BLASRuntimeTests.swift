@@ -24,7 +24,11 @@ import Testing
     }
 
     @Test func openBLASRunsSingleThreaded() {
+        if ProcessInfo.processInfo.environment["LEAFLENS_BLAS_THREADS"] == "keep" { return }
         #expect(BLASRuntime.threads == 1)
+        #expect(BLASRuntime.threadsBeforeLeafLens != nil)
+        // OpenBLAS's pthread build would otherwise keep a worker per extra core busy-waiting after load.
+        #expect(BLASRuntime.idleThreadsStopped)
     }
 
     /// The parallel GEMM splits columns (wide C) or rows (tall C); both must equal the serial result,

@@ -14,6 +14,19 @@ const char *leaflens_blas_core_name(void);
 /// leaflens_blas_core_restore_original().
 int leaflens_blas_core_action(void);
 
+/// OpenBLAS's thread count before the load-time setting made it 1, or -1 if LEAFLENS_BLAS_THREADS=keep
+/// (or OpenBLAS's thread controls are absent) left it alone.
+int leaflens_blas_threads_before(void);
+
+/// 1 while OpenBLAS's idle worker threads are shut down (see blas_core.c): at load time, unless
+/// LEAFLENS_BLAS_THREADS=keep, and after leaflens_blas_set_threads(1).
+int leaflens_blas_idle_threads_stopped(void);
+
+/// Sets OpenBLAS's process-wide thread count; with 1, also shuts its worker threads down (OpenBLAS starts
+/// them again when the count is raised). Not thread-safe: call it while no BLAS work runs. Returns 0 if
+/// OpenBLAS's thread controls are absent.
+int leaflens_blas_set_threads(int count);
+
 /// The core OpenBLAS had chosen by itself before the load-time check.
 const char *leaflens_blas_original_core_name(void);
 
