@@ -35,6 +35,9 @@ struct VerifyCLITests {
     /// computed, over its bound, because at α = 0.61 (and three small α) of the 50 path points it decides a
     /// stem ReLU input at 5.2e−8 of the layer's maximum (and max-pool near-ties) the other way. The check
     /// names those points and passes with float64's gradients there (Verification+DecisionFlips.swift).
+    /// That is the AVX-512 kernel's float32. Without AVX-512 (im2col + OpenBLAS, other summation orders)
+    /// every path point decides as float64 does and the result passes the plain bound (6.2e−6 ≤ 1.25e−5,
+    /// measured 2026-12-03 on an AMD EPYC without AVX-512).
     @Test func integratedGradientsNamesThePathPointsDecidedWithinRounding() throws {
         let sample = FixturePaths.repositoryRoot.appendingPathComponent("samples/rust.png")
         let result = try CLI.run(["verify", sample.path, "--method", "integrated-gradients", "--quiet"])
@@ -42,7 +45,10 @@ struct VerifyCLITests {
         let line = try #require(
             result.stdout.split(separator: "\n").first { $0.hasPrefix("integrated-gradients ") }, "\(result.stdout)")
         #expect(line.contains(" PASS "), "\(line)")
-        #expect(line.contains("decided near-ties within float32 rounding") && line.contains("α = 0.608"), "\(line)")
+        if PackedMatrix.isAvailable {
+            #expect(
+                line.contains("decided near-ties within float32 rounding") && line.contains("α = 0.608"), "\(line)")
+        }
     }
 
     @Test func jsonGoesToStandardOutput() throws {
