@@ -66,7 +66,7 @@ LL_TARGET static int maxpool_3s2p1(const float *x, long h, long w, float *y, int
 
 int leaflens_smaxpool_3s2p1(const float *x, long h, long w, float *y, int *indices, long oh, long ow) {
 #if LL_HAS_KERNEL
-    if (leaflens_sgemm_available() && oh == (h - 1) / 2 + 1 && ow == (w - 1) / 2 + 1) return maxpool_3s2p1(x, h, w, y, indices, oh, ow);
+    if (leaflens_kernel_level() == 3 && oh == (h - 1) / 2 + 1 && ow == (w - 1) / 2 + 1) return maxpool_3s2p1(x, h, w, y, indices, oh, ow);
 #endif
     (void)x; (void)h; (void)w; (void)y; (void)indices; (void)oh; (void)ow;
     return 0;

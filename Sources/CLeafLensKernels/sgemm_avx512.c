@@ -13,17 +13,27 @@
 // Each element of C is one sequential float32 sum over k in increasing order (a block continues from the
 // partial sum left in C): the rounding differs from OpenBLAS's only in the order of terms.
 // conv_avx512.c runs the same tile for convolutions, building B from the image instead of copying it.
+#include "avx2_kernels.h"
 #include "avx512_tile.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
-int leaflens_sgemm_available(void) {
+int leaflens_kernel_level(void) {
 #if LL_HAS_KERNEL
     static _Atomic int cached = -1;
     int value = atomic_load_explicit(&cached, memory_order_relaxed);
     if (value < 0) {
-        value = leaflens_cpu_simd_class() >= 3;
+        // AVX-512 CPUs run the AVX-512 kernels; AVX2 CPUs keep im2col + OpenBLAS unless asked for the
+        // AVX2 kernels (LEAFLENS_CONV_KERNEL=avx2: the AVX-512 kernels' exact numbers, but on the AMD Zen 3
+        // measured no faster than OpenBLAS — README, "Convolutions"). LEAFLENS_CONV_KERNEL=openblas keeps
+        // im2col + OpenBLAS on any CPU; other values are ignored.
+        int simd = leaflens_cpu_simd_class();
+        const char *choice = getenv("LEAFLENS_CONV_KERNEL");
+        value = simd >= 3 ? 3 : 0;
+        if (choice && strcmp(choice, "avx2") == 0 && simd >= 2) value = 2;
+        if (choice && strcmp(choice, "openblas") == 0) value = 0;
         atomic_store_explicit(&cached, value, memory_order_relaxed);
     }
     return value;
@@ -31,6 +41,8 @@ int leaflens_sgemm_available(void) {
     return 0;
 #endif
 }
+
+int leaflens_sgemm_available(void) { return leaflens_kernel_level() >= 2; }
 
 long leaflens_sgemm_packed_count(long m, long k) { return (m + MR - 1) / MR * MR * k; }
 
@@ -108,8 +120,21 @@ void leaflens_sgemm_packed(
         return;
     }
 #if LL_HAS_KERNEL
-    if (leaflens_sgemm_available()) {
-        sgemm_avx512(m, n, k, packed_a, b, ldb, c, ldc, accumulate);
+    switch (leaflens_kernel_level()) {
+    case 3: sgemm_avx512(m, n, k, packed_a, b, ldb, c, ldc, accumulate); return;
+    case 2: leaflens_sgemm_avx2(m, n, k, packed_a, b, ldb, c, ldc, accumulate); return;
+    default: break;
+    }
+#endif
+    leaflens_sgemm_packed_portable(m, n, k, packed_a, b, ldb, c, ldc, accumulate);
+}
+
+void leaflens_sgemm_packed_avx2(
+    long m, long n, long k, const float *packed_a, const float *b, long ldb, float *c, long ldc, int accumulate) {
+    if (m <= 0 || n <= 0) return;
+#if LL_HAS_KERNEL
+    if (k > 0 && leaflens_cpu_simd_class() >= 2) {
+        leaflens_sgemm_avx2(m, n, k, packed_a, b, ldb, c, ldc, accumulate);
         return;
     }
 #endif
@@ -118,7 +143,7 @@ void leaflens_sgemm_packed(
 
 void leaflens_sgemm_packed_portable(
     long m, long n, long k, const float *packed_a, const float *b, long ldb, float *c, long ldc, int accumulate) {
-    // A plain loop over the same packed layout (CPUs without AVX-512).
+    // A plain loop over the same packed layout (CPUs without AVX2).
     for (long i = 0; i < m; i++) {
         const float *a = packed_a + i / MR * MR * k + i % MR;
         float *row = c + i * ldc;

@@ -1,6 +1,6 @@
 import CLeafLensKernels
 
-/// A float32 matrix packed once for LeafLens's AVX-512 kernel (see `sgemm_avx512.c`): the fixed operand of
+/// A float32 matrix packed once for LeafLens's kernels (see `sgemm_avx512.c`, `conv_avx2.c`): the fixed operand of
 /// a convolution (its weights; for the input gradient, the rotated filters or the transpose). Packing costs
 /// as much as reading the matrix, so it is done when a network is prepared, not on every call.
 public struct PackedMatrix: Sendable {
@@ -11,12 +11,20 @@ public struct PackedMatrix: Sendable {
     /// Bytes the packed copy holds.
     public var byteCount: Int { storage.count * MemoryLayout<Float>.stride }
 
-    /// Whether this CPU runs the kernel (AVX-512 with OS support). Elsewhere LeafLens keeps OpenBLAS.
+    /// Whether this CPU runs a LeafLens kernel: AVX-512 (with OS support), or AVX2 with FMA when
+    /// `LEAFLENS_CONV_KERNEL=avx2` asks for it; both give bit-identical results (`conv_avx2.c`). Elsewhere,
+    /// and with `LEAFLENS_CONV_KERNEL=openblas`, LeafLens keeps im2col + OpenBLAS.
     public static let isAvailable: Bool = leaflens_sgemm_available() != 0
 
-    /// What runs float32 convolutions of fixed-weight networks: "leaflens-avx512", or "openblas" (im2col +
-    /// sgemm) on CPUs without AVX-512.
-    public static var kernelName: String { isAvailable ? "leaflens-avx512" : "openblas" }
+    /// What runs float32 convolutions of fixed-weight networks: "leaflens-avx512", "leaflens-avx2", or
+    /// "openblas" (im2col + sgemm).
+    public static var kernelName: String {
+        switch leaflens_kernel_level() {
+        case 3: "leaflens-avx512"
+        case 2: "leaflens-avx2"
+        default: "openblas"
+        }
+    }
 
     /// Packs op(A) (`rows`×`columns`): A is row-major with row stride `lda`; when `transposed`, op(A) = Aᵀ,
     /// i.e. op(A)[i][p] = a[p·lda + i].
@@ -34,11 +42,38 @@ public struct PackedMatrix: Sendable {
     }
 }
 
-/// Which loops run a packed product: the AVX-512 kernel where the CPU has it (`fastest`), or the portable
-/// loops that CPUs without it run (`portable`, also selectable on AVX-512 machines so that tests check both).
+/// Which loops run a packed product: the kernel `PackedMatrix.kernelName` names (`fastest`), the AVX2 + FMA
+/// kernel (`avx2`: on any CPU with AVX2 and FMA, else the portable loops), or the portable loops that CPUs
+/// without a kernel run (`portable`). All three are selectable everywhere so that tests check each.
 public enum PackedKernel: Sendable {
     case fastest
+    case avx2
     case portable
+
+    var gemm:
+        @convention(c) (
+            Int, Int, Int, UnsafePointer<Float>?, UnsafePointer<Float>?, Int, UnsafeMutablePointer<Float>?, Int, Int32
+        ) -> Void
+    {
+        switch self {
+        case .fastest: leaflens_sgemm_packed
+        case .avx2: leaflens_sgemm_packed_avx2
+        case .portable: leaflens_sgemm_packed_portable
+        }
+    }
+
+    var convolution:
+        @convention(c) (
+            UnsafePointer<leaflens_conv_geometry>?, UnsafePointer<Float>?, Int, Int, Int, UnsafePointer<Float>?,
+            UnsafePointer<Float>?, UnsafePointer<Float>?, Int32, UnsafeMutablePointer<Float>?, Int, Int, Int, Int
+        ) -> Void
+    {
+        switch self {
+        case .fastest: leaflens_sconv_packed
+        case .avx2: leaflens_sconv_packed_avx2
+        case .portable: leaflens_sconv_packed_portable
+        }
+    }
 }
 
 extension PackedMatrix {
@@ -72,7 +107,7 @@ extension GEMM {
     ) {
         a.storage.withUnsafeBufferPointer { ap in
             guard let base = ap.baseAddress else { return }
-            let run = kernel == .portable ? leaflens_sgemm_packed_portable : leaflens_sgemm_packed
+            let run = kernel.gemm
             run(a.rows, n, a.columns, base, b, ldb, c, ldc, accumulate ? 1 : 0)
         }
     }
@@ -84,7 +119,7 @@ extension GEMM {
         _ a: PackedMatrix, n: Int, b: UnsafePointer<Float>, ldb: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, kernel: PackedKernel = .fastest
     ) {
-        let run = kernel == .portable ? leaflens_sgemm_packed_portable : leaflens_sgemm_packed
+        let run = kernel.gemm
         let (m, k) = (a.rows, a.columns)
         let rowPanels = (m + 7) / 8, columnPanels = (n + 31) / 32
         let workers = m * n * k < 1_000_000 ? 1 : Parallel.workers
@@ -159,7 +194,7 @@ extension GEMM {
         bias: UnsafePointer<Float>? = nil, residual: UnsafePointer<Float>? = nil, relu: Bool = false,
         output: UnsafeMutablePointer<Float>, parallel: Bool, kernel: PackedKernel = .fastest
     ) {
-        let run = kernel == .portable ? leaflens_sconv_packed_portable : leaflens_sconv_packed
+        let run = kernel.convolution
         let geometry = shape.c
         let (m, k, positions) = (a.rows, a.columns, shape.outputH * shape.outputW)
         let inSize = shape.channels * shape.height * shape.width, outSize = m * positions

@@ -16,11 +16,19 @@ import Testing
         }
     }
 
-    /// Float convolutions of fixed-weight networks run LeafLens's own AVX-512 kernel exactly when the CPU
-    /// and OS support AVX-512, whatever OPENBLAS_CORETYPE says.
+    /// Float convolutions of fixed-weight networks run LeafLens's AVX-512 kernel exactly when the CPU and OS
+    /// support AVX-512, whatever OPENBLAS_CORETYPE says; its AVX2 twin only when LEAFLENS_CONV_KERNEL=avx2
+    /// asks for it on a CPU with AVX2 and FMA; LEAFLENS_CONV_KERNEL=openblas keeps OpenBLAS everywhere.
     @Test func convolutionKernelMatchesCPU() {
-        #expect(PackedMatrix.isAvailable == (BLASRuntime.cpuSIMD == "avx512"))
-        #expect(PackedMatrix.kernelName == (BLASRuntime.cpuSIMD == "avx512" ? "leaflens-avx512" : "openblas"))
+        let simd = BLASRuntime.cpuSIMD
+        let expected =
+            switch ProcessInfo.processInfo.environment["LEAFLENS_CONV_KERNEL"] {
+            case "openblas": "openblas"
+            case "avx2" where simd == "avx2" || simd == "avx512": "leaflens-avx2"
+            default: simd == "avx512" ? "leaflens-avx512" : "openblas"
+            }
+        #expect(PackedMatrix.kernelName == expected)
+        #expect(PackedMatrix.isAvailable == (expected != "openblas"))
     }
 
     @Test func openBLASRunsSingleThreaded() {

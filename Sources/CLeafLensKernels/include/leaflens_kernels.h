@@ -5,7 +5,12 @@
 /// AVX-512 where the CPU has it (run-time dispatch), portable loops otherwise.
 #include "leaflens_cpu.h"
 
-/// 1 when this CPU and OS run the AVX-512 kernel of `leaflens_sgemm_packed` (else it runs a portable loop).
+/// 3 (the AVX-512 kernels), 2 (the AVX2 + FMA kernels: bit-identical results with 256-bit vectors; only
+/// with LEAFLENS_CONV_KERNEL=avx2) or 0 (the portable loops; callers use im2col + OpenBLAS): what
+/// `leaflens_sgemm_packed` and `leaflens_sconv_packed` run on this CPU and OS, computed once.
+int leaflens_kernel_level(void);
+
+/// 1 when this CPU and OS run a vector kernel of `leaflens_sgemm_packed` (level 2 or 3), else 0.
 int leaflens_sgemm_available(void);
 
 /// Floats needed to pack an m×k matrix (m rounded up to a multiple of 8).
@@ -45,7 +50,7 @@ void leaflens_sconv_packed(
     const float *bias, const float *residual, int relu, float *y, long ldy, long y_stride, long q0, long q1);
 
 /// col2im (scatter-add of a column matrix [channels·kh·kw, out_h·out_w], rows in (c, kh, kw) order, into an
-/// image [channels, height, width]) for channels c0 … c1−1, vectorised for stride 2 across on AVX-512 CPUs.
+/// image [channels, height, width]) for channels c0 … c1−1, vectorised for stride 2 across (AVX-512 CPUs only).
 /// Returns 0 without touching anything when it does not apply (then the caller runs its own loop).
 int leaflens_scol2im_add(const leaflens_conv_geometry *g, const float *col, float *x, long c0, long c1);
 
@@ -54,7 +59,15 @@ int leaflens_scol2im_add(const leaflens_conv_geometry *g, const float *col, floa
 /// writing when it does not apply (no AVX-512, or a NaN in the plane): the caller runs its own loop.
 int leaflens_smaxpool_3s2p1(const float *x, long h, long w, float *y, int *indices, long oh, long ow);
 
-/// The portable loops behind both entry points (used on CPUs without AVX-512), callable directly so that
+/// The AVX2 + FMA kernels behind both entry points, callable directly so that tests check them on any CPU
+/// with AVX2 and FMA (whatever LEAFLENS_CONV_KERNEL says); on CPUs without, they run the portable loops.
+void leaflens_sgemm_packed_avx2(
+    long m, long n, long k, const float *packed_a, const float *b, long ldb, float *c, long ldc, int accumulate);
+void leaflens_sconv_packed_avx2(
+    const leaflens_conv_geometry *g, const float *x, long x_stride, long images, long m, const float *packed_a,
+    const float *bias, const float *residual, int relu, float *y, long ldy, long y_stride, long q0, long q1);
+
+/// The portable loops behind both entry points (used on CPUs without these kernels), callable directly so that
 /// tests can check them on any machine. Same arguments and results (up to float32 rounding order).
 void leaflens_sgemm_packed_portable(
     long m, long n, long k, const float *packed_a, const float *b, long ldb, float *c, long ldc, int accumulate);
