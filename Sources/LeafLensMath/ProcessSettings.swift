@@ -9,7 +9,7 @@ import CLeafLensKernels
 ///
 /// | setting | when | prevent | undo |
 /// |---|---|---|---|
-/// | glibc malloc: no mmap per large block, no heap trimming (a ReLU over 51 MB: 23 ms of page faults → none) | load time | `LEAFLENS_MALLOC_TUNING=0` | `restoreAllocatorDefaults()` |
+/// | glibc malloc: no mmap per large block, no heap trimming (a ReLU over 51 MB: 23 ms of page faults → none); the heap's first 512 MiB marked for transparent huge pages (2 MiB faults where the kernel's THP mode is `madvise`; one-image classify 0.79× its time) | load time | `LEAFLENS_MALLOC_TUNING=0` | `restoreAllocatorDefaults()`, `unmarkHugePages()` |
 /// | OpenBLAS kernels re-selected by CPUID (Debian's 0.3.21 picks Prescott on recent Intel CPUs) | load time | `LEAFLENS_BLAS_CORE=keep` (or set `OPENBLAS_CORETYPE`) | `BLASRuntime.restoreOriginalCore()` |
 /// | OpenBLAS forced to one thread (LeafLens parallelises itself), its idle worker threads stopped (they busy-wait for ~0.1 s after start-up otherwise) | load time | `LEAFLENS_BLAS_THREADS=keep` | `BLASRuntime.setThreads(_:)` |
 ///
@@ -26,10 +26,18 @@ public enum ProcessSettings {
     /// Applies the malloc tuning (what happens at load time unless `LEAFLENS_MALLOC_TUNING=0`).
     public static func tuneAllocator() { leaflens_allocator_tune() }
 
+    /// Bytes of the heap marked for transparent huge pages at load time: 0 with `LEAFLENS_MALLOC_TUNING=0`,
+    /// after `unmarkHugePages()`, or where the kernel refused the request.
+    public static var hugePageHeapBytes: Int { leaflens_allocator_huge_bytes() }
+
+    /// Marks that range for normal pages again (pages the kernel already made huge stay so).
+    public static func unmarkHugePages() { leaflens_allocator_unmark_huge_pages() }
+
     /// One line per setting, e.g. for `leaflens info`.
     public static var summary: [String] {
         [
-            "malloc tuning: " + (allocatorTuned ? "on" : "off"),
+            "malloc tuning: " + (allocatorTuned ? "on" : "off")
+                + (hugePageHeapBytes > 0 ? ", \(hugePageHeapBytes >> 20) MiB of heap for huge pages" : ""),
             "OpenBLAS core: \(BLASRuntime.coreName) (\(BLASRuntime.selection))",
             "OpenBLAS threads: \(BLASRuntime.threads)"
                 + (BLASRuntime.threadsBeforeLeafLens.map { " (set by LeafLens; was \($0))" } ?? " (left as found)")

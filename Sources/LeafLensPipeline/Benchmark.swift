@@ -274,6 +274,7 @@ public enum RuntimeFacts {
             ("blas-core", BLASRuntime.coreName), ("blas-core-selection", BLASRuntime.selection),
             ("blas-threads", "\(BLASRuntime.threads)"), ("cpu-simd", BLASRuntime.cpuSIMD),
             ("conv-kernel", PackedMatrix.kernelName), ("workers", "\(Parallel.workers)"),
+            ("huge-page-heap", "\(ProcessSettings.hugePageHeapBytes >> 20) MiB"),
             ("default-model", defaultModel?.path ?? "not found"),
         ]
     }
