@@ -38,8 +38,19 @@ enum { HUGE_RESERVE = 512 << 20, HUGE_PAGE = 2 << 20 };
 
 long leaflens_allocator_huge_bytes(void) { return huge_bytes; }
 
+// Sanitizer builds replace malloc (its blocks do not come from the brk heap, and a freed block is kept
+// poisoned in quarantine), so they skip this.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define LL_SANITIZED_MALLOC 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define LL_SANITIZED_MALLOC 1
+#endif
+
 static void mark_heap_huge(void) {
-#if defined(__GLIBC__) && defined(__linux__) && defined(MADV_HUGEPAGE)
+#if defined(__GLIBC__) && defined(__linux__) && defined(MADV_HUGEPAGE) && !defined(LL_SANITIZED_MALLOC)
     char *before = sbrk(0);
     // From the heap's top (M_MMAP_MAX is 0), then kept there by free (no trimming below 1 GiB). Through a
     // volatile pointer: a compiler may otherwise drop a malloc that is only freed.
