@@ -23,7 +23,10 @@ import Testing
         }
         #expect(bytes >= 256 << 20, "the reserve is 512 MiB, rounded in to 2 MiB boundaries")
         #expect(bytes % (2 << 20) == 0)
-        let smaps = try String(contentsOfFile: "/proc/self/smaps", encoding: .utf8)
+        // /proc files report size 0: read to the end rather than by the reported size.
+        let handle = try #require(FileHandle(forReadingAtPath: "/proc/self/smaps"))
+        let smaps = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+        try handle.close()
         let flagged = smaps.split(separator: "\n").contains { line in
             line.hasPrefix("VmFlags:") && line.split(separator: " ").contains("hg")
         }
