@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Captum 0.9 Occlusion on one 224×224 input, for the approximate-occlusion comparison (BENCHMARKS.md, issue 16 item 3).
 
-    python3 scripts/bench_occlusion_peer.py WEIGHTS.safetensors WINDOW:STRIDE [WINDOW:STRIDE …] [--iterations N]
+    python3 scripts/bench_occlusion_peer.py WEIGHTS.safetensors WINDOW:STRIDE [WINDOW:STRIDE …] [--iterations N] [--warmup W]
 
 WEIGHTS is a LeafLens/torchvision-named ResNet18 state_dict in safetensors (any base width, any class count:
 `leaflens train` writes one), loaded into torchvision's ResNet code. Each WINDOW:STRIDE times
 `Occlusion(model).attribute(x, sliding_window_shapes=(3, W, W), strides=(3, S, S), baselines=0, target=0,
-perturbations_per_eval=32)` — the setting BENCHMARKS.md compares against — N times (default 3) after one
-warm-up, with torch.set_num_threads(2), and prints the median, min and max in ms. The input is the seeded
+perturbations_per_eval=32)` — the setting BENCHMARKS.md compares against — N times (default 3) after W
+warm-up runs (default 1), with torch.set_num_threads(2), and prints the median, min and max in ms. The input is the seeded
 [1, 3, 224, 224] tensor of Fixtures/README.md (Captum's time depends on the shapes, not the values).
 """
 import json
@@ -41,11 +41,13 @@ def load_safetensors(path):
 
 def main():
     args = sys.argv[1:]
-    iterations = 3
-    if "--iterations" in args:
-        i = args.index("--iterations")
-        iterations = int(args[i + 1])
-        del args[i:i + 2]
+    options = {"--iterations": 3, "--warmup": 1}
+    for flag in options:
+        if flag in args:
+            i = args.index(flag)
+            options[flag] = int(args[i + 1])
+            del args[i:i + 2]
+    iterations, warmup = options["--iterations"], options["--warmup"]
     if len(args) < 2:
         sys.exit(__doc__)
     torch.set_num_threads(2)
@@ -64,7 +66,8 @@ def main():
                 occlusion.attribute(x, sliding_window_shapes=(3, window, window), strides=(3, stride, stride),
                                     baselines=0, target=0, perturbations_per_eval=32)
 
-        run()
+        for _ in range(warmup):
+            run()
         times = []
         for _ in range(iterations):
             start = time.perf_counter()
