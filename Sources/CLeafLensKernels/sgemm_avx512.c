@@ -64,6 +64,24 @@ void leaflens_sgemm_pack_a(long m, long k, const float *a, long lda, int transpo
     }
 }
 
+void leaflens_sgemm_pack_a_gather(
+    long m, long k, const float *a, const long *row_offsets, const long *column_offsets, float *packed) {
+    long panels = (m + MR - 1) / MR;
+    for (long p = 0; p < panels; p++) {
+        float *dst = packed + p * MR * k;
+        const float *rows[MR];
+        long live = m - p * MR < MR ? m - p * MR : MR;
+        for (long r = 0; r < live; r++) rows[r] = a + row_offsets[p * MR + r];
+        // Writes in packed order (one 8-value group per column); the reads are 8 rows' gathers.
+        for (long kk = 0; kk < k; kk++) {
+            long at = column_offsets[kk];
+            float *group = dst + kk * MR;
+            long r = 0;
+            for (; r < live; r++) group[r] = rows[r][at];
+            for (; r < MR; r++) group[r] = 0;
+        }
+    }
+}
 
 #if LL_HAS_KERNEL
 

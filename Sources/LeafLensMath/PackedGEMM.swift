@@ -82,17 +82,43 @@ extension PackedMatrix {
     /// convolutions (PyTorch's CPU path) accumulate, so that float32 sums round alike — or (c, kh, kw) when
     /// C is neither ≤ 16 nor a multiple of 16.
     public init(convolution w: UnsafePointer<Float>, outChannels o: Int, inChannels c: Int, taps: Int) {
-        let block = ConvolutionShape.channelBlock(c), k = c * taps
-        var permuted = [Float](repeating: 0, count: o * k)
-        for oc in 0..<o {
-            for ic in 0..<c {
-                for t in 0..<taps {
-                    permuted[oc * k + ((ic / block) * taps + t) * block + ic % block] = w[oc * k + ic * taps + t]
-                }
-            }
+        let k = c * taps
+        self.init(
+            gathering: w, rowOffsets: (0..<o).map { $0 * k },
+            columnOffsets: Self.blockOrder(channels: c, taps: taps) { ic, t in ic * taps + t })
+    }
+
+    /// Packs, for the stride-1 input gradient, the rotated filters of convolution weights `[O, C, KH, KW]`:
+    /// the weights of the convolution `[C, O, KH, KW]` with each filter turned by 180°, its columns in the
+    /// order of `init(convolution:…)` — read from `w` directly, without a rotated copy.
+    public init(rotatedConvolution w: UnsafePointer<Float>, outChannels o: Int, inChannels c: Int, taps: Int) {
+        self.init(
+            gathering: w, rowOffsets: (0..<c).map { $0 * taps },
+            columnOffsets: Self.blockOrder(channels: o, taps: taps) { oc, t in oc * c * taps + taps - 1 - t })
+    }
+
+    /// The packed column order of convolution weights over `channels` input channels: (block of 16
+    /// channels, tap, channel within the block), or (channel, tap) when `channels` is neither ≤ 16 nor a
+    /// multiple of 16 — each column's `offset(channel, tap)`.
+    static func blockOrder(channels c: Int, taps: Int, offset: (Int, Int) -> Int) -> [Int] {
+        let block = ConvolutionShape.channelBlock(c)
+        var columns = [Int](repeating: 0, count: c * taps)
+        for ic in 0..<c {
+            for t in 0..<taps { columns[((ic / block) * taps + t) * block + ic % block] = offset(ic, t) }
         }
-        self = permuted.withUnsafeBufferPointer {
-            PackedMatrix(rows: o, columns: k, $0.baseAddress!, lda: k, transposed: false)  // safe: o·k > 0
+        return columns
+    }
+
+    /// Packs op(A)[i][p] = a[rowOffsets[i] + columnOffsets[p]].
+    init(gathering a: UnsafePointer<Float>, rowOffsets: [Int], columnOffsets: [Int]) {
+        rows = rowOffsets.count
+        columns = columnOffsets.count
+        let (m, k) = (rows, columns), count = leaflens_sgemm_packed_count(m, k)
+        storage = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if let base = buffer.baseAddress, count > 0 {
+                leaflens_sgemm_pack_a_gather(m, k, a, rowOffsets, columnOffsets, base)
+            }
+            initialized = count
         }
     }
 }

@@ -170,21 +170,7 @@ public struct Conv2d<T: TensorScalar>: Sendable {
             guard strideOne else {
                 return (PackedMatrix(rows: k, columns: o, w, lda: k, transposed: true), nil)
             }
-            var rotated = [Float](repeating: 0, count: weight.count)
-            for oc in 0..<o {
-                for ic in 0..<c {
-                    for p in 0..<kh {
-                        for q in 0..<kw {
-                            rotated[((ic * o + oc) * kh + (kh - 1 - p)) * kw + (kw - 1 - q)] =
-                                w[((oc * c + ic) * kh + p) * kw + q]
-                        }
-                    }
-                }
-            }
-            return rotated.withUnsafeBufferPointer {
-                // safe: non-empty
-                (nil, PackedMatrix(convolution: $0.baseAddress!, outChannels: c, inChannels: o, taps: kh * kw))
-            }
+            return (nil, PackedMatrix(rotatedConvolution: w, outChannels: o, inChannels: c, taps: kh * kw))
         }
     }
 

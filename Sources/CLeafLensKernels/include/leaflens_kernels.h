@@ -20,6 +20,11 @@ long leaflens_sgemm_packed_count(long m, long k);
 /// for `leaflens_sgemm_packed`. `packed` holds `leaflens_sgemm_packed_count(m, k)` floats.
 void leaflens_sgemm_pack_a(long m, long k, const float *a, long lda, int transposed, float *packed);
 
+/// As `leaflens_sgemm_pack_a`, gathering: op(A)[i][p] = a[row_offsets[i] + column_offsets[p]] (e.g. convolution
+/// weights with their columns reordered, or rotated filters, packed without an intermediate copy).
+void leaflens_sgemm_pack_a_gather(
+    long m, long k, const float *a, const long *row_offsets, const long *column_offsets, float *packed);
+
 /// C[m×n] = A·B, or C += A·B when `accumulate` is non-zero; row-major B (k×n, row stride ldb) and C
 /// (row stride ldc), A packed by `leaflens_sgemm_pack_a`. Rows of A from row 8p on: pass
 /// `packed + 8·p·k`. Single-threaded; callers split rows (by panels of 8) or columns.
