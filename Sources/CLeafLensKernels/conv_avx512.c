@@ -12,8 +12,26 @@
 #include "avx2_kernels.h"
 #include "conv_panels.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+long leaflens_conv_group_threshold(void) {
+    static _Atomic long cached = 0;
+    long value = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (value == 0) {
+        // Three quarters of this core's L2 (the rest for the column panels, the image rows being read and
+        // the outputs), in floats; where the C library cannot tell, 256 KiB, the size the kernel began with.
+        long bytes = 0;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+        bytes = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+        value = bytes > 0 ? bytes / (long)sizeof(float) / 4 * 3 : 65536;
+        atomic_store_explicit(&cached, value, memory_order_relaxed);
+    }
+    return value;
+}
 
 // The direct definition over packed weights: the path for CPUs without AVX2 (and kernels over 8×8).
 static void leaflens_sconv_reference(
@@ -124,9 +142,10 @@ LL_TARGET static void sconv_avx512(
         leaflens_sconv_reference(g, x, x_stride, images, m, packed_a, bias, residual, relu, y, ldy, y_stride, q0, q1);
         return;
     }
-    // Several panels at a time when A is larger than L2, so that each of its micro-panels is read once
-    // from memory per group instead of once per panel; one at a time (B stays in L1) when A fits.
-    long group_size = m * k > 65536 ? GROUP : 1;
+    // Several panels at a time when A would not stay in L2 between panels, so that each of its
+    // micro-panels is read once from memory per group instead of once per panel; one at a time (B stays
+    // in L1, A streams from L2) when it fits.
+    long group_size = m * k > leaflens_conv_group_threshold() ? GROUP : 1;
     // Stride 2 across: gathers are slow, so the group's images are first split into even and odd columns,
     // where every run of positions reads contiguous memory.
     int split = g->stride_w == 2;

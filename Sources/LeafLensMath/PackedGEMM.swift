@@ -16,6 +16,12 @@ public struct PackedMatrix: Sendable {
     /// and with `LEAFLENS_CONV_KERNEL=openblas`, LeafLens keeps im2col + OpenBLAS.
     public static let isAvailable: Bool = leaflens_sgemm_available() != 0
 
+    /// Packed floats of one convolution call (rows × K) above which the AVX-512 kernel builds 16 column
+    /// panels at a time, so that each 8-row slice of the weights is read once per group: three quarters of
+    /// this core's L2 cache (as the C library reports it), or 65,536 where it cannot tell. Below it the
+    /// weights stay in L2 and the panels go one at a time. The grouping never changes the numbers.
+    public static var panelGroupThreshold: Int { leaflens_conv_group_threshold() }
+
     /// What runs float32 convolutions of fixed-weight networks: "leaflens-avx512", "leaflens-avx2", or
     /// "openblas" (im2col + sgemm).
     public static var kernelName: String {

@@ -273,7 +273,12 @@ public enum RuntimeFacts {
         [
             ("blas-core", BLASRuntime.coreName), ("blas-core-selection", BLASRuntime.selection),
             ("blas-threads", "\(BLASRuntime.threads)"), ("cpu-simd", BLASRuntime.cpuSIMD),
-            ("conv-kernel", PackedMatrix.kernelName), ("workers", "\(Parallel.workers)"),
+            ("conv-kernel", PackedMatrix.kernelName),
+            (
+                "conv-panel-groups",
+                "above \((PackedMatrix.panelGroupThreshold * 4) >> 10) KiB of packed weights per call"
+            ),
+            ("workers", "\(Parallel.workers)"),
             ("huge-page-heap", "\(ProcessSettings.hugePageHeapBytes >> 20) MiB"),
             ("default-model", defaultModel?.path ?? "not found"),
         ]

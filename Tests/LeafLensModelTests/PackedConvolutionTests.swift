@@ -22,8 +22,8 @@ import Testing
 
     /// Odd sizes (panels of 32 positions cut across rows and images), row counts that are not multiples of 8,
     /// each column order (16-channel blocks, one block of < 16 channels, plain order for 20 channels), the
-    /// even/odd split for stride 2, gathers for stride 3, several k-blocks, grouped panels (m·k > 65536),
-    /// panels that span several small images.
+    /// even/odd split for stride 2, gathers for stride 3, several k-blocks, grouped panels (m·k above
+    /// `PackedMatrix.panelGroupThreshold`, checked below), panels that span several small images.
     static let cases: [Case] = [
         Case(
             input: [1, 3, 23, 29], outChannels: 11, kernel: (7, 7), stride: (2, 2), padding: (3, 3), note: "stem-like"),
@@ -36,7 +36,8 @@ import Testing
         ),
         Case(input: [2, 48, 7, 9], outChannels: 40, kernel: (3, 3), stride: (1, 1), padding: (1, 1), note: "k-blocks"),
         Case(
-            input: [3, 64, 10, 10], outChannels: 136, kernel: (3, 3), stride: (1, 1), padding: (1, 1), note: "groups"),
+            input: [3, 64, 10, 10], outChannels: 136, kernel: (3, 3), stride: (1, 1), padding: (1, 1),
+            note: "A of 306 KiB"),
         Case(input: [2, 16, 12, 70], outChannels: 8, kernel: (3, 3), stride: (3, 3), padding: (2, 2), note: "gathers"),
         Case(
             input: [1, 4, 40, 3], outChannels: 5, kernel: (5, 5), stride: (1, 1), padding: (4, 4), note: "wide padding"),
@@ -56,6 +57,9 @@ import Testing
         Case(
             input: [3, 24, 5, 6], outChannels: 20, kernel: (1, 1), stride: (1, 1), padding: (0, 0),
             note: "pointwise (the image is its own column matrix)"),
+        Case(
+            input: [2, 64, 9, 9], outChannels: 696, kernel: (3, 3), stride: (1, 1), padding: (1, 1),
+            note: "groups (A larger than 3/4 of a 2 MiB L2)"),
     ]
 
     func convolutions(_ c: Case, seed: UInt64) throws -> (Conv2d<Double>, Conv2d<Float>) {
@@ -69,6 +73,15 @@ import Testing
             #expect(packed.packed != nil, "this CPU runs the kernel: weights must be packed")
         }
         return (reference, packed)
+    }
+
+    /// The "groups" case runs the grouped-panel path on any CPU whose L2 is at most 2 MiB (forward and the
+    /// rotated-filter input gradient: 696 × 576 and 64 × 6,264 packed floats).
+    @Test func groupedPanelsAreExercised() throws {
+        let c = try #require(Self.cases.first { $0.note.hasPrefix("groups") })
+        let k = c.input[1] * c.kernel.h * c.kernel.w
+        #expect(c.outChannels * k > PackedMatrix.panelGroupThreshold)
+        #expect(c.input[1] * c.outChannels * c.kernel.h * c.kernel.w > PackedMatrix.panelGroupThreshold)
     }
 
     /// Float32 sums of up to 576 products of values in [−1, 1]: rounding stays far below 1e-4; any indexing
@@ -219,7 +232,7 @@ import Testing
 
     /// relu(conv(x) + r) in one pass equals the three separate steps bit for bit (same float32 operations in
     /// the same order), with and without the residual; the portable loops agree within rounding.
-    @Test(arguments: [cases[1], cases[5], cases[11], cases[12]])
+    @Test(arguments: [cases[1], cases[5], cases[11], cases[12], cases[14]])
     func fusedEpilogueEqualsSeparateSteps(_ c: Case) throws {
         let (_, conv) = try convolutions(c, seed: 311)
         guard conv.algorithm == .packed else { return }  // no AVX-512: programs never plan fusion

@@ -10,6 +10,10 @@
 /// `leaflens_sgemm_packed` and `leaflens_sconv_packed` run on this CPU and OS, computed once.
 int leaflens_kernel_level(void);
 
+/// Floats of packed weights (rows × K of one call) above which the AVX-512 convolution packs 16 column
+/// panels per group instead of one: three quarters of this core's L2 cache (sysconf), else 65,536.
+long leaflens_conv_group_threshold(void);
+
 /// 1 when this CPU and OS run a vector kernel of `leaflens_sgemm_packed` (level 2 or 3), else 0.
 int leaflens_sgemm_available(void);
 
