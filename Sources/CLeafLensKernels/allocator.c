@@ -11,12 +11,15 @@
 // (leaflens_allocator_tuned), undo it (leaflens_allocator_restore_defaults), or prevent it by starting with
 // LEAFLENS_MALLOC_TUNING=0 in the environment.
 //
-// Transparent huge pages: where the kernel gives them only to memory that asks (THP "madvise", Debian's
-// default), the first RESERVE bytes of the heap are grown once and marked MADV_HUGEPAGE, so that the
-// loaded weights, their folded copies and the activations are faulted in 2 MiB at a time instead of 4 KiB
-// (a 45 MB copy is about 11,000 faults otherwise). Growing the heap touches nothing: the reserve is
-// address space until used. leaflens_allocator_huge_bytes says how much was marked (0 when the kernel or
-// the heap did not allow it; LEAFLENS_MALLOC_TUNING=0 skips this too).
+// Transparent huge pages (opt-in: LEAFLENS_HUGE_PAGES=1 in the environment, with the tuning on): where the
+// kernel gives them only to memory that asks (THP "madvise", Debian's default), the first RESERVE bytes of
+// the heap are grown once and marked MADV_HUGEPAGE, so that the loaded weights, their folded copies and
+// the activations are faulted in 2 MiB at a time instead of 4 KiB (a 45 MB copy is about 11,000 faults
+// otherwise). Growing the heap touches nothing: the reserve is address space until used. It is not the
+// default because what a huge page costs depends on the machine: on one virtual machine it made one-image
+// classify 0.81× its time, on another (where fresh 2 MiB guest pages are slow to come by) classify 1.36×
+// and a whole IG-50 `explain` 1.14× (BENCHMARKS.md). leaflens_allocator_huge_bytes says how much was
+// marked (0 when off, or when the kernel or the heap did not allow it).
 #include "leaflens_process_settings.h"
 
 #include <stdint.h>
@@ -100,5 +103,6 @@ __attribute__((constructor)) static void leaflens_tune_allocator_at_load(void) {
     const char *setting = getenv("LEAFLENS_MALLOC_TUNING");
     if (setting != NULL && (strcmp(setting, "0") == 0 || strcmp(setting, "off") == 0)) return;
     leaflens_allocator_tune();
-    mark_heap_huge();
+    const char *huge = getenv("LEAFLENS_HUGE_PAGES");
+    if (huge != NULL && (strcmp(huge, "1") == 0 || strcmp(huge, "on") == 0)) mark_heap_huge();
 }

@@ -9,7 +9,7 @@ import CLeafLensKernels
 ///
 /// | setting | when | prevent | undo |
 /// |---|---|---|---|
-/// | glibc malloc: no mmap per large block, no heap trimming (a ReLU over 51 MB: 23 ms of page faults → none); the heap's first 512 MiB marked for transparent huge pages (2 MiB faults where the kernel's THP mode is `madvise`; one-image classify 0.79× its time) | load time | `LEAFLENS_MALLOC_TUNING=0` | `restoreAllocatorDefaults()`, `unmarkHugePages()` |
+/// | glibc malloc: no mmap per large block, no heap trimming (a ReLU over 51 MB: 23 ms of page faults → none); opt-in with `LEAFLENS_HUGE_PAGES=1`: the heap's first 512 MiB marked for transparent huge pages (2 MiB faults where the kernel's THP mode is `madvise`; one-image classify 0.81× its time on one virtual machine, 1.36× on another, BENCHMARKS.md) | load time | `LEAFLENS_MALLOC_TUNING=0` (huge pages: leave `LEAFLENS_HUGE_PAGES` unset) | `restoreAllocatorDefaults()`, `unmarkHugePages()` |
 /// | OpenBLAS kernels re-selected by CPUID (Debian's 0.3.21 picks Prescott on recent Intel CPUs) | load time | `LEAFLENS_BLAS_CORE=keep` (or set `OPENBLAS_CORETYPE`) | `BLASRuntime.restoreOriginalCore()` |
 /// | OpenBLAS forced to one thread (LeafLens parallelises itself), its idle worker threads stopped (they busy-wait for ~0.1 s after start-up otherwise) | load time | `LEAFLENS_BLAS_THREADS=keep` | `BLASRuntime.setThreads(_:)` |
 ///
@@ -26,8 +26,9 @@ public enum ProcessSettings {
     /// Applies the malloc tuning (what happens at load time unless `LEAFLENS_MALLOC_TUNING=0`).
     public static func tuneAllocator() { leaflens_allocator_tune() }
 
-    /// Bytes of the heap marked for transparent huge pages at load time: 0 with `LEAFLENS_MALLOC_TUNING=0`,
-    /// after `unmarkHugePages()`, or where the kernel refused the request.
+    /// Bytes of the heap marked for transparent huge pages at load time: 0 unless the process started with
+    /// `LEAFLENS_HUGE_PAGES=1` (and the tuning on), after `unmarkHugePages()`, or where the kernel refused
+    /// the request.
     public static var hugePageHeapBytes: Int { leaflens_allocator_huge_bytes() }
 
     /// Marks that range for normal pages again (pages the kernel already made huge stay so).

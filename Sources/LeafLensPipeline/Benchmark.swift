@@ -279,7 +279,11 @@ public enum RuntimeFacts {
                 "above \((PackedMatrix.panelGroupThreshold * 4) >> 10) KiB of packed weights per call"
             ),
             ("workers", "\(Parallel.workers)"),
-            ("huge-page-heap", "\(ProcessSettings.hugePageHeapBytes >> 20) MiB"),
+            (
+                "huge-page-heap",
+                ProcessSettings.hugePageHeapBytes > 0
+                    ? "\(ProcessSettings.hugePageHeapBytes >> 20) MiB" : "off (LEAFLENS_HUGE_PAGES=1 turns it on)"
+            ),
             ("default-model", defaultModel?.path ?? "not found"),
         ]
     }

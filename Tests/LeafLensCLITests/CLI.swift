@@ -32,7 +32,11 @@ enum CLI {
 
     /// Runs `leaflens arguments…` in `directory`, with a fixed terminal width so help text is stable.
     /// Output goes through files, not pipes, so a chatty child can never block on a full pipe.
-    static func run(_ arguments: [String], in directory: URL? = nil) throws -> Result {
+    static func run(
+        _ arguments: [String], in directory: URL? = nil, environment extra: [String: String] = [:]
+    ) throws
+        -> Result
+    {
         let executable = try #require(executable, "the leaflens executable was not found beside the tests")
         let scratch = try FixturePaths.temporaryDirectory("leaflens-cli-io")
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -46,6 +50,7 @@ enum CLI {
         if let directory { process.currentDirectoryURL = directory }
         var environment = ProcessInfo.processInfo.environment
         environment["COLUMNS"] = "100"
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = outHandle
