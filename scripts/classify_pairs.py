@@ -7,10 +7,11 @@ Runs BEFORE then AFTER, PAIRS times, each as `BINARY classify --weights WEIGHTS 
 samples/rust.png), timed with time.perf_counter around the process; prints min / median / max of each
 side and of the per-pair ratio AFTER / BEFORE.
 """
-import statistics
 import subprocess
 import sys
 import time
+
+import interleave
 
 
 def main():
@@ -18,19 +19,13 @@ def main():
         sys.exit(__doc__)
     before, after, weights, pairs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     image = sys.argv[5] if len(sys.argv) == 6 else "samples/rust.png"
-    sides = (("before", before), ("after", after))
-    times = {"before": [], "after": []}  # by side, so that a build compared with itself (A/A) works
-    for _ in range(pairs):
-        for side, binary in sides:
-            start = time.perf_counter()
-            subprocess.run([binary, "classify", "--weights", weights, image], stdout=subprocess.DEVNULL, check=True)
-            times[side].append((time.perf_counter() - start) * 1e3)
-    for name, _ in sides:
-        t = times[name]
-        print(f"{name}: min {min(t):.1f} median {statistics.median(t):.1f} max {max(t):.1f} ms")
-    ratios = [b / a for a, b in zip(times["before"], times["after"])]
-    print(f"after/before per pair: min {min(ratios):.2f} median {statistics.median(ratios):.2f} max {max(ratios):.2f}")
+    def measure(binary):
+        start = time.perf_counter()
+        subprocess.run([binary, "classify", "--weights", weights, image], stdout=subprocess.DEVNULL, check=True)
+        return (time.perf_counter() - start) * 1e3
 
+    times = interleave.run(pairs, [("before", before), ("after", after)], measure)
+    interleave.report(times, "before", "after")
 
 if __name__ == "__main__":
     main()

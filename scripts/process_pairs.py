@@ -8,10 +8,11 @@ times, each timed with time.perf_counter around the process (output discarded; a
 the script). Prints min / median / max of each side and of the per-pair ratio B / A.
 """
 import os
-import statistics
 import subprocess
 import sys
 import time
+
+import interleave
 
 
 def main():
@@ -28,21 +29,13 @@ def main():
         name, value = rest[1].split("=", 1)
         extra[name] = value
         rest = rest[2:]
-    environments = {"A": dict(os.environ), "B": {**os.environ, **extra}}
-    times = {"A": [], "B": []}
-    for _ in range(pairs):
-        for side in ("A", "B"):
-            start = time.perf_counter()
-            subprocess.run(command, env=environments[side], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           check=True)
-            times[side].append((time.perf_counter() - start) * 1e3)
-    for side in ("A", "B"):
-        t = times[side]
-        print(f"{side}: min {min(t):.1f} median {statistics.median(t):.1f} max {max(t):.1f} ms")
-    ratios = sorted(b / a for a, b in zip(times["A"], times["B"]))
-    print(f"B/A per pair: min {ratios[0]:.2f} median {statistics.median(ratios):.2f} max {ratios[-1]:.2f} "
-          f"({pairs} pairs; B adds {' '.join(f'{k}={v}' for k, v in extra.items())})")
+    def measure(environment):
+        start = time.perf_counter()
+        subprocess.run(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        return (time.perf_counter() - start) * 1e3
 
+    times = interleave.run(pairs, [("A", dict(os.environ)), ("B", {**os.environ, **extra})], measure)
+    interleave.report(times, "A", "B", note="; B adds " + " ".join(f"{k}={v}" for k, v in extra.items()))
 
 if __name__ == "__main__":
     main()

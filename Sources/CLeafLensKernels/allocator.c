@@ -17,8 +17,8 @@
 // the activations are faulted in 2 MiB at a time instead of 4 KiB (a 45 MB copy is about 11,000 faults
 // otherwise). Growing the heap touches nothing: the reserve is address space until used. It is not the
 // default because what a huge page costs depends on the machine: on one virtual machine it made one-image
-// classify 0.81× its time, on another (where fresh 2 MiB guest pages are slow to come by) classify 1.36×
-// and a whole IG-50 `explain` 1.14× (BENCHMARKS.md). leaflens_allocator_huge_bytes says how much was
+// classify 0.81× its time; on another, classify 0.83× but a whole IG-50 `explain` (about 460 MB touched)
+// 1.07× (BENCHMARKS.md, "Huge pages made opt-in"). leaflens_allocator_huge_bytes says how much was
 // marked (0 when off, or when the kernel or the heap did not allow it).
 #include "leaflens_process_settings.h"
 

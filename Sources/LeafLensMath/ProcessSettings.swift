@@ -9,7 +9,7 @@ import CLeafLensKernels
 ///
 /// | setting | when | prevent | undo |
 /// |---|---|---|---|
-/// | glibc malloc: no mmap per large block, no heap trimming (a ReLU over 51 MB: 23 ms of page faults → none); opt-in with `LEAFLENS_HUGE_PAGES=1`: the heap's first 512 MiB marked for transparent huge pages (2 MiB faults where the kernel's THP mode is `madvise`; one-image classify 0.81× its time on one virtual machine, 1.36× on another, BENCHMARKS.md) | load time | `LEAFLENS_MALLOC_TUNING=0` (huge pages: leave `LEAFLENS_HUGE_PAGES` unset) | `restoreAllocatorDefaults()`, `unmarkHugePages()` |
+/// | glibc malloc: no mmap per large block, no heap trimming (a ReLU over 51 MB: 23 ms of page faults → none); opt-in with `LEAFLENS_HUGE_PAGES=1`: the heap's first 512 MiB marked for transparent huge pages (2 MiB faults where the kernel's THP mode is `madvise`; one-image classify 0.81× its time on one virtual machine; on another classify 0.83× but a whole IG-50 `explain` 1.07×, BENCHMARKS.md) | load time | `LEAFLENS_MALLOC_TUNING=0` (huge pages: leave `LEAFLENS_HUGE_PAGES` unset) | `restoreAllocatorDefaults()`, `unmarkHugePages()` |
 /// | OpenBLAS kernels re-selected by CPUID (Debian's 0.3.21 picks Prescott on recent Intel CPUs) | load time | `LEAFLENS_BLAS_CORE=keep` (or set `OPENBLAS_CORETYPE`) | `BLASRuntime.restoreOriginalCore()` |
 /// | OpenBLAS forced to one thread (LeafLens parallelises itself), its idle worker threads stopped (they busy-wait for ~0.1 s after start-up otherwise) | load time | `LEAFLENS_BLAS_THREADS=keep` | `BLASRuntime.setThreads(_:)` |
 ///

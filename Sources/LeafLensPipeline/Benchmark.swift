@@ -276,7 +276,7 @@ public enum RuntimeFacts {
             ("conv-kernel", PackedMatrix.kernelName),
             (
                 "conv-panel-groups",
-                "above \((PackedMatrix.panelGroupThreshold * 4) >> 10) KiB of packed weights per call"
+                "above \((PackedMatrix.panelGroupThreshold * MemoryLayout<Float>.size) >> 10) KiB of packed weights per call"
             ),
             ("workers", "\(Parallel.workers)"),
             (

@@ -31,5 +31,7 @@ import Testing
         #expect(["leaflens-avx512", "leaflens-avx2", "openblas"].contains(Self.line("conv-kernel", in: result.stdout)))
         let groups = try #require(Self.line("conv-panel-groups", in: result.stdout))
         #expect(groups.hasPrefix("above ") && groups.hasSuffix(" KiB of packed weights per call"), "\(groups)")
+        let kibibytes = Int(groups.split(separator: " ").dropFirst().first ?? "")
+        #expect(kibibytes.map { $0 > 0 } == true, "a threshold of 0 would group every call: \(groups)")
     }
 }
